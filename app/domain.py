@@ -1,0 +1,174 @@
+"""Frozen values shared by every layer: registrations, events, statuses. Standard library only."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+Key = tuple[str, int]
+"""A registration is identified by (client_id, provider_id); there is no registration id upstream."""
+
+KNOWN_STATUSES: tuple[str, ...] = ("PENDING_APPROVAL", "PENDING_ACTIVATION", "ACTIVE")
+"""The documented lifecycle, in order. Any other value is kept verbatim and called unrecognised."""
+
+DETAIL_FIELDS: tuple[str, ...] = ("client_name", "provider_name", "country", "requested_on")
+
+
+class EventKind(enum.StrEnum):
+    BASELINE = "baseline"
+    ADDED = "added"
+    STATUS_CHANGED = "status_changed"
+    REMOVED = "removed"
+    REAPPEARED = "reappeared"
+    DETAILS_CHANGED = "details_changed"
+
+
+ALERTED_BY_DEFAULT: frozenset[EventKind] = frozenset(
+    {EventKind.ADDED, EventKind.STATUS_CHANGED, EventKind.REMOVED, EventKind.REAPPEARED}
+)
+
+
+class Direction(enum.StrEnum):
+    """How a status change relates to the documented lifecycle."""
+
+    FORWARD = "forward"
+    BACKWARD = "backward"
+    UNRECOGNISED = "unrecognised"
+
+
+def direction(from_status: str | None, to_status: str | None) -> Direction:
+    """Classify a move: forward/backward along KNOWN_STATUSES, else unrecognised."""
+    if from_status in KNOWN_STATUSES and to_status in KNOWN_STATUSES:
+        ahead = KNOWN_STATUSES.index(to_status) > KNOWN_STATUSES.index(from_status)
+        return Direction.FORWARD if ahead else Direction.BACKWARD
+    if to_status in KNOWN_STATUSES:
+        # Leaving an unrecognised status (e.g. SUSPENDED -> ACTIVE) lands somewhere known.
+        return Direction.FORWARD
+    return Direction.UNRECOGNISED
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """One row of the upstream listing, validated."""
+
+    client_id: str
+    client_name: str
+    provider_id: int
+    provider_name: str
+    country: str
+    registration_status: str
+    requested_on: datetime  # UTC-aware
+
+    @property
+    def key(self) -> Key:
+        return (self.client_id, self.provider_id)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRegistration:
+    """The current state of one registration as the store keeps it."""
+
+    registration: Registration
+    first_seen_at: datetime
+    status_since: datetime
+    missing_polls: int = 0  # consecutive complete answers without this row
+    present: bool = True  # False once a removal was concluded
+
+    @property
+    def key(self) -> Key:
+        return self.registration.key
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One entry of the history. Field names are the columns of `registration_events`."""
+
+    event: EventKind
+    client_id: str
+    client_name: str
+    provider_id: int
+    provider_name: str
+    country: str
+    from_status: str | None
+    to_status: str | None
+    requested_on: datetime
+    observed_at: datetime
+    # When the registration entered from_status: lets alerts say how long it sat there.
+    previous_status_since: datetime | None = None
+    # details_changed: field name -> (old, new), rendered as text.
+    changes: tuple[tuple[str, str, str], ...] = field(default=())
+
+    @property
+    def key(self) -> Key:
+        return (self.client_id, self.provider_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One listing from upstream: the rows that validated, and whether any were skipped."""
+
+    rows: tuple[Registration, ...]
+    skipped: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.skipped == 0
+
+
+class Outcome(enum.StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    DEGRADED = "degraded"
+
+
+@dataclass(frozen=True, slots=True)
+class CycleResult:
+    """What one poll cycle did; logged, counted, and mapped to the exit status of `poll`."""
+
+    outcome: Outcome
+    rows: int = 0
+    skipped: int = 0
+    events: int = 0
+    delivered: int = 0
+    delivery_failures: int = 0
+    error: str | None = None
+    poll_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineSummary:
+    """Stands for all baseline events of one poll: one message per channel, not one per row."""
+
+    poll_id: int
+    observed_at: datetime
+    total: int
+    by_status: tuple[tuple[str, int], ...]  # (status, count), sorted by status
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # permanent failure after DELIVERY_MAX_ATTEMPTS tries; counted, never dropped
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDelivery:
+    """One alert owed to one channel: either one event or one baseline summary."""
+
+    id: int
+    poll_id: int
+    channel: str
+    attempts: int
+    event: Event | None = None
+    summary: BaselineSummary | None = None
+
+
+class DeliveryFailure(Exception):
+    """A channel could not deliver. `permanent` errors need a person (bad token, unknown channel);
+    the others (network, 5xx, rate limits) are retried on the next cycle or after retry_after."""
+
+    def __init__(self, message: str, *, permanent: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after

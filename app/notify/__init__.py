@@ -1,0 +1,1 @@
+"""Alert channels behind one small Protocol, and the delivery bookkeeping that drives them."""

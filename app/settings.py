@@ -1,0 +1,226 @@
+"""Typed settings from the environment and `.env` (SPEC section 3), validated once at start.
+
+There is no global instance: `load_settings()` is called by the CLI and the result is passed down.
+Every secret may come from a file named by `<NAME>_FILE` (Docker and Kubernetes secrets).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+DEFAULT_DATABASE_URL = "sqlite:///./data/flinkswatch.db"
+DEFAULT_TOKEN_URL = "https://api.flinks.io/api/v1/token"
+
+SECRET_FIELDS: tuple[str, ...] = (
+    "flinks_client_id",
+    "flinks_client_secret",
+    "slack_bot_token",
+    "slack_webhook_url",
+    "smtp_username",
+    "smtp_password",
+    "database_url",
+)
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message is one line naming it, with no secret."""
+
+
+class _SecretFileSource(PydanticBaseSettingsSource):
+    """Reads `<NAME>_FILE` for secret settings whose `<NAME>` is not set directly."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ does the work
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name in SECRET_FIELDS:
+            path = _env(f"{name}_FILE")
+            if not path:
+                continue
+            try:
+                found[name] = Path(path).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"{name.upper()}_FILE: cannot read {path}: {exc.strerror}"
+                ) from None
+        return found
+
+
+def _env(name: str) -> str | None:
+    for key, value in os.environ.items():
+        if key.upper() == name.upper():
+            return value
+    return None
+
+
+class Settings(BaseSettings):
+    """Every setting of SPEC section 3. Field names are the environment names, lower-cased."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        hide_input_in_errors=True,
+    )
+
+    flinks_client_id: SecretStr | None = None
+    flinks_client_secret: SecretStr | None = None
+    flinks_base_url: str = "https://ob.flinksapp.com"
+    flinks_token_url: str = DEFAULT_TOKEN_URL
+    flinks_scope: str = "client:admin"
+    flinks_token_auth: Literal["body", "basic"] = "body"
+    flinks_token_format: Literal["json", "form"] = "json"
+    flinks_recipient_id: str = ""
+    flinks_timeout_seconds: float = Field(default=30, gt=0, le=600)
+    flinks_ca_bundle: str = ""
+
+    poll_interval_seconds: int = Field(default=300, ge=1)
+    removal_confirm_polls: int = Field(default=2, ge=1)
+
+    database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
+    auto_migrate: bool = True
+
+    slack_bot_token: SecretStr | None = None
+    slack_channel: str = ""
+    slack_webhook_url: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: SecretStr | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_timeout_seconds: float = Field(default=30, gt=0, le=600)
+    email_from: str = ""
+    email_to: str = ""
+
+    delivery_max_attempts: int = Field(default=10, ge=1)
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("log_level", "flinks_token_auth", "flinks_token_format", "smtp_security",
+                     "log_format", mode="before")
+    @classmethod
+    def _normalise_choice(cls, value: object, info: Any) -> object:
+        if isinstance(value, str):
+            value = value.strip()
+            return value.upper() if info.field_name == "log_level" else value.lower()
+        return value
+
+    @field_validator("flinks_base_url", "flinks_token_url", "slack_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: object) -> object:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(raw, str):
+            raw = raw.strip() or DEFAULT_DATABASE_URL
+            # SQLAlchemy 2.0 reads a bare postgresql:// as psycopg2; we ship psycopg 3.
+            for prefix in ("postgresql://", "postgres://"):
+                if raw.startswith(prefix):
+                    raw = "postgresql+psycopg://" + raw[len(prefix):]
+            if "://" not in raw:
+                raise ValueError("must be a SQLAlchemy URL such as sqlite:///path or postgresql://")
+            return SecretStr(raw)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        assert isinstance(env_settings, EnvSettingsSource)
+        # Direct values win over *_FILE, which wins over defaults.
+        return (init_settings, env_settings, dotenv_settings, _SecretFileSource(settings_cls))
+
+    # ---- derived views -------------------------------------------------------------------
+    @property
+    def slack_bot_enabled(self) -> bool:
+        return bool(_secret(self.slack_bot_token) and self.slack_channel)
+
+    @property
+    def slack_webhook_enabled(self) -> bool:
+        return bool(_secret(self.slack_webhook_url))
+
+    @property
+    def email_enabled(self) -> bool:
+        return bool(self.smtp_host and self.email_from and self.email_recipients)
+
+    @property
+    def email_recipients(self) -> list[str]:
+        return [part.strip() for part in self.email_to.split(",") if part.strip()]
+
+    @property
+    def listing_url(self) -> str:
+        base = self.flinks_base_url.rstrip("/")
+        if self.flinks_recipient_id:
+            return f"{base}/api/v1/recipients/{self.flinks_recipient_id}/providers/requests"
+        return f"{base}/api/v1/recipients/providers/requests"
+
+    def incomplete_channels(self) -> list[str]:
+        """Channels with some but not all of their settings: off, and worth a warning."""
+        notes = []
+        if bool(_secret(self.slack_bot_token)) != bool(self.slack_channel):
+            notes.append("Slack bot needs both SLACK_BOT_TOKEN and SLACK_CHANNEL")
+        parts = [bool(self.smtp_host), bool(self.email_from), bool(self.email_recipients)]
+        if any(parts) and not all(parts):
+            notes.append("email needs SMTP_HOST, EMAIL_FROM and EMAIL_TO")
+        return notes
+
+    def require_flinks_credentials(self) -> tuple[str, str]:
+        client_id = _secret(self.flinks_client_id)
+        client_secret = _secret(self.flinks_client_secret)
+        missing = [
+            name
+            for name, value in (("FLINKS_CLIENT_ID", client_id), ("FLINKS_CLIENT_SECRET", client_secret))
+            if not value
+        ]
+        if missing:
+            raise ConfigError(f"{' and '.join(missing)} must be set (or given as <NAME>_FILE)")
+        return client_id, client_secret
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings from the environment, `.env` and overrides; ConfigError on any bad value."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    name = ".".join(str(part) for part in first["loc"]).upper() or "settings"
+    message = first["msg"].removeprefix("Value error, ")
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{name}: {message}{more}"

@@ -1,0 +1,136 @@
+"""SQLAlchemy 2 table definitions. `registrations` and `registration_events` are SPEC section 5
+(users query them directly); `poll_runs` and `deliveries` are internal bookkeeping.
+Any change here needs an Alembic migration in migrations/versions; a test checks they agree."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    true,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+# SQLite has no 64-bit autoincrement other than INTEGER PRIMARY KEY.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps are always UTC-aware in Python, whatever the backend stores."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+registrations = Table(
+    "registrations",
+    metadata,
+    Column("client_id", String(128), primary_key=True),
+    Column("provider_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("client_name", Text, nullable=False),
+    Column("provider_name", Text, nullable=False),
+    Column("country", String(16), nullable=False),
+    Column("registration_status", String(64), nullable=False),
+    Column("requested_on", UTCDateTime, nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("status_since", UTCDateTime, nullable=False),
+    Column("missing_polls", Integer, nullable=False, server_default="0"),
+    Column("present", Boolean, nullable=False, server_default=true()),
+    Column("removed_at", UTCDateTime, nullable=True),
+)
+
+poll_runs = Table(
+    "poll_runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("rows_seen", Integer, nullable=False, server_default="0"),
+    Column("rows_skipped", Integer, nullable=False, server_default="0"),
+    Column("events", Integer, nullable=False, server_default="0"),
+    Column("error", Text, nullable=True),
+    # sha256 of the raw answer: an identical answer with nothing pending needs no diff.
+    Column("answer_digest", String(64), nullable=True),
+    Index("ix_poll_runs_outcome_finished_at", "outcome", "finished_at"),
+)
+
+registration_events = Table(
+    "registration_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("poll_id", Id, ForeignKey("poll_runs.id"), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("client_id", String(128), nullable=False),
+    Column("client_name", Text, nullable=False),
+    Column("provider_id", BigInteger, nullable=False),
+    Column("provider_name", Text, nullable=False),
+    Column("country", String(16), nullable=False),
+    Column("from_status", String(64), nullable=True),
+    Column("to_status", String(64), nullable=True),
+    Column("observed_at", UTCDateTime, nullable=False),
+    Column("requested_on", UTCDateTime, nullable=False),
+    Column("previous_status_since", UTCDateTime, nullable=True),
+    Column("details", Text, nullable=True),  # JSON: details_changed field -> [old, new]
+    Index("ix_registration_events_key", "client_id", "provider_id"),
+    Index("ix_registration_events_observed_at", "observed_at"),
+    Index("ix_registration_events_poll_id", "poll_id"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("poll_id", Id, ForeignKey("poll_runs.id"), nullable=False),
+    # NULL for a baseline summary, which stands for all baseline events of its poll.
+    Column("event_id", Id, ForeignKey("registration_events.id"), nullable=True),
+    Column("channel", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),  # "event" or "summary"
+    Column("status", String(16), nullable=False),  # "pending", "sent" or "failed"
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("external_ref", String(255), nullable=True),  # e.g. Slack channel:ts
+    UniqueConstraint("event_id", "channel", name="uq_deliveries_event_id_channel"),
+    Index("ix_deliveries_channel_status", "channel", "status"),
+)

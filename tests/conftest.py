@@ -1,0 +1,62 @@
+"""Shared fixtures: real databases. PostgreSQL comes from FLINKSWATCH_TEST_PG_URL; without it the
+PostgreSQL tests skip with a loud reason, except under CI=true where they fail."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+PG_ENV = "FLINKSWATCH_TEST_PG_URL"
+
+
+def _pg_admin_url() -> str | None:
+    url = os.environ.get(PG_ENV, "").strip()
+    if url:
+        return url.replace("postgresql://", "postgresql+psycopg://", 1)
+    return None
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'flinkswatch.db'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    admin = _pg_admin_url()
+    if admin is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{PG_ENV} is not set: PostgreSQL tests are required in CI")
+        pytest.skip(f"PostgreSQL tests SKIPPED: set {PG_ENV} to run them")
+    name = f"fw_test_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL at {PG_ENV} unreachable: {exc.orig}")
+        pytest.skip(f"PostgreSQL tests SKIPPED: server unreachable ({exc.orig})")
+    url = sa.make_url(admin).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Runs a test once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    request.applymarker(pytest.mark.postgres)
+    return str(request.getfixturevalue("pg_url"))
