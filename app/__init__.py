@@ -1,3 +1,3 @@
-"""flinkswatch: watches Flinks Open Banking data-provider registrations and alerts when they move."""
+"""flinkswatch: watches Flinks data-provider registrations and alerts when they move."""
 
 __version__ = "0.1.0"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 Key = tuple[str, int]
-"""A registration is identified by (client_id, provider_id); there is no registration id upstream."""
+"""A registration is identified by (client_id, provider_id); upstream has no registration id."""
 
 KNOWN_STATUSES: tuple[str, ...] = ("PENDING_APPROVAL", "PENDING_ACTIVATION", "ACTIVE")
 """The documented lifecycle, in order. Any other value is kept verbatim and called unrecognised."""

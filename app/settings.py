@@ -115,8 +115,14 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 
-    @field_validator("log_level", "flinks_token_auth", "flinks_token_format", "smtp_security",
-                     "log_format", mode="before")
+    @field_validator(
+        "log_level",
+        "flinks_token_auth",
+        "flinks_token_format",
+        "smtp_security",
+        "log_format",
+        mode="before",
+    )
     @classmethod
     def _normalise_choice(cls, value: object, info: Any) -> object:
         if isinstance(value, str):
@@ -140,7 +146,7 @@ class Settings(BaseSettings):
             # SQLAlchemy 2.0 reads a bare postgresql:// as psycopg2; we ship psycopg 3.
             for prefix in ("postgresql://", "postgres://"):
                 if raw.startswith(prefix):
-                    raw = "postgresql+psycopg://" + raw[len(prefix):]
+                    raw = "postgresql+psycopg://" + raw[len(prefix) :]
             if "://" not in raw:
                 raise ValueError("must be a SQLAlchemy URL such as sqlite:///path or postgresql://")
             return SecretStr(raw)
@@ -198,7 +204,10 @@ class Settings(BaseSettings):
         client_secret = _secret(self.flinks_client_secret)
         missing = [
             name
-            for name, value in (("FLINKS_CLIENT_ID", client_id), ("FLINKS_CLIENT_SECRET", client_secret))
+            for name, value in (
+                ("FLINKS_CLIENT_ID", client_id),
+                ("FLINKS_CLIENT_SECRET", client_secret),
+            )
             if not value
         ]
         if missing:

@@ -1,0 +1,187 @@
+"""PURE: the stored state plus a new answer (plus `now`) -> the events of SPEC 2 and the new state.
+
+No I/O, no clock: every rule here is tested with plain values (tests/unit/test_diff.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from app.domain import (
+    DETAIL_FIELDS,
+    Answer,
+    Event,
+    EventKind,
+    Key,
+    Registration,
+    StoredRegistration,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DiffResult:
+    events: tuple[Event, ...]
+    # Only the registrations whose stored row must change: a quiet poll writes nothing.
+    changed: tuple[StoredRegistration, ...]
+    # Present registrations missing from this complete answer but not yet confirmed removed.
+    removals_pending: int = 0
+
+
+def diff(
+    previous: Mapping[Key, StoredRegistration],
+    answer: Answer,
+    now: datetime,
+    *,
+    baseline: bool,
+    removal_confirm_polls: int,
+) -> DiffResult:
+    """Compare one answer with the stored state.
+
+    `baseline` is true for the very first successful sync of an empty database: every row is a
+    `baseline` event then. A partial answer (rows were skipped) never advances a removal,
+    because a row missing from it may simply have failed validation.
+    """
+    events: list[Event] = []
+    changed: list[StoredRegistration] = []
+    seen: set[Key] = set()
+    for row in answer.rows:
+        seen.add(row.key)
+        row_events, stored = _sighted(previous.get(row.key), row, now, baseline=baseline)
+        events.extend(row_events)
+        if stored is not None:
+            changed.append(stored)
+    pending = 0
+    if answer.complete:
+        for key in sorted(previous.keys() - seen):
+            gone = previous[key]
+            if not gone.present:
+                continue
+            event, stored = _missing(gone, now, removal_confirm_polls)
+            changed.append(stored)
+            if event is None:
+                pending += 1
+            else:
+                events.append(event)
+    return DiffResult(events=tuple(events), changed=tuple(changed), removals_pending=pending)
+
+
+def _sighted(
+    prev: StoredRegistration | None, row: Registration, now: datetime, *, baseline: bool
+) -> tuple[list[Event], StoredRegistration | None]:
+    """Events and new stored state for a registration present in the answer (None: unchanged)."""
+    if prev is None:
+        kind = EventKind.BASELINE if baseline else EventKind.ADDED
+        stored = StoredRegistration(row, first_seen_at=now, status_since=now)
+        return [_event(kind, row, now, None, row.registration_status)], stored
+
+    old = prev.registration
+    moved = old.registration_status != row.registration_status
+    status_since = now if moved else prev.status_since
+    stored = replace(
+        prev, registration=row, status_since=status_since, missing_polls=0, present=True
+    )
+    if not prev.present:
+        event = _event(
+            EventKind.REAPPEARED,
+            row,
+            now,
+            old.registration_status,
+            row.registration_status,
+            previous_status_since=prev.status_since,
+        )
+        return [event], stored
+
+    events = []
+    changes = tuple(_detail_changes(old, row))
+    if changes:
+        events.append(
+            _event(
+                EventKind.DETAILS_CHANGED,
+                row,
+                now,
+                old.registration_status,
+                row.registration_status,
+                changes=changes,
+            )
+        )
+    if moved:
+        events.append(
+            _event(
+                EventKind.STATUS_CHANGED,
+                row,
+                now,
+                old.registration_status,
+                row.registration_status,
+                previous_status_since=prev.status_since,
+            )
+        )
+    if events or prev.missing_polls:
+        return events, stored
+    return events, None
+
+
+def _missing(
+    prev: StoredRegistration, now: datetime, removal_confirm_polls: int
+) -> tuple[Event | None, StoredRegistration]:
+    """A present registration absent from a complete answer: count, and conclude at the limit."""
+    missing = prev.missing_polls + 1
+    if missing < removal_confirm_polls:
+        return None, replace(prev, missing_polls=missing)
+    old = prev.registration
+    event = _event(
+        EventKind.REMOVED,
+        old,
+        now,
+        old.registration_status,
+        None,
+        previous_status_since=prev.status_since,
+    )
+    return event, replace(prev, missing_polls=missing, present=False)
+
+
+def _detail_changes(old: Registration, new: Registration) -> Iterator[tuple[str, str, str]]:
+    for name in DETAIL_FIELDS:
+        before, after = getattr(old, name), getattr(new, name)
+        if before != after:
+            yield name, _text(before), _text(after)
+
+
+def _text(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _event(
+    kind: EventKind,
+    row: Registration,
+    now: datetime,
+    from_status: str | None,
+    to_status: str | None,
+    *,
+    previous_status_since: datetime | None = None,
+    changes: tuple[tuple[str, str, str], ...] = (),
+) -> Event:
+    return Event(
+        event=kind,
+        client_id=row.client_id,
+        client_name=row.client_name,
+        provider_id=row.provider_id,
+        provider_name=row.provider_name,
+        country=row.country,
+        from_status=from_status,
+        to_status=to_status,
+        requested_on=row.requested_on,
+        observed_at=now,
+        previous_status_since=previous_status_since,
+        changes=changes,
+    )
+
+
+def apply(
+    previous: Mapping[Key, StoredRegistration], changed: tuple[StoredRegistration, ...]
+) -> dict[Key, StoredRegistration]:
+    """The state after a diff: `previous` with `changed` laid over it (what the store persists)."""
+    state = dict(previous)
+    state.update((stored.key, stored) for stored in changed)
+    return state

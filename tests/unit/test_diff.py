@@ -1,0 +1,300 @@
+"""The pure diff: every rule of SPEC 2 with plain values, plus a property over answer sequences."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.diff import apply, diff
+from app.domain import (
+    Answer,
+    Direction,
+    Event,
+    EventKind,
+    Key,
+    Registration,
+    StoredRegistration,
+    direction,
+)
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+REQUESTED = datetime(2024, 2, 29, 14, 24, 42, 605568, tzinfo=UTC)
+
+
+def reg(
+    client: str = "dc-a", provider: int = 2000, status: str = "PENDING_APPROVAL", **kw: object
+) -> Registration:
+    fields: dict[str, object] = {
+        "client_id": client,
+        "client_name": f"Client {client}",
+        "provider_id": provider,
+        "provider_name": f"Bank {provider}",
+        "country": "CA",
+        "registration_status": status,
+        "requested_on": REQUESTED,
+    }
+    fields.update(kw)
+    return Registration(**fields)  # type: ignore[arg-type]
+
+
+def stored(r: Registration, **kw: object) -> StoredRegistration:
+    return replace(StoredRegistration(r, first_seen_at=T0, status_since=T0), **kw)  # type: ignore[arg-type]
+
+
+def state(*items: StoredRegistration) -> dict[Key, StoredRegistration]:
+    return {s.key: s for s in items}
+
+
+def kinds(events: tuple[Event, ...]) -> list[tuple[EventKind, Key]]:
+    return [(e.event, e.key) for e in events]
+
+
+NOW = T0 + timedelta(days=3)
+
+
+def test_first_sync_of_empty_database_is_baseline() -> None:
+    result = diff(
+        {}, Answer((reg("dc-a"), reg("dc-b"))), NOW, baseline=True, removal_confirm_polls=2
+    )
+    assert kinds(result.events) == [
+        (EventKind.BASELINE, ("dc-a", 2000)),
+        (EventKind.BASELINE, ("dc-b", 2000)),
+    ]
+    assert [s.first_seen_at for s in result.changed] == [NOW, NOW]
+
+
+def test_new_row_after_baseline_is_added() -> None:
+    prev = state(stored(reg("dc-a")))
+    result = diff(
+        prev, Answer((reg("dc-a"), reg("dc-b", 1000))), NOW, baseline=False, removal_confirm_polls=2
+    )
+    assert kinds(result.events) == [(EventKind.ADDED, ("dc-b", 1000))]
+    (event,) = result.events
+    assert (event.from_status, event.to_status) == (None, "PENDING_APPROVAL")
+    assert [s.key for s in result.changed] == [("dc-b", 1000)]
+
+
+def test_unchanged_answer_produces_nothing_and_writes_nothing() -> None:
+    prev = state(stored(reg("dc-a")), stored(reg("dc-b")))
+    result = diff(
+        prev, Answer((reg("dc-a"), reg("dc-b"))), NOW, baseline=False, removal_confirm_polls=2
+    )
+    assert result.events == ()
+    assert result.changed == ()
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        ("PENDING_APPROVAL", "PENDING_ACTIVATION", Direction.FORWARD),
+        ("PENDING_ACTIVATION", "ACTIVE", Direction.FORWARD),
+        ("PENDING_APPROVAL", "ACTIVE", Direction.FORWARD),
+        ("ACTIVE", "PENDING_ACTIVATION", Direction.BACKWARD),
+        ("ACTIVE", "SUSPENDED", Direction.UNRECOGNISED),
+        ("SUSPENDED", "ACTIVE", Direction.FORWARD),
+        ("SUSPENDED", "REVOKED", Direction.UNRECOGNISED),
+    ],
+)
+def test_status_change_records_both_statuses_and_direction(
+    before: str, after: str, expected: Direction
+) -> None:
+    prev = state(stored(reg(status=before), status_since=T0))
+    result = diff(prev, Answer((reg(status=after),)), NOW, baseline=False, removal_confirm_polls=2)
+    (event,) = result.events
+    assert event.event is EventKind.STATUS_CHANGED
+    assert (event.from_status, event.to_status) == (before, after)
+    assert event.previous_status_since == T0
+    assert direction(event.from_status, event.to_status) is expected
+    (new,) = result.changed
+    assert new.status_since == NOW
+    assert new.first_seen_at == T0
+
+
+def test_details_change_is_recorded_with_old_and_new_values() -> None:
+    prev = state(stored(reg()))
+    later = REQUESTED + timedelta(days=1)
+    result = diff(
+        prev,
+        Answer((reg(client_name="Alpha Lending Inc.", requested_on=later),)),
+        NOW,
+        baseline=False,
+        removal_confirm_polls=2,
+    )
+    (event,) = result.events
+    assert event.event is EventKind.DETAILS_CHANGED
+    assert event.changes == (
+        ("client_name", "Client dc-a", "Alpha Lending Inc."),
+        ("requested_on", REQUESTED.isoformat(), later.isoformat()),
+    )
+    assert result.changed[0].status_since == T0  # status did not move
+
+
+def test_details_and_status_change_together_give_two_events() -> None:
+    prev = state(stored(reg()))
+    result = diff(
+        prev,
+        Answer((reg(status="ACTIVE", country="US"),)),
+        NOW,
+        baseline=False,
+        removal_confirm_polls=2,
+    )
+    assert [e.event for e in result.events] == [EventKind.DETAILS_CHANGED, EventKind.STATUS_CHANGED]
+
+
+def test_removal_needs_confirm_polls_consecutive_complete_answers() -> None:
+    prev = state(stored(reg("dc-a")), stored(reg("dc-b")))
+    answer = Answer((reg("dc-a"),))
+    first = diff(prev, answer, NOW, baseline=False, removal_confirm_polls=2)
+    assert first.events == ()
+    assert first.removals_pending == 1
+    assert [(s.key, s.missing_polls) for s in first.changed] == [(("dc-b", 2000), 1)]
+
+    second = diff(apply(prev, first.changed), answer, NOW, baseline=False, removal_confirm_polls=2)
+    (event,) = second.events
+    assert (event.event, event.key) == (EventKind.REMOVED, ("dc-b", 2000))
+    assert (event.from_status, event.to_status) == ("PENDING_APPROVAL", None)
+    assert second.changed[0].present is False
+
+    third = diff(
+        apply(apply(prev, first.changed), second.changed),
+        answer,
+        NOW,
+        baseline=False,
+        removal_confirm_polls=2,
+    )
+    assert third.events == ()  # removed once, never again
+    assert third.changed == ()
+
+
+def test_removal_confirm_polls_of_one_removes_at_once() -> None:
+    prev = state(stored(reg("dc-a")))
+    result = diff(prev, Answer(()), NOW, baseline=False, removal_confirm_polls=1)
+    assert kinds(result.events) == [(EventKind.REMOVED, ("dc-a", 2000))]
+
+
+def test_partial_answer_never_advances_a_removal() -> None:
+    prev = state(stored(reg("dc-a")), stored(reg("dc-b"), missing_polls=1))
+    result = diff(
+        prev, Answer((reg("dc-a"),), skipped=1), NOW, baseline=False, removal_confirm_polls=2
+    )
+    assert result.events == ()
+    assert result.changed == ()
+
+
+def test_partial_answer_still_processes_its_valid_rows() -> None:
+    prev = state(stored(reg("dc-a")))
+    result = diff(
+        prev,
+        Answer((reg("dc-a", status="ACTIVE"), reg("dc-c")), skipped=3),
+        NOW,
+        baseline=False,
+        removal_confirm_polls=2,
+    )
+    assert kinds(result.events) == [
+        (EventKind.STATUS_CHANGED, ("dc-a", 2000)),
+        (EventKind.ADDED, ("dc-c", 2000)),
+    ]
+
+
+def test_row_back_before_confirmation_resets_the_count_silently() -> None:
+    prev = state(stored(reg("dc-a"), missing_polls=1))
+    result = diff(prev, Answer((reg("dc-a"),)), NOW, baseline=False, removal_confirm_polls=2)
+    assert result.events == ()
+    assert [(s.key, s.missing_polls) for s in result.changed] == [(("dc-a", 2000), 0)]
+
+
+def test_reappeared_after_removal() -> None:
+    prev = state(stored(reg("dc-a", status="PENDING_ACTIVATION"), present=False, missing_polls=2))
+    result = diff(
+        prev, Answer((reg("dc-a", status="ACTIVE"),)), NOW, baseline=False, removal_confirm_polls=2
+    )
+    (event,) = result.events
+    assert event.event is EventKind.REAPPEARED
+    assert (event.from_status, event.to_status) == ("PENDING_ACTIVATION", "ACTIVE")
+    (new,) = result.changed
+    assert (new.present, new.missing_polls, new.status_since, new.first_seen_at) == (
+        True,
+        0,
+        NOW,
+        T0,
+    )
+
+
+def test_same_provider_under_many_recipients_are_distinct() -> None:
+    prev = state(stored(reg("dc-a", 2000)), stored(reg("dc-b", 2000)))
+    result = diff(
+        prev,
+        Answer((reg("dc-a", 2000, status="ACTIVE"), reg("dc-b", 2000))),
+        NOW,
+        baseline=False,
+        removal_confirm_polls=2,
+    )
+    assert kinds(result.events) == [(EventKind.STATUS_CHANGED, ("dc-a", 2000))]
+
+
+def test_events_carry_now_as_observed_at() -> None:
+    result = diff({}, Answer((reg(),)), NOW, baseline=False, removal_confirm_polls=2)
+    assert result.events[0].observed_at == NOW
+
+
+# ---- property: the history rebuilds the state ---------------------------------------------
+
+STATUSES = ["PENDING_APPROVAL", "PENDING_ACTIVATION", "ACTIVE", "SUSPENDED"]
+row_strategy = st.builds(
+    reg,
+    client=st.sampled_from(["dc-a", "dc-b", "dc-c"]),
+    provider=st.sampled_from([1000, 2000]),
+    status=st.sampled_from(STATUSES),
+    client_name=st.sampled_from(["Alpha", "Beta"]),
+    country=st.sampled_from(["CA", "US"]),
+)
+answer_strategy = st.builds(
+    lambda rows, skipped: Answer(
+        tuple(sorted({r.key: r for r in rows}.values(), key=lambda r: r.key)), skipped
+    ),
+    st.lists(row_strategy, max_size=6),
+    st.sampled_from([0, 0, 0, 1]),
+)
+
+
+def rebuild(events: list[Event]) -> dict[Key, tuple[str, str, str, str, datetime]]:
+    """Fold the history the way a user querying registration_events would."""
+    view: dict[Key, tuple[str, str, str, str, datetime]] = {}
+    for e in events:
+        if e.event is EventKind.REMOVED:
+            view.pop(e.key)
+        else:
+            assert e.to_status is not None
+            view[e.key] = (e.client_name, e.provider_name, e.country, e.to_status, e.requested_on)
+    return view
+
+
+@settings(max_examples=300, deadline=None)
+@given(answers=st.lists(answer_strategy, min_size=1, max_size=8), confirm=st.integers(1, 3))
+def test_recorded_events_rebuild_the_final_state(answers: list[Answer], confirm: int) -> None:
+    current: dict[Key, StoredRegistration] = {}
+    history: list[Event] = []
+    synced = False
+    for i, answer in enumerate(answers):
+        now = T0 + timedelta(minutes=i)
+        result = diff(current, answer, now, baseline=not synced, removal_confirm_polls=confirm)
+        synced = True
+        history.extend(result.events)
+        current = apply(current, result.changed)
+        # A second look at the same answer never repeats an event that was already recorded.
+        again = diff(current, answer, now, baseline=False, removal_confirm_polls=confirm)
+        assert all(e.event is EventKind.REMOVED for e in again.events)
+
+    expected = {
+        key: (r.client_name, r.provider_name, r.country, r.registration_status, r.requested_on)
+        for key, s in current.items()
+        if s.present
+        for r in [s.registration]
+    }
+    assert rebuild(history) == expected
+    baseline_events = [e for e in history if e.event is EventKind.BASELINE]
+    assert all(e.observed_at == T0 for e in baseline_events)
