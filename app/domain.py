@@ -134,6 +134,10 @@ class CycleResult:
     delivery_failures: int = 0
     error: str | None = None
     poll_id: int | None = None
+    failure_kind: str | None = (
+        None  # flinks_auth, flinks_unavailable, flinks_bad_answer, database...
+    )
+    kinds: tuple[tuple[str, int], ...] = ()  # events of this cycle by kind
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,6 +74,7 @@ class Settings(BaseSettings):
         extra="ignore",
         case_sensitive=False,
         hide_input_in_errors=True,
+        env_ignore_empty=True,
     )
 
     flinks_client_id: SecretStr | None = None

@@ -1,0 +1,199 @@
+"""The `flinkswatch` command (SPEC 4). Exit: 0 done, 1 failed, 2 configuration, 3 degraded."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from app import __version__, db, logs, output
+from app.domain import Outcome
+from app.settings import ConfigError, Settings, load_settings
+
+log = logging.getLogger("flinkswatch")
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_DEGRADED = 0, 1, 2, 3
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"flinkswatch: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    from app.wiring import secrets_of
+
+    logs.configure(settings.log_level, settings.log_format, secrets_of(settings))
+    command: Callable[[Settings, argparse.Namespace], int] = args.func
+    try:
+        return command(settings, args)
+    except ConfigError as exc:
+        print(f"flinkswatch: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except db.DatabaseError as exc:
+        print(f"flinkswatch: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flinkswatch",
+        description="Watch Flinks Open Banking registrations and alert when they move.",
+    )
+    parser.add_argument("--version", action="version", version=f"flinkswatch {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser(
+        "run", help="run the service: poll on a schedule, alert, serve HTTP"
+    ).set_defaults(func=cmd_run)
+    sub.add_parser("poll", help="run one complete cycle, then exit").set_defaults(func=cmd_poll)
+    sub.add_parser("migrate", help="bring the database schema to head").set_defaults(
+        func=cmd_migrate
+    )
+    sub.add_parser(
+        "check", help="validate settings and reach every configured service"
+    ).set_defaults(func=cmd_check)
+
+    status = sub.add_parser("status", help="the current registrations")
+    _filters(status, history=False)
+    status.add_argument("--all", action="store_true", help="include removed registrations")
+    status.set_defaults(func=cmd_status)
+
+    history = sub.add_parser("history", help="the event history, newest last")
+    _filters(history, history=True)
+    history.set_defaults(func=cmd_history)
+
+    demo = sub.add_parser("demo", help="run against a simulated Flinks on a throwaway database")
+    demo.add_argument("--interval", type=int, default=5, help="seconds between polls (5)")
+    demo.add_argument("--cycles", type=int, default=None, help="stop after N polls")
+    demo.add_argument("--seed", type=int, default=None, help="seed of the simulated upstream")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def _filters(parser: argparse.ArgumentParser, *, history: bool) -> None:
+    parser.add_argument("--client-id")
+    parser.add_argument("--provider-id", type=int)
+    parser.add_argument("--provider", help="provider name, case-insensitive")
+    parser.add_argument("--status", help="registration status (history: from or to)")
+    if history:
+        parser.add_argument("--event", help="event kind, e.g. status_changed")
+        parser.add_argument("--since", type=_since, help="ISO date or time, e.g. 2026-11-01")
+    parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
+
+
+def _since(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# ---- commands -----------------------------------------------------------------------------
+def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
+    from app.service import Service
+    from app.wiring import build_app
+
+    app = build_app(settings)
+    try:
+        service = Service(
+            poller=app.poller,
+            interval=settings.poll_interval_seconds,
+            http_host=settings.http_host,
+            http_port=settings.http_port,
+            token_renewals=lambda: app.flinks.token_renewals,
+        )
+        return service.run()
+    except OSError as exc:
+        raise ConfigError(
+            f"HTTP_HOST/HTTP_PORT: cannot listen on {settings.http_host}:{settings.http_port}: "
+            f"{exc.strerror or exc}"
+        ) from None
+    finally:
+        app.close()
+
+
+def cmd_poll(settings: Settings, _args: argparse.Namespace) -> int:
+    from app.wiring import build_app
+
+    app = build_app(settings)
+    try:
+        result = app.poller.poll_once()
+    finally:
+        app.close()
+    if result.outcome is Outcome.FAILED:
+        print(f"flinkswatch: poll failed: {result.error}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_DEGRADED if result.outcome is Outcome.DEGRADED else EXIT_OK
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    engine = db.make_engine(settings.database_url.get_secret_value())
+    try:
+        db.migrate(engine)
+        print(f"database schema at {db.current_revision(engine)}")
+    finally:
+        engine.dispose()
+    return EXIT_OK
+
+
+def _query(settings: Settings, args: argparse.Namespace, *, history: bool) -> int:
+    from app.store import Filters, Store
+
+    engine = db.make_engine(settings.database_url.get_secret_value())
+    try:
+        if not db.schema_is_current(engine):
+            raise ConfigError(
+                "the database has no current flinkswatch schema: "
+                "run `flinkswatch migrate` (or `flinkswatch poll`) first"
+            )
+        filters = Filters(
+            client_id=args.client_id,
+            provider_id=args.provider_id,
+            provider=args.provider,
+            status=args.status,
+            event=getattr(args, "event", None),
+            since=getattr(args, "since", None),
+            include_removed=getattr(args, "all", False),
+        )
+        store = Store(engine)
+        rows = store.history(filters) if history else store.registrations(filters)
+    finally:
+        engine.dispose()
+    columns = output.HISTORY_COLUMNS if history else output.STATUS_COLUMNS
+    print(output.render(rows, columns, args.format))
+    return EXIT_OK
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    return _query(settings, args, history=False)
+
+
+def cmd_history(settings: Settings, args: argparse.Namespace) -> int:
+    return _query(settings, args, history=True)
+
+
+def cmd_check(settings: Settings, _args: argparse.Namespace) -> int:
+    from app.checks import run_checks
+
+    failures = 0
+    for ok, line in run_checks(settings):
+        print(f"{'ok  ' if ok else 'FAIL'}  {line}")
+        failures += not ok
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from app.demo import run_demo
+
+    return run_demo(settings, interval=args.interval, cycles=args.cycles, seed=args.seed)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,220 @@
+"""Engine factory (SQLite pragmas and write locking, PostgreSQL pre-ping), readable database
+errors, and Alembic run from code with the migrations shipped inside the package."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+
+log = logging.getLogger(__name__)
+
+# Any fixed bigint will do; it only has to be the same in every replica of flinkswatch.
+MIGRATION_LOCK_KEY = 0x666C_696E_6B73  # "flinks"
+# Execution option: this connection only reads, so SQLite may begin a DEFERRED transaction.
+READ_ONLY = "flinkswatch_read_only"
+_PG_CONNECT_TIMEOUT_SECONDS = 10
+
+
+class DatabaseError(Exception):
+    """The database failed; the message is one readable line with no password."""
+
+
+def _parse_url(url: str) -> sa.URL:
+    parsed = sa.make_url(url)
+    # SQLAlchemy 2.0 reads a bare postgresql:// as psycopg2; we ship psycopg 3.
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def safe_url(url: sa.URL | str) -> str:
+    """The URL as it may be shown to people and logs: the password is replaced by ***."""
+    parsed = sa.make_url(url) if isinstance(url, str) else url
+    return parsed.render_as_string(hide_password=True)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url` (a SQLAlchemy URL; postgresql:// is read as psycopg 3)."""
+    try:
+        parsed = _parse_url(url)
+    except sa.exc.ArgumentError:
+        raise DatabaseError("DATABASE_URL is not a valid SQLAlchemy URL") from None
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        # libpq waits forever by default; a dead server must fail the cycle instead.
+        connect_args["connect_timeout"] = _PG_CONNECT_TIMEOUT_SECONDS
+    return sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+
+
+def _sqlite_engine(url: sa.URL) -> Engine:
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url)
+    sa.event.listen(engine, "connect", _sqlite_on_connect)
+    sa.event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Take BEGIN away from pysqlite's legacy transaction control: _sqlite_on_begin emits it.
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "busy_timeout=5000",
+        "foreign_keys=ON",
+        "synchronous=NORMAL",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    # A DEFERRED transaction that later upgrades to a write lock gets SQLITE_BUSY at once,
+    # ignoring busy_timeout; IMMEDIATE takes the write lock up front and waits for it.
+    mode = "DEFERRED" if conn.get_execution_options().get(READ_ONLY) else "IMMEDIATE"
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads only: on SQLite it does not take the write lock."""
+    with translate_errors(engine), engine.connect() as conn:
+        yield conn.execution_options(**{READ_ONLY: True})
+
+
+def database_error(exc: sa.exc.DBAPIError, url: sa.URL) -> DatabaseError:
+    """Turn a driver error into a one-line DatabaseError that names the URL without password."""
+    reason = _one_line(str(exc.orig) if exc.orig is not None else str(exc))
+    if url.password:
+        reason = reason.replace(str(url.password), "***")
+    if exc.statement is None:  # raised while connecting, not by a statement
+        return DatabaseError(f"cannot connect to database {safe_url(url)}: {reason}")
+    return DatabaseError(f"database error on {safe_url(url)}: {reason}")
+
+
+def _one_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    first = lines[0] if lines else "unknown error"
+    # psycopg prefixes "connection failed: connection to server at ... failed: <reason>".
+    return re.sub(r"\s+", " ", first)[:300]
+
+
+@contextmanager
+def translate_errors(engine: Engine) -> Iterator[None]:
+    """Re-raise SQLAlchemy driver errors as DatabaseError (the cause stays chained)."""
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        raise database_error(exc, engine.url) from exc
+
+
+def ping(engine: Engine) -> None:
+    """Raise DatabaseError unless the database answers a trivial query."""
+    with reading(engine) as conn:
+        conn.execute(sa.text("SELECT 1"))
+
+
+# ---- Alembic ---------------------------------------------------------------------------
+
+
+def alembic_config() -> Config:
+    """An Alembic Config built in code; the scripts come from the installed app.migrations."""
+    location = files("app.migrations")
+    if not isinstance(location, Path):
+        raise DatabaseError("app.migrations must be installed as files, not inside an archive")
+    config = Config()
+    config.set_main_option("script_location", str(location).replace("%", "%%"))
+    config.set_main_option("path_separator", "os")
+    return config
+
+
+def hold_migration_lock(conn: Connection) -> None:
+    """On PostgreSQL, serialise migrations of starting replicas until this transaction ends.
+    SQLite needs nothing: its BEGIN IMMEDIATE already admits one writer."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the schema to `revision` in one transaction."""
+    _run_alembic(engine, lambda config: command.upgrade(config, revision))
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Downgrade the schema to `revision` ("base" drops every table)."""
+    _run_alembic(engine, lambda config: command.downgrade(config, revision))
+
+
+def _run_alembic(engine: Engine, action: Callable[[Config], None]) -> None:
+    config = alembic_config()
+    before = current_revision(engine)
+    with translate_errors(engine), _migration_connection(engine) as conn:
+        config.attributes["connection"] = conn
+        action(config)
+    log.info(
+        "db.migrated url=%s from=%s to=%s", safe_url(engine.url), before, current_revision(engine)
+    )
+
+
+@contextmanager
+def _migration_connection(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        sqlite = engine.dialect.name == "sqlite"
+        # Batch migrations copy and drop tables; SQLite ignores this PRAGMA inside a
+        # transaction, so it is switched on the raw connection before BEGIN.
+        if sqlite:
+            _sqlite_foreign_keys(conn, on=False)
+        try:
+            with conn.begin():
+                yield conn
+                if sqlite:
+                    _check_foreign_keys(conn)
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(conn, on=True)
+
+
+def _sqlite_foreign_keys(conn: Connection, *, on: bool) -> None:
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    raw.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise DatabaseError(f"migration left {len(broken)} broken foreign keys; rolled back")
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at; None for an empty (never migrated) database."""
+    with reading(engine) as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    """The newest revision shipped with this version of flinkswatch."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise DatabaseError("no migration revisions found in app.migrations")
+    return head
+
+
+def schema_is_current(engine: Engine) -> bool:
+    return current_revision(engine) == head_revision()

@@ -1,0 +1,82 @@
+"""`flinkswatch demo`: the whole service against a simulated Flinks, on a throwaway database."""
+
+from __future__ import annotations
+
+import logging
+import random
+import shutil
+import tempfile
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from app.service import Service
+from app.settings import Settings
+from app.simulator import FlinksSimulator, demo_rows
+from app.wiring import build_app
+
+log = logging.getLogger(__name__)
+
+DEMO_CLIENT_ID = "demo-partner"
+DEMO_CLIENT_SECRET = "demo-secret-not-a-real-one"
+
+
+def run_demo(settings: Settings, *, interval: int, cycles: int | None, seed: int | None) -> int:
+    """Poll the simulator every `interval` seconds; it advances registrations between polls."""
+    rng = random.Random(seed)  # noqa: S311 - simulated data, not security
+    workdir = Path(tempfile.mkdtemp(prefix="flinkswatch-demo-"))
+    simulator = FlinksSimulator(client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET)
+    simulator.set_rows(demo_rows(rng=rng))
+    simulator.start()
+    demo_settings = settings.model_copy(
+        update={
+            "flinks_client_id": SecretStr(DEMO_CLIENT_ID),
+            "flinks_client_secret": SecretStr(DEMO_CLIENT_SECRET),
+            "flinks_base_url": simulator.base_url,
+            "flinks_token_url": simulator.token_url,
+            "flinks_recipient_id": "",
+            "flinks_token_auth": "body",
+            "flinks_token_format": "json",
+            "database_url": SecretStr(f"sqlite:///{workdir / 'demo.db'}"),
+            "auto_migrate": True,
+            "poll_interval_seconds": interval,
+        }
+    )
+    log.info(
+        "demo.started upstream=%s database=%s interval_seconds=%d",
+        simulator.base_url,
+        workdir / "demo.db",
+        interval,
+    )
+    app = build_app(demo_settings)
+    try:
+        service = Service(
+            poller=app.poller,
+            interval=interval,
+            http_host=settings.http_host,
+            http_port=_free_or_off(settings.http_host, settings.http_port),
+            token_renewals=lambda: app.flinks.token_renewals,
+            # The first poll takes the baseline; every later one sees the upstream move.
+            before_poll=lambda n: simulator.advance(rng) if n else None,
+            max_cycles=cycles,
+        )
+        return service.run()
+    finally:
+        app.close()
+        simulator.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _free_or_off(host: str, port: int) -> int:
+    """The demo serves HTTP like `run` does, unless the port is taken: then it goes without."""
+    import socket
+
+    if not port:
+        return 0
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            log.warning("demo.http_off reason=port_in_use host=%s port=%d", host, port)
+            return 0
+    return port

@@ -1,0 +1,491 @@
+"""Flinks client: OAuth token (cached, renewed), the registration listing, bounded retries, and
+`parse_answer`, the pure validation of a listing body. Errors form one hierarchy::
+
+    FlinksError                 base; every message is one line with no secret and no token
+     +-- FlinksAuthError        the token endpoint refused the credentials (400/401/403)
+     +-- FlinksUnavailable      network error, timeout, 429 or 5xx once the retries ran out
+     +-- FlinksRequestError     another 4xx (the listing after one token renewal, a wrong URL)
+     +-- FlinksBadAnswer        the body is not what the API documents (not a JSON array, ...)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Annotated, Any, Literal
+
+import httpx
+import stamina
+from pydantic import BaseModel, ConfigDict, PlainValidator, StrictStr, StringConstraints
+from pydantic import ValidationError as _ValidationError
+
+from app.domain import Answer, Key, Registration
+from app.settings import ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 4  # per request, the first one included
+MAX_RETRY_AFTER = 60.0  # seconds; a longer Retry-After would stall the whole cycle
+DEFAULT_EXPIRES_IN = 299  # the only lifetime Flinks documents
+RENEW_MARGIN = 30.0  # renew when less than max(this, 20 % of the lifetime) remains
+_RENEWABLE = frozenset({400, 401, 403})  # Flinks reports an expired token with any of these
+_MAX_INT64 = 2**63 - 1  # provider_id is a BIGINT column
+
+
+class FlinksError(Exception):
+    """Base of every error of this module."""
+
+
+class FlinksAuthError(FlinksError):
+    """The token endpoint refused the credentials."""
+
+
+class FlinksUnavailable(FlinksError):
+    """Flinks could not be reached or kept failing transiently."""
+
+
+class FlinksRequestError(FlinksError):
+    """Flinks refused the request for a reason a retry will not fix."""
+
+
+class FlinksBadAnswer(FlinksError):
+    """The body is not what the API documents."""
+
+
+# ---- parsing (pure) ---------------------------------------------------------------------------
+
+_TIMESTAMP = re.compile(
+    r"(?P<head>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?)"
+    r"(?:\.(?P<frac>\d{1,7}))?(?P<tz>Z|[+-]\d{2}(?::?\d{2})?)?",
+    re.IGNORECASE,
+)
+
+
+def parse_timestamp(value: object) -> datetime:
+    """ISO 8601 with 0-7 fractional digits (.NET writes 7) and Z, an offset or none (UTC)."""
+    if not isinstance(value, str) or (match := _TIMESTAMP.fullmatch(value)) is None:
+        raise ValueError("not an ISO 8601 timestamp")
+    frac = (match["frac"] or "")[:6]  # Python keeps microseconds: the 7th digit is dropped
+    tz = match["tz"] or "+00:00"
+    text = match["head"] + (f".{frac.ljust(6, '0')}" if frac else "")
+    parsed = datetime.fromisoformat(text + ("+00:00" if tz.upper() == "Z" else tz))
+    return parsed.astimezone(UTC)
+
+
+def _provider_id(value: object) -> int:
+    # JSON says integer; integral floats and digit strings are accepted because some gateways
+    # re-encode numbers, and the key stays the same int. Booleans are never ids.
+    if isinstance(value, bool):
+        raise ValueError("boolean is not an integer")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int):
+        raise ValueError("not an integer")
+    if not 0 <= value <= _MAX_INT64:
+        raise ValueError("out of range")
+    return value
+
+
+# Limits follow the columns of app/tables.py, so a valid row always fits the database;
+# the pattern asks for one non-blank character (checked by pydantic-core: fast on 100k rows).
+_ClientId = Annotated[StrictStr, StringConstraints(max_length=128, pattern=r"\S")]
+_Country = Annotated[StrictStr, StringConstraints(max_length=16)]
+_Status = Annotated[StrictStr, StringConstraints(max_length=64, pattern=r"\S")]
+
+
+class _Row(BaseModel):
+    """One listing row as documented; unknown fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    client_id: _ClientId
+    client_name: StrictStr
+    provider_id: Annotated[int, PlainValidator(_provider_id)]
+    provider_name: StrictStr
+    country: _Country
+    registration_status: _Status
+    requested_on: Annotated[datetime, PlainValidator(parse_timestamp)]
+
+
+def _snippet(value: object, limit: int = 40) -> str:
+    """A short, printable, single-line rendering of untrusted text for logs and messages."""
+    if isinstance(value, bytes):
+        value = value[: limit * 4].decode("utf-8", "backslashreplace")
+    text = value if isinstance(value, str) else repr(value)
+    short = text[:limit]
+    short = "".join(c if c.isprintable() else repr(c)[1:-1] for c in short)
+    return short if len(text) <= limit else short + "..."
+
+
+def _row_key(item: dict[str, Any]) -> str:
+    client_id = item.get("client_id")
+    try:
+        provider = str(_provider_id(item.get("provider_id")))
+    except ValueError:
+        provider = "?"
+    readable = isinstance(client_id, str) and client_id.strip()
+    return f"{_snippet(client_id) if readable else '?'}/{provider}"
+
+
+_REASONS = {"missing": "missing", "string_type": "not a string", "string_pattern_mismatch": "blank"}
+
+
+def _load_array(body: bytes) -> list[Any]:
+    try:
+        # RFC 8259: JSON between systems is UTF-8 (a BOM is tolerated); no guessing of UTF-16.
+        data = json.loads(body.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise FlinksBadAnswer(
+            f"Flinks answer is not UTF-8 (byte at position {exc.start})"
+        ) from None
+    except ValueError as exc:
+        raise FlinksBadAnswer(
+            f'Flinks answer is not valid JSON: {exc} (starts with "{_snippet(body)}")'
+        ) from None
+    if not isinstance(data, list):
+        raise FlinksBadAnswer(f"Flinks answer is not a JSON array (got {_json_type(data)})")
+    return data
+
+
+def _json_type(value: object) -> str:
+    names = {dict: "object", str: "string", bool: "boolean", int: "number", float: "number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def _validate_row(item: object) -> Registration | None:
+    if not isinstance(item, dict):
+        log.warning(
+            "flinks.row_skipped key=? field=(row) reason=not an object (got %s)", _json_type(item)
+        )
+        return None
+    try:
+        row = _Row.model_validate(item)
+    except _ValidationError as exc:
+        error = exc.errors(include_url=False, include_input=False)[0]
+        field = ".".join(str(part) for part in error["loc"]) or "(row)"
+        reason = _REASONS.get(error["type"]) or error["msg"].removeprefix("Value error, ")
+        log.warning("flinks.row_skipped key=%s field=%s reason=%s", _row_key(item), field, reason)
+        return None
+    return Registration(
+        row.client_id,
+        row.client_name,
+        row.provider_id,
+        row.provider_name,
+        row.country,
+        row.registration_status,
+        row.requested_on,
+    )
+
+
+def parse_answer(body: bytes) -> Answer:
+    """Validate a listing body: FlinksBadAnswer unless it is a JSON array; invalid rows are
+    skipped (logged, counted); duplicate keys keep the latest requested_on; rows sorted by key."""
+    items = _load_array(body)
+    kept: dict[Key, Registration] = {}
+    skipped = 0
+    for item in items:
+        row = _validate_row(item)
+        if row is None:
+            skipped += 1
+            continue
+        previous = kept.get(row.key)
+        if previous is not None:
+            log.warning("flinks.duplicate_row key=%s/%d", _snippet(row.client_id), row.provider_id)
+            if previous.requested_on > row.requested_on:
+                continue  # on a tie the later row wins: it is what Flinks wrote last
+        kept[row.key] = row
+    return Answer(rows=tuple(kept[key] for key in sorted(kept)), skipped=skipped)
+
+
+# ---- HTTP ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A validated listing with the sha256 and size of the raw body it came from."""
+
+    answer: Answer
+    digest: str
+    size: int
+
+
+class _Transient(Exception):
+    """A 429 or 5xx answer, raised inside the retry loop so stamina retries it."""
+
+    def __init__(self, status: int, retry_after: float | None) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After as delta-seconds or an HTTP-date, clamped to [0, MAX_RETRY_AFTER]."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _backoff(exc: Exception) -> bool | float:
+    """stamina hook: what to retry, and how long Retry-After asks us to wait."""
+    if isinstance(exc, _Transient):
+        return True if exc.retry_after is None else exc.retry_after
+    return isinstance(exc, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError)
+
+
+def _describe(exc: Exception) -> str:
+    return (
+        str(exc)
+        if isinstance(exc, _Transient)
+        else f"{type(exc).__name__}: {_snippet(str(exc), 120)}"
+    )
+
+
+def _where(url: httpx.URL) -> str:
+    return f"{url.host}{':' + str(url.port) if url.port else ''}{url.path}"
+
+
+def _ssl_verify(verify: str | bool) -> ssl.SSLContext | bool:
+    # httpx 0.28 deprecates a path in verify=; a context built from the CA bundle is the way.
+    if isinstance(verify, str) and verify:
+        try:
+            return ssl.create_default_context(cafile=verify)
+        except (OSError, ssl.SSLError) as exc:
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise ConfigError(f"FLINKS_CA_BUNDLE: cannot load {verify}: {reason}") from None
+    return verify if isinstance(verify, bool) else True
+
+
+class FlinksClient:
+    """The Flinks endpoints this service needs. One instance per process; not for concurrent
+    fetches, though token() is guarded so `check` may run beside a poll."""
+
+    def __init__(
+        self,
+        listing_url: str,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        scope: str = "client:admin",
+        token_auth: Literal["body", "basic"] = "body",  # noqa: S107 - a mode, not a password
+        token_format: Literal["json", "form"] = "json",  # noqa: S107 - same
+        timeout: float = 30.0,
+        http: httpx.Client | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        verify: str | bool = True,
+        total_timeout: float = 120.0,
+    ) -> None:
+        self._listing_url = httpx.URL(listing_url)
+        self._token_url = httpx.URL(token_url)
+        self._client_id = client_id
+        self._secret = client_secret
+        self._scope = scope
+        self._token_auth = token_auth
+        self._token_format = token_format
+        self._timeout = timeout
+        self._total_timeout = total_timeout
+        self._clock = clock
+        self._owns_http = http is None
+        self._http = http or httpx.Client(verify=_ssl_verify(verify), follow_redirects=False)
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._renew_at = 0.0
+        self._expires_in = 0
+        self.token_renewals = 0  # tokens obtained, the first included; read by the metrics
+
+    @classmethod
+    def from_settings(cls, settings: Settings, http: httpx.Client | None = None) -> FlinksClient:
+        client_id, client_secret = settings.require_flinks_credentials()
+        return cls(
+            listing_url=settings.listing_url,
+            token_url=settings.flinks_token_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            scope=settings.flinks_scope,
+            token_auth=settings.flinks_token_auth,
+            token_format=settings.flinks_token_format,
+            timeout=settings.flinks_timeout_seconds,
+            http=http,
+            verify=settings.flinks_ca_bundle or True,
+        )
+
+    def __enter__(self) -> FlinksClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    # ---- public operations ------------------------------------------------------------------
+    def fetch(self) -> Fetched:
+        """GET the listing and validate it. A refused token is renewed once (Flinks signals an
+        expired token with 400, 401 or 403), then the refusal is an error."""
+        response = self._get_listing()
+        if response.status_code in _RENEWABLE:
+            log.info("flinks.token_rejected status=%d", response.status_code)
+            self._drop_token()
+            response = self._get_listing()
+        if not response.is_success:
+            raise FlinksRequestError(
+                f"Flinks refused GET {_where(self._listing_url)}: HTTP {response.status_code}"
+                f"{self._detail(response)}"
+            )
+        body = response.content
+        return Fetched(parse_answer(body), hashlib.sha256(body).hexdigest(), len(body))
+
+    def token(self) -> str:
+        """The cached access token, renewed when little of its lifetime remains."""
+        with self._lock:
+            if self._token is None or self._clock() >= self._renew_at:
+                self._token = self._request_token()
+            return self._token
+
+    def check(self) -> str:
+        """Obtain a fresh token and describe it in a few words (for `flinkswatch check`)."""
+        self._drop_token()
+        self.token()
+        return f"token ok (expires in {self._expires_in} s)"
+
+    # ---- token --------------------------------------------------------------------------------
+    def _drop_token(self) -> None:
+        with self._lock:
+            self._token = None
+
+    def _request_token(self) -> str:
+        fields = {"grant_type": "client_credentials", "scope": self._scope}
+        auth: httpx.BasicAuth | None = None
+        if self._token_auth == "basic":
+            auth = httpx.BasicAuth(self._client_id, self._secret)
+        else:
+            fields |= {"client_id": self._client_id, "client_secret": self._secret}
+        body: dict[str, Any] = (
+            {"json": fields} if self._token_format == "json" else {"data": fields}
+        )
+        response = self._send("POST", self._token_url, auth=auth, **body)
+        where = _where(self._token_url)
+        if response.status_code in _RENEWABLE:
+            refusal = self._oauth_error(response)
+            raise FlinksAuthError(
+                f"Flinks token endpoint {where} refused the credentials: {refusal}"
+            )
+        if not response.is_success:
+            raise FlinksRequestError(
+                f"Flinks refused POST {where}: HTTP {response.status_code}{self._detail(response)}"
+            )
+        token, expires_in = _read_token(response)
+        self._expires_in = expires_in
+        self._renew_at = self._clock() + expires_in - max(RENEW_MARGIN, 0.2 * expires_in)
+        self.token_renewals += 1
+        log.info("flinks.token_obtained expires_in=%d", expires_in)
+        return token
+
+    def _oauth_error(self, response: httpx.Response) -> str:
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("error"), str):
+            return f"HTTP {response.status_code}"
+        text = _snippet(self._redact(data["error"]))
+        description = data.get("error_description")
+        if isinstance(description, str) and description:
+            text += f" ({_snippet(self._redact(description), 120)})"
+        return f"{text} [HTTP {response.status_code}]"
+
+    # ---- transport ----------------------------------------------------------------------------
+    def _get_listing(self) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token()}", "Accept": "application/json"}
+        return self._send("GET", self._listing_url, headers=headers)
+
+    def _send(self, method: str, url: httpx.URL, **kwargs: Any) -> httpx.Response:
+        """One request with bounded retries on network errors, timeouts, 429 and 5xx."""
+        attempts = 0
+        try:
+            for attempt in stamina.retry_context(
+                on=_backoff,
+                attempts=ATTEMPTS,
+                timeout=self._total_timeout,
+                wait_initial=0.5,
+                wait_max=10.0,
+            ):
+                with attempt:
+                    attempts += 1
+                    response = self._http.request(method, url, timeout=self._timeout, **kwargs)
+                    wait = retry_after_seconds(response.headers.get("retry-after"))
+                    _log_response(method, response, wait)
+                    if response.status_code == 429 or response.status_code >= 500:
+                        raise _Transient(response.status_code, wait)
+                    return response
+        except (_Transient, httpx.TransportError) as exc:
+            raise FlinksUnavailable(
+                f"Flinks unavailable: {method} {_where(url)} failed after {attempts} attempt(s),"
+                f" last: {_describe(exc)}"
+            ) from (None if isinstance(exc, _Transient) else exc)
+        raise AssertionError("unreachable: stamina either returns or raises")
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
+
+    def _detail(self, response: httpx.Response) -> str:
+        text = response.text.strip()
+        return f" ({_snippet(self._redact(text), 120)})" if text else ""
+
+
+def _read_token(response: httpx.Response) -> tuple[str, int]:
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    token = data.get("access_token") if isinstance(data, dict) else None
+    if not isinstance(token, str) or not token:
+        raise FlinksBadAnswer("Flinks token answer has no access_token")
+    assert isinstance(data, dict)
+    expires_in = data.get("expires_in")
+    if isinstance(expires_in, str) and expires_in.isdigit():
+        expires_in = int(expires_in)
+    if not isinstance(expires_in, int) or isinstance(expires_in, bool) or expires_in <= 0:
+        expires_in = DEFAULT_EXPIRES_IN
+    return token, expires_in
+
+
+def _log_response(method: str, response: httpx.Response, wait: float | None) -> None:
+    # Flinks support asks for these two headers when a problem is escalated.
+    ids = (
+        f"ob_correlation_id={_snippet(response.headers.get('ob-correlation-id', '-'))}"
+        f" ob_trace_id={_snippet(response.headers.get('ob-trace-id', '-'))}"
+    )
+    where = f"status={response.status_code} method={method} path={response.request.url.path}"
+    if response.is_success:
+        log.debug("flinks.http_ok %s size=%d %s", where, len(response.content), ids)
+    else:
+        # retry_after is the wait actually asked of stamina (parsed and clamped).
+        extra = "" if wait is None else f" retry_after={wait:.1f}"
+        log.warning("flinks.http_error %s %s%s", where, ids, extra)

@@ -1,0 +1,221 @@
+"""Delivery bookkeeping: send what each channel owes, one message at a time, and record the outcome.
+
+A channel renders one poll's alerts into `Outgoing` messages, each naming the alerts it carries
+and bound to its own `send()`; so when message 3 of 5 fails, exactly messages 1-2 are marked sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from app.domain import BaselineSummary, DeliveryFailure, Event, PendingDelivery
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One rendered message: which alerts it carries, and how to send it."""
+
+    event_indexes: tuple[int, ...]  # positions in the `events` given to Channel.render
+    summary: bool  # carries the baseline summary
+    send: Callable[[], str | None]  # returns an external ref; raises DeliveryFailure
+
+
+class Channel(Protocol):
+    """An alert destination. `render` is cheap and pure-ish; only `Outgoing.send` does I/O."""
+
+    name: str  # "console", "slack", "slack_webhook", "email": the deliveries' channel column
+    min_interval: float  # seconds between two messages to this channel
+
+    def render(self, events: Sequence[Event], summary: BaselineSummary | None) -> list[Outgoing]:
+        """One poll's alerts as messages, in order; together they carry every alert given."""
+        ...
+
+
+class DeliveryStore(Protocol):
+    """The part of app.store.Store that delivery needs."""
+
+    def pending_deliveries(
+        self, channel: str, now: datetime, limit: int = 1000
+    ) -> list[PendingDelivery]: ...
+
+    def mark_sent(
+        self, ids: Sequence[int], now: datetime, external_ref: str | None = None
+    ) -> None: ...
+
+    def mark_failed(
+        self,
+        ids: Sequence[int],
+        now: datetime,
+        error: str,
+        *,
+        permanent: bool,
+        max_attempts: int,
+        next_attempt_at: datetime | None = None,
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """sent: marked sent; failed: given up (permanent, or out of attempts); pending: still owed."""
+
+    sent: int = 0
+    failed: int = 0
+    pending: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def deliver_pending(
+    store: DeliveryStore,
+    channels: Sequence[Channel],
+    now: Callable[[], datetime],
+    max_attempts: int,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeliveryReport:
+    """Deliver what every channel owes; one channel's failure never blocks another.
+
+    Per channel: load its due deliveries (oldest first), group them by poll, render each poll,
+    send message by message `min_interval` apart, and mark each message's deliveries sent as
+    soon as it went through (a crash right there is the only duplicate window). On the first
+    failure, record it on that message and on everything after it, and stop the channel until
+    the next cycle (or until `Retry-After` has passed).
+    """
+    totals = DeliveryReport()
+    for channel in channels:
+        run = _ChannelRun(store, channel, now, max_attempts, sleep)
+        run.run()
+        totals = DeliveryReport(
+            sent=totals.sent + run.sent,
+            failed=totals.failed + run.failed,
+            pending=totals.pending + len(run.remaining),
+            errors=totals.errors + run.errors,
+        )
+    return totals
+
+
+@dataclass
+class _ChannelRun:
+    store: DeliveryStore
+    channel: Channel
+    now: Callable[[], datetime]
+    max_attempts: int
+    sleep: Callable[[float], None]
+    remaining: dict[int, PendingDelivery] = field(default_factory=dict)  # not settled yet
+    current: list[int] = field(default_factory=list)  # ids of the message being sent
+    last_sent: datetime | None = None
+    sent: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def run(self) -> None:
+        name = self.channel.name
+        try:
+            rows = self.store.pending_deliveries(name, self.now())
+        except Exception as exc:  # noqa: BLE001 - e.g. database down: nothing to mark, try later
+            self._error(f"cannot load pending deliveries: {_one_line(exc)}", permanent=False)
+            return
+        self.remaining = {row.id: row for row in rows}
+        try:
+            for group in _by_poll(rows):
+                self._send_poll(group)
+        except DeliveryFailure as exc:
+            self._fail(exc)
+        except Exception as exc:  # one broken channel must not stop the others
+            log.exception("delivery.channel_crashed channel=%s", name)
+            # Only the type: an arbitrary exception's text may carry a secret into the database.
+            self._fail(DeliveryFailure(f"unexpected {type(exc).__name__}", permanent=False))
+
+    def _send_poll(self, group: list[PendingDelivery]) -> None:
+        event_rows = [row for row in group if row.event is not None]
+        summary_rows = [row for row in group if row.event is None and row.summary is not None]
+        events = [row.event for row in event_rows if row.event is not None]
+        summary = summary_rows[0].summary if summary_rows else None
+        self.current = [row.id for row in group]  # a render failure concerns the whole poll
+        for message in self.channel.render(events, summary):
+            self.current = [event_rows[i].id for i in message.event_indexes]
+            if message.summary:
+                self.current += [row.id for row in summary_rows]
+            self._throttle()
+            ref = message.send()
+            self.last_sent = self.now()
+            self.store.mark_sent(self.current, self.last_sent, ref)
+            self.sent += len(self.current)
+            for settled in self.current:
+                self.remaining.pop(settled, None)
+            self.current = []
+
+    def _throttle(self) -> None:
+        interval = self.channel.min_interval
+        if self.last_sent is None or interval <= 0:
+            return
+        elapsed = (self.now() - self.last_sent).total_seconds()
+        # Clamped: a clock that jumps backwards must not make us wait longer than the interval.
+        wait = min(interval, interval - elapsed)
+        if wait > 0:
+            self.sleep(wait)
+
+    def _fail(self, exc: DeliveryFailure) -> None:
+        """Record the failure on the failing message (as classified) and everything queued
+        behind it (as a transient attempt, so order is kept and nothing is dropped)."""
+        error = str(exc)
+        self._error(error, permanent=exc.permanent)
+        now = self.now()
+        retry_at = now + timedelta(seconds=exc.retry_after) if exc.retry_after else None
+        current = [i for i in self.current if i in self.remaining]
+        rest = [i for i in self.remaining if i not in current]
+        for ids, permanent, text in (
+            (current, exc.permanent, error),
+            (rest, False, f"not sent: an earlier message failed: {error}"),
+        ):
+            if not ids:
+                continue
+            try:
+                self.store.mark_failed(
+                    ids,
+                    now,
+                    text,
+                    permanent=permanent,
+                    max_attempts=self.max_attempts,
+                    next_attempt_at=retry_at,
+                )
+            except Exception as mark_exc:  # noqa: BLE001 - they stay pending, retried next cycle
+                log.error(
+                    "delivery.mark_failed_failed channel=%s error=%s",
+                    self.channel.name,
+                    _one_line(mark_exc),
+                )
+                continue
+            self._settle(ids, permanent)
+
+    def _settle(self, ids: list[int], permanent: bool) -> None:
+        """Deliveries that the store now considers failed for good leave the pending count."""
+        for delivery_id in ids:
+            row = self.remaining[delivery_id]
+            if permanent or row.attempts + 1 >= self.max_attempts:
+                self.failed += 1
+                del self.remaining[delivery_id]
+
+    def _error(self, error: str, *, permanent: bool) -> None:
+        log.warning(
+            "delivery.failed channel=%s permanent=%s error=%s", self.channel.name, permanent, error
+        )
+        self.errors.append(f"{self.channel.name}: {error}")
+
+
+def _by_poll(rows: Sequence[PendingDelivery]) -> list[list[PendingDelivery]]:
+    """Rows grouped by poll, polls in order of their first row, rows in their given order."""
+    groups: dict[int, list[PendingDelivery]] = {}
+    for row in rows:
+        groups.setdefault(row.poll_id, []).append(row)
+    return list(groups.values())
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:300]

@@ -1,0 +1,246 @@
+"""Slack channels: a bot token with chat.postMessage, or an incoming webhook.
+
+Neither retries inside the call (the delivery outbox does, honouring Retry-After); every failure
+becomes a DeliveryFailure classified permanent or transient, never naming the token or the URL.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http.client import HTTPException
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web import SlackResponse
+from slack_sdk.webhook import WebhookClient
+
+from app.domain import BaselineSummary, DeliveryFailure, Event
+from app.notify.deliver import Outgoing
+from app.render import SlackMessage, clean, slack_messages
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_MAX = 3600.0
+TRANSIENT_ERRORS = frozenset(
+    {
+        "ratelimited",
+        "rate_limited",
+        "fatal_error",
+        "internal_error",
+        "request_timeout",
+        "service_unavailable",
+        "team_added_to_org",
+        "org_login_required",
+    }
+)
+PERMANENT_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "missing_scope",
+        "no_permission",
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "msg_too_long",
+        "msg_blocks_too_long",
+        "no_text",
+        "too_many_attachments",
+        "invalid_blocks",
+        "invalid_arguments",
+        "as_user_not_supported",
+        "ekm_access_denied",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "restricted_action_non_threadable_channel",
+        "invalid_payload",
+        "no_service",
+        "no_team",
+        "invalid_token",
+        "action_prohibited",
+        "user_not_found",
+        "channel_is_archived",
+        "missing_text_or_fallback_or_attachments",
+        "posting_to_general_channel_denied",
+    }
+)
+# URLError, timeouts, refused and reset connections are all OSError; RemoteDisconnected is both.
+NETWORK_ERRORS = (OSError, HTTPException)
+_ERROR_CODE = re.compile(r"[a-z_]{1,60}")
+
+
+def _quiet_logger(name: str) -> logging.Logger:
+    # slack-sdk logs request headers (the token) at DEBUG and the webhook URL in some errors.
+    # Every failure it sees is re-raised and reported by us as one line, so it stays silent.
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.CRITICAL)
+    return logger
+
+
+def _outgoing(
+    events: Sequence[Event],
+    summary: BaselineSummary | None,
+    post: Callable[[SlackMessage], str | None],
+) -> list[Outgoing]:
+    return [
+        Outgoing(message.event_indexes, message.summary, functools.partial(post, message))
+        for message in slack_messages(events, summary)
+    ]
+
+
+class SlackBotChannel:
+    """Posts with chat.postMessage; the external ref is "channel:ts" of the message."""
+
+    name: str = "slack"
+    min_interval: float = 1.0
+
+    def __init__(self, token: str, channel: str, api_url: str, timeout: float) -> None:
+        self.channel = channel
+        self._client = WebClient(
+            token=token,
+            base_url=api_url,
+            timeout=max(1, round(timeout)),
+            retry_handlers=[],
+            logger=_quiet_logger("flinkswatch.slack_sdk"),
+        )
+
+    def render(self, events: Sequence[Event], summary: BaselineSummary | None) -> list[Outgoing]:
+        return _outgoing(events, summary, self.post)
+
+    def post(self, message: SlackMessage) -> str | None:
+        """Send one rendered message; raises DeliveryFailure."""
+        try:
+            response = self._client.chat_postMessage(
+                channel=self.channel,
+                text=message.text,
+                blocks=message.blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as exc:
+            raise self._failure("chat.postMessage", exc.response) from None
+        except SlackClientError as exc:
+            raise DeliveryFailure(
+                f"Slack client error: {type(exc).__name__}", permanent=True
+            ) from None
+        except NETWORK_ERRORS as exc:
+            raise DeliveryFailure(f"Slack unreachable: {_network(exc)}", permanent=False) from None
+        return f"{response.get('channel', self.channel)}:{response.get('ts', '')}"
+
+    def check(self) -> str:
+        """Call auth.test: 'Slack bot ok (team X, user Y)', or raise DeliveryFailure."""
+        try:
+            response = self._client.auth_test()
+        except SlackApiError as exc:
+            raise self._failure("auth.test", exc.response) from None
+        except NETWORK_ERRORS as exc:
+            raise DeliveryFailure(f"Slack unreachable: {_network(exc)}", permanent=False) from None
+        team, user = (
+            clean(response.get("team", "?")),
+            clean(response.get("user", "?")),
+        )
+        return f"Slack bot ok (team {team}, user {user})"
+
+    def _failure(self, method: str, response: SlackResponse) -> DeliveryFailure:
+        status = response.status_code
+        data = response.data if isinstance(response.data, dict) else {}
+        raw = str(data.get("error", ""))
+        error = raw if _ERROR_CODE.fullmatch(raw) else "unexpected_response"
+        text = f"Slack {method} failed: {error} (HTTP {status})"
+        if error in ("not_in_channel", "channel_not_found"):
+            text += (
+                f"; invite the bot to {clean(self.channel, 80)}, check the channel name,"
+                " or add the chat:write.public scope"
+            )
+        return _classify(text, status, error, response.headers)
+
+
+class SlackWebhookChannel:
+    """Posts to an incoming webhook. The URL is a secret: it never appears in logs or errors."""
+
+    name: str = "slack_webhook"
+    min_interval: float = 1.0
+
+    def __init__(self, url: str, timeout: float) -> None:
+        self._url = url
+        self._client = WebhookClient(
+            url,
+            timeout=max(1, round(timeout)),
+            retry_handlers=[],
+            logger=_quiet_logger("flinkswatch.slack_webhook_sdk"),
+        )
+
+    def render(self, events: Sequence[Event], summary: BaselineSummary | None) -> list[Outgoing]:
+        return _outgoing(events, summary, self.post)
+
+    def post(self, message: SlackMessage) -> str | None:
+        """Send one rendered message; raises DeliveryFailure. Webhooks give no message ref."""
+        try:
+            response = self._client.send(
+                text=message.text, blocks=message.blocks, unfurl_links=False, unfurl_media=False
+            )
+        except (SlackClientError, ValueError):
+            # The SDK's message would quote the URL, which is the secret.
+            raise DeliveryFailure(
+                "SLACK_WEBHOOK_URL is not a usable http(s) URL", permanent=True
+            ) from None
+        except NETWORK_ERRORS as exc:
+            detail = _network(exc).replace(self._url, "[webhook]")
+            raise DeliveryFailure(f"Slack webhook unreachable: {detail}", permanent=False) from None
+        status, body = response.status_code, (response.body or "").strip()
+        if 200 <= status < 300:
+            return None
+        error = body if _ERROR_CODE.fullmatch(body) else "unexpected_response"
+        text = f"Slack webhook failed: {error} (HTTP {status})"
+        raise _classify(text, status, error, response.headers)
+
+    def check(self) -> str:
+        return "Slack webhook configured (not tested: testing it would post a message)"
+
+
+def _classify(text: str, status: int, error: str, headers: Mapping[str, object]) -> DeliveryFailure:
+    if status == 429 or error in ("ratelimited", "rate_limited"):
+        return DeliveryFailure(text, permanent=False, retry_after=retry_after(headers))
+    if status >= 500 or error in TRANSIENT_ERRORS:
+        return DeliveryFailure(text, permanent=False)
+    if error in PERMANENT_ERRORS or 400 <= status < 500:
+        return DeliveryFailure(text, permanent=True)
+    # An ok:false error we do not know: retried, bounded by the outbox's max attempts.
+    return DeliveryFailure(text, permanent=False)
+
+
+def retry_after(headers: Mapping[str, object], now: datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP-date), clamped; None if absent."""
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if value is None:
+        return None
+    text = str(value).strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return min(max(seconds, 1.0), RETRY_AFTER_MAX)
+
+
+def _network(exc: BaseException) -> str:
+    reason = exc.reason if isinstance(exc, URLError) else exc
+    detail = " ".join(str(reason).split())[:200]
+    return f"{type(reason).__name__}: {detail}" if detail else type(reason).__name__

@@ -1,0 +1,85 @@
+"""PURE: rows (dicts) -> table, JSON or CSV text for `status` and `history`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+STATUS_COLUMNS = (
+    "client_id",
+    "client_name",
+    "provider_id",
+    "provider_name",
+    "country",
+    "registration_status",
+    "requested_on",
+    "first_seen_at",
+    "status_since",
+)
+HISTORY_COLUMNS = (
+    "observed_at",
+    "event",
+    "client_id",
+    "client_name",
+    "provider_id",
+    "provider_name",
+    "country",
+    "from_status",
+    "to_status",
+    "requested_on",
+)
+_MAX_CELL = 40
+
+
+def iso(value: datetime) -> str:
+    """ISO 8601 in UTC with a Z, e.g. 2024-02-29T14:24:42.605568Z."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime):
+        return iso(value)
+    return value
+
+
+def render(rows: Sequence[dict[str, object]], columns: Sequence[str], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(
+            [{k: _plain(v) for k, v in row.items()} for row in rows], indent=2, ensure_ascii=False
+        )
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(
+            buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n"
+        )
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _cell(row.get(k), limit=None) for k in columns})
+        return buffer.getvalue().rstrip("\n")
+    return _table(rows, columns)
+
+
+def _cell(value: object, limit: int | None = _MAX_CELL) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        text = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if limit else iso(value)
+    else:
+        # Control characters from upstream must not drive the user's terminal.
+        text = "".join(ch if ch.isprintable() else " " for ch in str(value))
+    if limit and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def _table(rows: Sequence[dict[str, object]], columns: Sequence[str]) -> str:
+    if not rows:
+        return "(none)"
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(line.rstrip() for line in lines)

@@ -1,0 +1,190 @@
+"""poll_once(): one cycle of the watcher. It calls the stages in order; no business rule."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Protocol
+
+from app.diff import DiffResult, diff
+from app.domain import ALERTED_BY_DEFAULT, CycleResult, EventKind, Outcome
+from app.flinks import Fetched, FlinksError
+from app.logs import poll_id_var
+from app.notify.deliver import Channel, DeliveryReport, deliver_pending
+from app.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Source(Protocol):
+    """Where answers come from: the Flinks client, or anything that fetches like it."""
+
+    def fetch(self) -> Fetched: ...
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Poller:
+    """Everything one cycle needs, built once by app.wiring."""
+
+    source: Source
+    store: Store
+    channels: Sequence[Channel]
+    removal_confirm_polls: int = 2
+    delivery_max_attempts: int = 10
+    alerted: Collection[EventKind] = field(default_factory=lambda: ALERTED_BY_DEFAULT)
+    clock: Callable[[], datetime] = utcnow
+    sleep: Callable[[float], None] = time.sleep
+
+    def poll_once(self) -> CycleResult:
+        """One complete cycle, never raising:
+
+        1. fetch and validate the listing (a failure is recorded; nothing else changes);
+        2. skip the diff when the answer is byte-identical to the last one and nothing is pending;
+        3. load the stored state and diff it against the answer;
+        4. record the new state, its events and the deliveries they call for, in one transaction;
+        5. deliver what is pending on every channel: this cycle's alerts and earlier failures.
+        """
+        token = poll_id_var.set(uuid.uuid4().hex[:12])
+        started = time.monotonic()
+        try:
+            result = self._record(self.clock())
+            report = self._deliver()
+            result = _with_delivery(result, report)
+            log.log(
+                logging.WARNING if result.outcome is not Outcome.OK else logging.INFO,
+                "poll.done outcome=%s rows=%d skipped=%d events=%d delivered=%d "
+                "delivery_failures=%d duration_ms=%d%s",
+                result.outcome,
+                result.rows,
+                result.skipped,
+                result.events,
+                result.delivered,
+                result.delivery_failures,
+                (time.monotonic() - started) * 1000,
+                f" error={result.error!r}" if result.error else "",
+            )
+            return result
+        finally:
+            poll_id_var.reset(token)
+
+    def _record(self, started_at: datetime) -> CycleResult:
+        try:
+            fetched = self.source.fetch()
+        except FlinksError as exc:
+            return self._failed(started_at, str(exc), _failure_kind(exc))
+        except Exception as exc:
+            log.exception("poll.unexpected_error stage=fetch")
+            return self._failed(started_at, f"unexpected error: {type(exc).__name__}", "unexpected")
+        try:
+            return self._diff_and_record(started_at, fetched)
+        except Exception as exc:  # noqa: BLE001 - database down, constraint, bug: nothing recorded
+            log.error("poll.record_failed error=%r", _one_line(exc))
+            return self._failed(started_at, f"recording failed: {_one_line(exc)}", "database")
+
+    def _diff_and_record(self, started_at: datetime, fetched: Fetched) -> CycleResult:
+        answer = fetched.answer
+        outcome = Outcome.OK if answer.complete else Outcome.DEGRADED
+        store = self.store
+        if (
+            answer.complete
+            and fetched.digest == store.last_answer_digest()
+            and not store.has_pending_removals()
+        ):
+            log.debug("poll.unchanged_answer digest=%s", fetched.digest[:12])
+            result = DiffResult(events=(), changed=())
+        else:
+            result = diff(
+                store.load_state(),
+                answer,
+                started_at,
+                baseline=not store.has_synced(),
+                removal_confirm_polls=self.removal_confirm_polls,
+            )
+        events, changed, pending = result.events, result.changed, result.removals_pending
+        if pending:
+            log.warning(
+                "poll.removals_pending count=%d confirm_polls=%d",
+                pending,
+                self.removal_confirm_polls,
+            )
+        poll_id = store.record_cycle(
+            started_at=started_at,
+            finished_at=self.clock(),
+            outcome=outcome,
+            rows_seen=len(answer.rows),
+            rows_skipped=answer.skipped,
+            changed=changed,
+            events=events,
+            channels=[c.name for c in self.channels],
+            alerted=self.alerted,
+            digest=fetched.digest if answer.complete else None,
+        )
+        for event in events:
+            if event.event is not EventKind.BASELINE:
+                log.info(
+                    "event.%s client_id=%s provider_id=%d from=%s to=%s",
+                    event.event,
+                    event.client_id,
+                    event.provider_id,
+                    event.from_status,
+                    event.to_status,
+                )
+        return CycleResult(
+            outcome=outcome,
+            rows=len(answer.rows),
+            skipped=answer.skipped,
+            events=len(events),
+            poll_id=poll_id,
+            kinds=tuple(sorted(Counter(str(e.event) for e in events).items())),
+        )
+
+    def _failed(self, started_at: datetime, error: str, kind: str) -> CycleResult:
+        poll_id = None
+        try:
+            poll_id = self.store.record_failure(
+                started_at=started_at, finished_at=self.clock(), error=error
+            )
+        except Exception as exc:  # noqa: BLE001 - the database may be the thing that failed
+            log.error("poll.failure_not_recorded error=%r", _one_line(exc))
+        return CycleResult(outcome=Outcome.FAILED, error=error, poll_id=poll_id, failure_kind=kind)
+
+    def _deliver(self) -> DeliveryReport | None:
+        try:
+            return deliver_pending(
+                self.store,
+                self.channels,
+                now=self.clock,
+                max_attempts=self.delivery_max_attempts,
+                sleep=self.sleep,
+            )
+        except Exception as exc:  # noqa: BLE001 - e.g. database down: retried next cycle
+            log.error("delivery.skipped error=%r", _one_line(exc))
+            return None
+
+
+def _with_delivery(result: CycleResult, report: DeliveryReport | None) -> CycleResult:
+    if report is None:
+        return replace(result, delivery_failures=1)
+    return replace(result, delivered=report.sent, delivery_failures=report.failed)
+
+
+def _failure_kind(exc: FlinksError) -> str:
+    """FlinksAuthError -> flinks_auth, FlinksBadAnswer -> flinks_bad_answer, ..."""
+    name = type(exc).__name__.removeprefix("Flinks")
+    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+    return f"flinks_{snake}" if snake != "error" else "flinks"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(exc).__name__}: {first}"[:300]

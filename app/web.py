@@ -1,0 +1,180 @@
+"""Health, readiness and Prometheus metrics of the running service (SPEC 7).
+
+The server exposes counters and health only: no registration data, no settings, no secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+from app.domain import CycleResult, Outcome
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Health:
+    """What /healthz and /readyz report; updated by the service after every cycle."""
+
+    interval: float
+    ready: bool = False
+    last_success_at: datetime | None = None
+    last_success_monotonic: float | None = None
+    last_outcome: str | None = None
+    last_error: str | None = None
+
+    def record(self, result: CycleResult, now: datetime) -> None:
+        self.last_outcome = str(result.outcome)
+        self.last_error = result.error
+        if result.outcome is not Outcome.FAILED:
+            self.last_success_at = now
+            self.last_success_monotonic = time.monotonic()
+
+    def healthy(self) -> tuple[bool, dict[str, object]]:
+        body: dict[str, object] = {
+            "last_outcome": self.last_outcome,
+            "last_success_at": _iso(self.last_success_at),
+            "interval_seconds": self.interval,
+        }
+        if self.last_success_monotonic is None:
+            return False, {"status": "unhealthy", "reason": "no successful poll yet", **body}
+        age = time.monotonic() - self.last_success_monotonic
+        body["last_success_age_seconds"] = round(age, 1)
+        if age > 3 * self.interval:
+            reason = f"no successful poll for {age:.0f} s (over three intervals)"
+            if self.last_error:
+                reason += f"; last error: {self.last_error}"
+            return False, {"status": "unhealthy", "reason": reason, **body}
+        return True, {"status": "ok", **body}
+
+
+class Metrics:
+    """Prometheus metrics on a registry of our own (no process-global state)."""
+
+    def __init__(self, health: Health, token_renewals: Callable[[], int] = lambda: 0) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.polls = Counter(
+            "flinkswatch_polls", "Poll cycles by outcome.", ["outcome"], registry=r
+        )
+        self.failures = Counter(
+            "flinkswatch_poll_failures", "Failed poll cycles by kind.", ["kind"], registry=r
+        )
+        self.duration = Histogram(
+            "flinkswatch_poll_duration_seconds",
+            "Duration of a poll cycle.",
+            registry=r,
+            buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+        )
+        self.events = Counter(
+            "flinkswatch_events", "Recorded events by kind.", ["kind"], registry=r
+        )
+        self.registrations = Gauge(
+            "flinkswatch_registrations", "Present registrations by status.", ["status"], registry=r
+        )
+        self.deliveries = Gauge(
+            "flinkswatch_deliveries",
+            "Deliveries by channel and state.",
+            ["channel", "state"],
+            registry=r,
+        )
+        r.register(_LiveCollector(health, token_renewals))
+
+    def observe(
+        self,
+        result: CycleResult,
+        duration: float,
+        status_counts: dict[str, int] | None,
+        delivery_counts: dict[tuple[str, str], int] | None,
+    ) -> None:
+        self.polls.labels(str(result.outcome)).inc()
+        if result.failure_kind:
+            self.failures.labels(result.failure_kind).inc()
+        self.duration.observe(duration)
+        for kind, count in result.kinds:
+            self.events.labels(kind).inc(count)
+        if status_counts is not None:
+            self.registrations.clear()
+            for status, count in status_counts.items():
+                self.registrations.labels(status).set(count)
+        if delivery_counts is not None:
+            self.deliveries.clear()
+            for (channel, state), count in delivery_counts.items():
+                self.deliveries.labels(channel, state).set(count)
+
+
+class _LiveCollector(Collector):
+    """Values computed at scrape time: age of the last success, token renewals."""
+
+    def __init__(self, health: Health, token_renewals: Callable[[], int]) -> None:
+        self._health = health
+        self._token_renewals = token_renewals
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        age = GaugeMetricFamily(
+            "flinkswatch_last_success_age_seconds",
+            "Seconds since the last successful poll (-1 before the first).",
+        )
+        last = self._health.last_success_monotonic
+        age.add_metric([], -1.0 if last is None else time.monotonic() - last)
+        yield age
+        yield CounterMetricFamily(
+            "flinkswatch_token_renewals",
+            "Flinks access tokens obtained.",
+            value=self._token_renewals(),
+        )
+
+
+def serve(host: str, port: int, health: Health, metrics: Metrics) -> ThreadingHTTPServer:
+    """Start the HTTP server in a daemon thread; OSError if the address is unusable."""
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "flinkswatch"
+        sys_version = ""
+
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path == "/healthz":
+                ok, body = health.healthy()
+                self._json(200 if ok else 503, body)
+            elif path == "/readyz":
+                self._json(200 if health.ready else 503, {"ready": health.ready})
+            elif path == "/metrics":
+                self._send(200, CONTENT_TYPE_LATEST, generate_latest(metrics.registry))
+            else:
+                self._json(404, {"error": "not found"})
+
+        def _json(self, status: int, body: dict[str, object]) -> None:
+            self._send(status, "application/json", json.dumps(body).encode())
+
+        def _send(self, status: int, content_type: str, payload: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: object) -> None:
+            log.debug("http.request %s", format % args)
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+    log.info("http.listening host=%s port=%d", host, server.server_address[1])
+    return server
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None

@@ -1,0 +1,189 @@
+"""The installed command as a user runs it: poll, alerts on Slack and email, history, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.simulator import FlinksSimulator
+from tests.e2e.conftest import World, with_channels
+from tests.fakes.slack_server import FakeSlack
+from tests.fakes.smtp_server import FakeSMTP
+
+pytestmark = pytest.mark.e2e
+
+SECRETS = ("partner-secret-value", "xoxb-e2e-secret-token", "smtp-secret-password")
+
+
+def move(flinks: FlinksSimulator, provider_id: int, status: str) -> None:
+    rows = flinks.rows
+    for row in rows:
+        if row["provider_id"] == provider_id:
+            row["registration_status"] = status
+    flinks.set_rows(rows)
+
+
+def test_one_move_gives_one_slack_message_one_email_one_history_row(
+    world: World, flinks: FlinksSimulator, slack: FakeSlack, smtp: FakeSMTP
+) -> None:
+    with_channels(world, slack, smtp)
+
+    first = world.run("poll")
+    assert first.returncode == 0, first.stderr
+    # The first sync is a baseline: one summary per channel, no per-registration alert.
+    (summary,) = slack.wait_for(1)
+    assert "2" in summary.text
+    (summary_mail,) = smtp.wait_for(1)
+    assert sorted(summary_mail.rcpt_tos) == ["integration@example.com", "ops@example.com"]
+
+    move(flinks, 2000, "PENDING_ACTIVATION")
+    second = world.run("poll")
+    assert second.returncode == 0, second.stderr
+    messages = slack.wait_for(2)
+    assert len(messages) == 2
+    alert = messages[1].text
+    assert "NBC" in alert
+    assert "Alpha Lending" in alert
+    assert "PENDING_APPROVAL" in alert
+    assert "PENDING_ACTIVATION" in alert
+    mails = smtp.wait_for(2)
+    assert len(mails) == 2
+    assert "NBC" in mails[1].message["Subject"]
+
+    history = world.run("history", "--format", "json", "--event", "status_changed")
+    assert history.returncode == 0, history.stderr
+    (event,) = json.loads(history.stdout)
+    assert (event["provider_id"], event["from_status"], event["to_status"]) == (
+        2000,
+        "PENDING_APPROVAL",
+        "PENDING_ACTIVATION",
+    )
+    assert event["client_name"] == "Alpha Lending"
+    assert event["observed_at"].endswith("Z")
+    assert event["requested_on"] == "2024-02-29T14:24:42.605568Z"
+
+    third = world.run("poll")
+    assert third.returncode == 0, third.stderr
+    assert len(slack.received) == 2  # nothing new, nothing sent
+    assert len(smtp.messages) == 2
+
+    everything = first.stderr + second.stderr + third.stderr + history.stderr
+    assert not any(secret in everything for secret in SECRETS)
+
+
+def test_status_lists_current_registrations(world: World, flinks: FlinksSimulator) -> None:
+    assert world.run("poll").returncode == 0
+    move(flinks, 1000, "ACTIVE")
+    assert world.run("poll").returncode == 0
+    status = world.run("status", "--format", "json")
+    assert status.returncode == 0, status.stderr
+    rows = {r["provider_id"]: r for r in json.loads(status.stdout)}
+    assert rows[1000]["registration_status"] == "ACTIVE"
+    assert rows[2000]["registration_status"] == "PENDING_APPROVAL"
+    assert rows[1000]["status_since"] > rows[1000]["first_seen_at"]
+    table = world.run("status", "--status", "ACTIVE")
+    assert "Flinks Capital" in table.stdout
+    assert "NBC" not in table.stdout
+
+
+def test_malformed_answer_fails_and_changes_nothing(world: World, flinks: FlinksSimulator) -> None:
+    assert world.run("poll").returncode == 0
+    before = world.run("status", "--format", "json").stdout
+    events_before = world.run("history", "--format", "json").stdout
+
+    flinks.set_raw_body(b'{"error": "not what you expected"}')
+    failed = world.run("poll")
+    assert failed.returncode == 1
+    assert "not a JSON array" in failed.stderr
+    assert "Traceback" not in failed.stderr
+
+    flinks.set_raw_body(b'[{"client_id": "dc-x", "provider_id": 1')  # truncated
+    assert world.run("poll").returncode == 1
+
+    assert world.run("status", "--format", "json").stdout == before
+    assert world.run("history", "--format", "json").stdout == events_before
+
+
+def test_bad_row_is_skipped_named_and_exits_3(world: World, flinks: FlinksSimulator) -> None:
+    assert world.run("poll").returncode == 0
+    rows = flinks.rows
+    rows[0]["provider_id"] = "not-a-number"
+    rows.append(
+        {
+            **rows[1],
+            "provider_id": 3000,
+            "provider_name": "TD",
+            "registration_status": "PENDING_APPROVAL",
+        }
+    )
+    flinks.set_rows(rows)
+    degraded = world.run("poll")
+    assert degraded.returncode == 3, degraded.stderr
+    assert "dc-alphalendingxxxxxxxxxxxxx" in degraded.stderr
+    assert "provider_id" in degraded.stderr
+    history = json.loads(world.run("history", "--format", "json").stdout)
+    # The valid new row was recorded; the unreadable one was not concluded removed.
+    assert [(e["event"], e["provider_id"]) for e in history if e["event"] != "baseline"] == [
+        ("added", 3000)
+    ]
+    degraded_again = world.run("poll")
+    assert degraded_again.returncode == 3
+    history = json.loads(world.run("history", "--format", "json").stdout)
+    assert not [e for e in history if e["event"] == "removed"]
+
+
+def test_unreachable_flinks_fails_with_one_line(world: World, flinks: FlinksSimulator) -> None:
+    flinks.stop()
+    failed = world.run("poll")
+    assert failed.returncode == 1
+    assert "Traceback" not in failed.stderr
+    assert failed.stderr.strip().splitlines()[-1].startswith("flinkswatch: poll failed:")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("POLL_INTERVAL_SECONDS", "often"), ("SMTP_SECURITY", "maybe"), ("DATABASE_URL", "nonsense")],
+)
+def test_invalid_setting_exits_2_with_one_line(world: World, name: str, value: str) -> None:
+    result = world.run("poll", **{name: value})
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"flinkswatch: configuration error: {name}:")
+
+
+def test_missing_credentials_exit_2(world: World) -> None:
+    del world.env["FLINKS_CLIENT_SECRET"]
+    result = world.run("poll")
+    assert result.returncode == 2
+    assert "FLINKS_CLIENT_SECRET must be set" in result.stderr
+
+
+def test_history_before_any_database_is_a_clear_error(world: World) -> None:
+    result = world.run("history")
+    assert result.returncode == 2
+    assert "flinkswatch migrate" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_migrate_then_empty_status(world: World) -> None:
+    migrated = world.run("migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    assert "schema at" in migrated.stdout
+    assert world.run("status").stdout.strip() == "(none)"
+
+
+def test_check_reports_each_service(world: World, slack: FakeSlack, smtp: FakeSMTP) -> None:
+    with_channels(world, slack, smtp)
+    result = world.run("check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    for name in ("settings", "database", "flinks", "slack", "email"):
+        assert any(line.startswith("ok") and f"  {name}" in line for line in lines), (name, lines)
+    bad = world.run("check", FLINKS_CLIENT_SECRET="wrong-secret")
+    assert bad.returncode == 1
+    assert any(
+        line.startswith("FAIL") and "flinks" in line and "invalid_client" in line
+        for line in bad.stdout.splitlines()
+    )
+    assert "wrong-secret" not in bad.stdout + bad.stderr

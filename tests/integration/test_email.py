@@ -1,0 +1,174 @@
+"""The email channel against a real SMTP server (aiosmtpd) on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from fakes.smtp_server import FakeSMTP, free_port
+
+from app.domain import BaselineSummary, DeliveryFailure, Event, EventKind
+from app.notify.email import EmailChannel
+
+NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+PASSWORD = "correct-horse-battery-staple"
+
+
+def event(provider_name: str = "NBC", client_name: str = "Alpha Lending") -> Event:
+    return Event(
+        event=EventKind.STATUS_CHANGED,
+        client_id="c-1",
+        client_name=client_name,
+        provider_id=12,
+        provider_name=provider_name,
+        country="CA",
+        from_status="PENDING_APPROVAL",
+        to_status="PENDING_ACTIVATION",
+        requested_on=NOW,
+        observed_at=NOW,
+    )
+
+
+def channel(
+    smtp: FakeSMTP | None = None,
+    port: int | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    recipients: tuple[str, ...] = ("ops@example.com",),
+) -> EmailChannel:
+    return EmailChannel(
+        host="127.0.0.1",
+        port=port or (smtp.port if smtp else free_port()),
+        security="none",
+        username=username,
+        password=password,
+        sender="flinkswatch@example.com",
+        recipients=list(recipients),
+        timeout=5,
+    )
+
+
+def send(
+    target: EmailChannel, events: list[Event], summary: BaselineSummary | None = None
+) -> str | None:
+    (message,) = target.render(events, summary)
+    return message.send()
+
+
+@pytest.fixture
+def smtp() -> Iterator[FakeSMTP]:
+    with FakeSMTP() as server:
+        yield server
+
+
+def test_one_poll_is_one_message_with_text_and_html_to_every_recipient(smtp: FakeSMTP) -> None:
+    events = [event(), event("RBC"), event("TD", client_name="<b>Beta</b> & Co")]
+    ref = send(channel(smtp, recipients=("a@example.com", "b@example.com")), events)
+    (mail,) = smtp.wait_for(1)
+    assert sorted(mail.rcpt_tos) == ["a@example.com", "b@example.com"]
+    message = mail.message
+    assert message["Subject"] == (
+        "flinkswatch: 3 registration changes — NBC for Alpha Lending "
+        "PENDING_APPROVAL -> PENDING_ACTIVATION and 2 more"
+    )
+    assert message["Message-ID"] == ref
+    assert message["Date"]
+    assert message["From"] == "flinkswatch@example.com"
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert text is not None
+    assert html is not None
+    assert "RBC" in text.get_content()
+    assert "<b>Beta</b> & Co" in text.get_content()
+    assert "&lt;b&gt;Beta&lt;/b&gt; &amp; Co" in html.get_content()
+
+
+def test_baseline_summary_mail(smtp: FakeSMTP) -> None:
+    summary = BaselineSummary(poll_id=1, observed_at=NOW, total=2, by_status=(("ACTIVE", 2),))
+    send(channel(smtp), [], summary)
+    (mail,) = smtp.wait_for(1)
+    assert mail.message["Subject"] == "flinkswatch: now watching 2 registrations"
+
+
+def test_login_with_username_and_password() -> None:
+    with FakeSMTP(auth=("alerts", PASSWORD)) as server:
+        send(channel(server, username="alerts", password=PASSWORD), [event()])
+        assert len(server.wait_for(1)) == 1
+        assert server.logins == ["alerts"]
+        assert "no login" not in channel(server, username="alerts", password=PASSWORD).check()
+
+
+def test_wrong_password_is_permanent_and_not_echoed() -> None:
+    with FakeSMTP(auth=("alerts", "other")) as server:
+        with pytest.raises(DeliveryFailure) as caught:
+            send(channel(server, username="alerts", password=PASSWORD), [event()])
+        assert caught.value.permanent is True
+        assert "535" in str(caught.value)
+        assert PASSWORD not in str(caught.value)
+        assert server.messages == []
+
+
+def test_rejected_data_550_is_permanent(smtp: FakeSMTP) -> None:
+    smtp.reply_to_next_data("550 5.7.1 message refused")
+    with pytest.raises(DeliveryFailure) as caught:
+        send(channel(smtp), [event()])
+    assert caught.value.permanent is True
+    assert "550" in str(caught.value)
+
+
+def test_deferred_data_451_is_transient(smtp: FakeSMTP) -> None:
+    smtp.reply_to_next_data("451 4.3.0 try again later")
+    with pytest.raises(DeliveryFailure) as caught:
+        send(channel(smtp), [event()])
+    assert caught.value.permanent is False
+    assert "451" in str(caught.value)
+
+
+def test_every_recipient_refused_is_permanent() -> None:
+    with FakeSMTP(refuse={"gone@example.com"}) as server:
+        with pytest.raises(DeliveryFailure) as caught:
+            send(channel(server, recipients=("gone@example.com",)), [event()])
+        assert caught.value.permanent is True
+        assert "every recipient" in str(caught.value)
+
+
+def test_some_recipients_refused_still_counts_as_sent(caplog: pytest.LogCaptureFixture) -> None:
+    with FakeSMTP(refuse={"gone@example.com"}) as server:
+        ref = send(channel(server, recipients=("gone@example.com", "ok@example.com")), [event()])
+        (mail,) = server.wait_for(1)
+    assert ref is not None
+    assert mail.rcpt_tos == ["ok@example.com"]
+    assert "email.recipients_refused refused=1 of=2" in caplog.text
+
+
+def test_server_down_is_transient_and_hides_the_password() -> None:
+    with pytest.raises(DeliveryFailure) as caught:
+        send(channel(port=free_port(), username="alerts", password=PASSWORD), [event()])
+    assert caught.value.permanent is False
+    assert "unreachable" in str(caught.value)
+    assert PASSWORD not in str(caught.value)
+
+
+def test_check_without_login(smtp: FakeSMTP) -> None:
+    assert channel(smtp).check() == f"SMTP ok (127.0.0.1:{smtp.port}, none, no login)"
+    with pytest.raises(DeliveryFailure) as caught:
+        channel(port=free_port()).check()
+    assert caught.value.permanent is False
+
+
+def test_starttls_against_a_server_without_it_is_permanent(smtp: FakeSMTP) -> None:
+    target = EmailChannel(
+        host="127.0.0.1",
+        port=smtp.port,
+        security="starttls",
+        username=None,
+        password=None,
+        sender="flinkswatch@example.com",
+        recipients=["ops@example.com"],
+        timeout=5,
+    )
+    with pytest.raises(DeliveryFailure) as caught:
+        send(target, [event()])
+    assert caught.value.permanent is True
+    assert smtp.messages == []

@@ -1,0 +1,223 @@
+"""Slack bot and webhook channels against a fake Slack over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from fakes.slack_server import FakeSlack
+from fakes.smtp_server import free_port
+
+from app.domain import DeliveryFailure, Event, EventKind
+from app.notify.slack import SlackBotChannel, SlackWebhookChannel, retry_after
+
+TOKEN = "xoxb-super-secret-token"
+NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+
+
+def event(provider_name: str = "NBC") -> Event:
+    return Event(
+        event=EventKind.STATUS_CHANGED,
+        client_id="c-1",
+        client_name="Alpha Lending",
+        provider_id=12,
+        provider_name=provider_name,
+        country="CA",
+        from_status="PENDING_APPROVAL",
+        to_status="PENDING_ACTIVATION",
+        requested_on=NOW,
+        observed_at=NOW,
+    )
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack(token=TOKEN) as fake:
+        yield fake
+
+
+def bot(slack: FakeSlack, token: str = TOKEN) -> SlackBotChannel:
+    return SlackBotChannel(token=token, channel="#alerts", api_url=slack.api_url, timeout=5)
+
+
+def send(channel: SlackBotChannel | SlackWebhookChannel, *events: Event) -> str | None:
+    (message,) = channel.render(list(events) or [event()], None)
+    return message.send()
+
+
+def test_bot_posts_blocks_and_text_and_returns_channel_ts(slack: FakeSlack) -> None:
+    ref = send(bot(slack))
+    (got,) = slack.wait_for(1)
+    assert got.channel == "#alerts"
+    assert "PENDING_APPROVAL -> PENDING_ACTIVATION" in got.text
+    assert got.blocks[0]["type"] == "header"
+    assert got.payload["unfurl_links"] is False
+    assert got.payload["unfurl_media"] is False
+    assert ref is not None
+    assert ref.startswith("#alerts:")
+    assert float(ref.split(":", 1)[1]) > 0
+
+
+def test_bot_rate_limited_is_transient_with_retry_after(slack: FakeSlack) -> None:
+    slack.rate_limit(retry_after=7)
+    with pytest.raises(DeliveryFailure) as caught:
+        send(bot(slack))
+    assert caught.value.permanent is False
+    assert caught.value.retry_after == 7
+    assert slack.received == []
+    assert slack.requests == ["/api/chat.postMessage"]  # no retry inside the call
+
+
+def test_bot_invalid_auth_is_permanent_and_never_shows_the_token(slack: FakeSlack) -> None:
+    with pytest.raises(DeliveryFailure) as caught:
+        send(bot(slack, token="xoxb-wrong-but-secret"))
+    assert caught.value.permanent is True
+    assert "invalid_auth" in str(caught.value)
+    assert "xoxb" not in str(caught.value)
+    assert caught.value.__cause__ is None
+
+
+@pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel"])
+def test_bot_channel_errors_are_permanent_with_a_hint(slack: FakeSlack, error: str) -> None:
+    slack.api_error(error)
+    with pytest.raises(DeliveryFailure) as caught:
+        send(bot(slack))
+    assert caught.value.permanent is True
+    assert error in str(caught.value)
+    assert "invite the bot" in str(caught.value)
+    assert "chat:write.public" in str(caught.value)
+    assert TOKEN not in str(caught.value)
+
+
+@pytest.mark.parametrize("error", ["internal_error", "fatal_error", "request_timeout"])
+def test_bot_server_side_errors_are_transient(slack: FakeSlack, error: str) -> None:
+    slack.api_error(error)
+    with pytest.raises(DeliveryFailure) as caught:
+        send(bot(slack))
+    assert caught.value.permanent is False
+
+
+def test_bot_http_500_is_transient(slack: FakeSlack) -> None:
+    slack.http_error(500)
+    with pytest.raises(DeliveryFailure) as caught:
+        send(bot(slack))
+    assert caught.value.permanent is False
+    assert "HTTP 500" in str(caught.value)
+    assert "<html>" not in str(caught.value)
+
+
+def test_bot_dropped_connection_is_transient(slack: FakeSlack) -> None:
+    slack.drop_connection()
+    with pytest.raises(DeliveryFailure) as caught:
+        send(bot(slack))
+    assert caught.value.permanent is False
+    assert len(slack.requests) == 1  # the SDK's connection-retry handler is off
+
+
+def test_bot_connection_refused_is_transient() -> None:
+    channel = SlackBotChannel(
+        token=TOKEN, channel="#a", api_url=f"http://127.0.0.1:{free_port()}/api/", timeout=2
+    )
+    with pytest.raises(DeliveryFailure) as caught:
+        send(channel)
+    assert caught.value.permanent is False
+    assert "unreachable" in str(caught.value)
+    assert TOKEN not in str(caught.value)
+
+
+def test_bot_check_reports_team_and_user(slack: FakeSlack) -> None:
+    assert bot(slack).check() == "Slack bot ok (team Fake Team, user flinkswatch)"
+    with pytest.raises(DeliveryFailure) as caught:
+        bot(slack, token="xoxb-nope").check()
+    assert caught.value.permanent is True
+    assert "xoxb" not in str(caught.value)
+
+
+def test_bot_splits_a_big_poll_into_accepted_messages(slack: FakeSlack) -> None:
+    channel = bot(slack)
+    messages = channel.render([event(f"Bank {i}") for i in range(120)], None)
+    for message in messages:
+        message.send()
+    got = slack.wait_for(len(messages))
+    assert len(got) == len(messages) > 1
+    assert sum(len(m.event_indexes) for m in messages) == 120
+
+
+# ---- webhook ---------------------------------------------------------------------------------
+def webhook(slack: FakeSlack) -> SlackWebhookChannel:
+    return SlackWebhookChannel(url=slack.webhook_url, timeout=5)
+
+
+def test_webhook_posts_and_returns_no_ref(slack: FakeSlack) -> None:
+    assert send(webhook(slack)) is None
+    (got,) = slack.wait_for(1)
+    assert got.via == "webhook"
+    assert "NBC" in got.text
+    assert got.blocks[1]["type"] == "section"
+
+
+def test_webhook_rate_limited_is_transient_with_retry_after(slack: FakeSlack) -> None:
+    slack.rate_limit(retry_after=4, webhook=True)
+    with pytest.raises(DeliveryFailure) as caught:
+        send(webhook(slack))
+    assert caught.value.permanent is False
+    assert caught.value.retry_after == 4
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (404, "channel_not_found"),
+        (410, "channel_is_archived"),
+        (403, "action_prohibited"),
+        (400, "invalid_payload"),
+        (400, "no_service"),
+    ],
+)
+def test_webhook_client_errors_are_permanent(slack: FakeSlack, status: int, body: str) -> None:
+    slack.http_error(status, body)
+    with pytest.raises(DeliveryFailure) as caught:
+        send(webhook(slack))
+    assert caught.value.permanent is True
+    assert body in str(caught.value)
+    assert "s3cr3tWebhookPart" not in str(caught.value)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_webhook_server_errors_are_transient(slack: FakeSlack, status: int) -> None:
+    slack.http_error(status, "rollup_error")
+    with pytest.raises(DeliveryFailure) as caught:
+        send(webhook(slack))
+    assert caught.value.permanent is False
+
+
+def test_webhook_network_errors_are_transient_and_hide_the_url(slack: FakeSlack) -> None:
+    slack.drop_connection()
+    with pytest.raises(DeliveryFailure) as dropped:
+        send(webhook(slack))
+    down = SlackWebhookChannel(url=f"http://127.0.0.1:{free_port()}/services/T/B/hush", timeout=2)
+    with pytest.raises(DeliveryFailure) as refused:
+        send(down)
+    for caught in (dropped, refused):
+        assert caught.value.permanent is False
+        assert "s3cr3tWebhookPart" not in str(caught.value)
+        assert "hush" not in str(caught.value)
+        assert "127.0.0.1" not in str(caught.value)
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    assert retry_after({"Retry-After": "30"}) == 30
+    assert retry_after({"retry-after": ["2"]}) == 2
+    assert retry_after({}) is None
+    assert retry_after({"Retry-After": "Mon, 02 Mar 2026 15:01:00 GMT"}, now=NOW) == 60
+    assert retry_after({"Retry-After": "99999999"}) == 3600
+    assert retry_after({"Retry-After": "soon"}) is None
+
+
+def test_webhook_unusable_url_is_permanent_and_not_quoted() -> None:
+    channel = SlackWebhookChannel(url="ftp://hooks.example/T/B/hushhush", timeout=2)
+    with pytest.raises(DeliveryFailure) as caught:
+        send(channel)
+    assert caught.value.permanent is True
+    assert "hushhush" not in str(caught.value)

@@ -1,0 +1,50 @@
+"""status/history output: table, JSON and CSV from the same rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+
+from app.output import HISTORY_COLUMNS, render
+
+ROW: dict[str, object] = {
+    "client_id": "dc-a",
+    "client_name": "Alpha \x1b[31mLending",
+    "provider_id": 2000,
+    "provider_name": "NBC",
+    "country": "CA",
+    "event": "status_changed",
+    "from_status": "PENDING_APPROVAL",
+    "to_status": "PENDING_ACTIVATION",
+    "observed_at": datetime(2026, 11, 2, 9, 30, tzinfo=UTC),
+    "requested_on": datetime(2024, 2, 29, 14, 24, 42, 605568, tzinfo=UTC),
+}
+
+
+def test_json_is_a_list_with_iso_utc_timestamps() -> None:
+    (obj,) = json.loads(render([ROW], HISTORY_COLUMNS, "json"))
+    assert obj["observed_at"] == "2026-11-02T09:30:00Z"
+    assert obj["requested_on"] == "2024-02-29T14:24:42.605568Z"
+    assert obj["provider_id"] == 2000
+    assert obj["from_status"] == "PENDING_APPROVAL"
+
+
+def test_csv_has_header_and_full_values() -> None:
+    rows = list(csv.DictReader(io.StringIO(render([ROW], HISTORY_COLUMNS, "csv"))))
+    assert rows[0]["to_status"] == "PENDING_ACTIVATION"
+    assert rows[0]["observed_at"] == "2026-11-02T09:30:00Z"
+
+
+def test_table_strips_control_characters() -> None:
+    text = render([ROW], HISTORY_COLUMNS, "table")
+    header, line = text.splitlines()
+    assert header.startswith("OBSERVED_AT")
+    assert "\x1b" not in line
+    assert "PENDING_APPROVAL" in line
+
+
+def test_empty_table_says_none() -> None:
+    assert render([], HISTORY_COLUMNS, "table") == "(none)"
+    assert json.loads(render([], HISTORY_COLUMNS, "json")) == []
