@@ -108,6 +108,7 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
             http_host=settings.http_host,
             http_port=settings.http_port,
             token_renewals=lambda: app.flinks.token_renewals,
+            counts=app.counts,
         )
         return service.run()
     except OSError as exc:
@@ -144,7 +145,7 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _query(settings: Settings, args: argparse.Namespace, *, history: bool) -> int:
-    from app.store import Filters, Store
+    from app import queries
 
     engine = db.make_engine(settings.database_url.get_secret_value())
     try:
@@ -153,7 +154,7 @@ def _query(settings: Settings, args: argparse.Namespace, *, history: bool) -> in
                 "the database has no current flinkswatch schema: "
                 "run `flinkswatch migrate` (or `flinkswatch poll`) first"
             )
-        filters = Filters(
+        filters = queries.Filters(
             client_id=args.client_id,
             provider_id=args.provider_id,
             provider=args.provider,
@@ -162,8 +163,7 @@ def _query(settings: Settings, args: argparse.Namespace, *, history: bool) -> in
             since=getattr(args, "since", None),
             include_removed=getattr(args, "all", False),
         )
-        store = Store(engine)
-        rows = store.history(filters) if history else store.registrations(filters)
+        rows = (queries.history if history else queries.current)(engine, filters)
     finally:
         engine.dispose()
     columns = output.HISTORY_COLUMNS if history else output.STATUS_COLUMNS

@@ -1,19 +1,10 @@
-"""Flinks client: OAuth token (cached, renewed), the registration listing, bounded retries, and
-`parse_answer`, the pure validation of a listing body. Errors form one hierarchy::
-
-    FlinksError                 base; every message is one line with no secret and no token
-     +-- FlinksAuthError        the token endpoint refused the credentials (400/401/403)
-     +-- FlinksUnavailable      network error, timeout, 429 or 5xx once the retries ran out
-     +-- FlinksRequestError     another 4xx (the listing after one token renewal, a wrong URL)
-     +-- FlinksBadAnswer        the body is not what the API documents (not a JSON array, ...)
-"""
+"""Flinks client: OAuth token (cached, renewed), the registration listing, bounded retries.
+Validation of the body and the error hierarchy live in app.listing."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import re
 import ssl
 import threading
 import time
@@ -22,191 +13,43 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import httpx
 import stamina
-from pydantic import BaseModel, ConfigDict, PlainValidator, StrictStr, StringConstraints
-from pydantic import ValidationError as _ValidationError
 
-from app.domain import Answer, Key, Registration
+from app.domain import Answer
+from app.listing import (
+    FlinksAuthError,
+    FlinksBadAnswer,
+    FlinksError,
+    FlinksRequestError,
+    FlinksUnavailable,
+    parse_answer,
+    parse_timestamp,
+    snippet,
+)
 from app.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "Fetched",
+    "FlinksAuthError",
+    "FlinksBadAnswer",
+    "FlinksClient",
+    "FlinksError",
+    "FlinksRequestError",
+    "FlinksUnavailable",
+    "parse_answer",
+    "parse_timestamp",
+]
 
 ATTEMPTS = 4  # per request, the first one included
 MAX_RETRY_AFTER = 60.0  # seconds; a longer Retry-After would stall the whole cycle
 DEFAULT_EXPIRES_IN = 299  # the only lifetime Flinks documents
 RENEW_MARGIN = 30.0  # renew when less than max(this, 20 % of the lifetime) remains
 _RENEWABLE = frozenset({400, 401, 403})  # Flinks reports an expired token with any of these
-_MAX_INT64 = 2**63 - 1  # provider_id is a BIGINT column
-
-
-class FlinksError(Exception):
-    """Base of every error of this module."""
-
-
-class FlinksAuthError(FlinksError):
-    """The token endpoint refused the credentials."""
-
-
-class FlinksUnavailable(FlinksError):
-    """Flinks could not be reached or kept failing transiently."""
-
-
-class FlinksRequestError(FlinksError):
-    """Flinks refused the request for a reason a retry will not fix."""
-
-
-class FlinksBadAnswer(FlinksError):
-    """The body is not what the API documents."""
-
-
-# ---- parsing (pure) ---------------------------------------------------------------------------
-
-_TIMESTAMP = re.compile(
-    r"(?P<head>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?)"
-    r"(?:\.(?P<frac>\d{1,7}))?(?P<tz>Z|[+-]\d{2}(?::?\d{2})?)?",
-    re.IGNORECASE,
-)
-
-
-def parse_timestamp(value: object) -> datetime:
-    """ISO 8601 with 0-7 fractional digits (.NET writes 7) and Z, an offset or none (UTC)."""
-    if not isinstance(value, str) or (match := _TIMESTAMP.fullmatch(value)) is None:
-        raise ValueError("not an ISO 8601 timestamp")
-    frac = (match["frac"] or "")[:6]  # Python keeps microseconds: the 7th digit is dropped
-    tz = match["tz"] or "+00:00"
-    text = match["head"] + (f".{frac.ljust(6, '0')}" if frac else "")
-    parsed = datetime.fromisoformat(text + ("+00:00" if tz.upper() == "Z" else tz))
-    return parsed.astimezone(UTC)
-
-
-def _provider_id(value: object) -> int:
-    # JSON says integer; integral floats and digit strings are accepted because some gateways
-    # re-encode numbers, and the key stays the same int. Booleans are never ids.
-    if isinstance(value, bool):
-        raise ValueError("boolean is not an integer")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        value = int(value)
-    if not isinstance(value, int):
-        raise ValueError("not an integer")
-    if not 0 <= value <= _MAX_INT64:
-        raise ValueError("out of range")
-    return value
-
-
-# Limits follow the columns of app/tables.py, so a valid row always fits the database;
-# the pattern asks for one non-blank character (checked by pydantic-core: fast on 100k rows).
-_ClientId = Annotated[StrictStr, StringConstraints(max_length=128, pattern=r"\S")]
-_Country = Annotated[StrictStr, StringConstraints(max_length=16)]
-_Status = Annotated[StrictStr, StringConstraints(max_length=64, pattern=r"\S")]
-
-
-class _Row(BaseModel):
-    """One listing row as documented; unknown fields are ignored."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    client_id: _ClientId
-    client_name: StrictStr
-    provider_id: Annotated[int, PlainValidator(_provider_id)]
-    provider_name: StrictStr
-    country: _Country
-    registration_status: _Status
-    requested_on: Annotated[datetime, PlainValidator(parse_timestamp)]
-
-
-def _snippet(value: object, limit: int = 40) -> str:
-    """A short, printable, single-line rendering of untrusted text for logs and messages."""
-    if isinstance(value, bytes):
-        value = value[: limit * 4].decode("utf-8", "backslashreplace")
-    text = value if isinstance(value, str) else repr(value)
-    short = text[:limit]
-    short = "".join(c if c.isprintable() else repr(c)[1:-1] for c in short)
-    return short if len(text) <= limit else short + "..."
-
-
-def _row_key(item: dict[str, Any]) -> str:
-    client_id = item.get("client_id")
-    try:
-        provider = str(_provider_id(item.get("provider_id")))
-    except ValueError:
-        provider = "?"
-    readable = isinstance(client_id, str) and client_id.strip()
-    return f"{_snippet(client_id) if readable else '?'}/{provider}"
-
-
-_REASONS = {"missing": "missing", "string_type": "not a string", "string_pattern_mismatch": "blank"}
-
-
-def _load_array(body: bytes) -> list[Any]:
-    try:
-        # RFC 8259: JSON between systems is UTF-8 (a BOM is tolerated); no guessing of UTF-16.
-        data = json.loads(body.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise FlinksBadAnswer(
-            f"Flinks answer is not UTF-8 (byte at position {exc.start})"
-        ) from None
-    except ValueError as exc:
-        raise FlinksBadAnswer(
-            f'Flinks answer is not valid JSON: {exc} (starts with "{_snippet(body)}")'
-        ) from None
-    if not isinstance(data, list):
-        raise FlinksBadAnswer(f"Flinks answer is not a JSON array (got {_json_type(data)})")
-    return data
-
-
-def _json_type(value: object) -> str:
-    names = {dict: "object", str: "string", bool: "boolean", int: "number", float: "number"}
-    return "null" if value is None else names.get(type(value), type(value).__name__)
-
-
-def _validate_row(item: object) -> Registration | None:
-    if not isinstance(item, dict):
-        log.warning(
-            "flinks.row_skipped key=? field=(row) reason=not an object (got %s)", _json_type(item)
-        )
-        return None
-    try:
-        row = _Row.model_validate(item)
-    except _ValidationError as exc:
-        error = exc.errors(include_url=False, include_input=False)[0]
-        field = ".".join(str(part) for part in error["loc"]) or "(row)"
-        reason = _REASONS.get(error["type"]) or error["msg"].removeprefix("Value error, ")
-        log.warning("flinks.row_skipped key=%s field=%s reason=%s", _row_key(item), field, reason)
-        return None
-    return Registration(
-        row.client_id,
-        row.client_name,
-        row.provider_id,
-        row.provider_name,
-        row.country,
-        row.registration_status,
-        row.requested_on,
-    )
-
-
-def parse_answer(body: bytes) -> Answer:
-    """Validate a listing body: FlinksBadAnswer unless it is a JSON array; invalid rows are
-    skipped (logged, counted); duplicate keys keep the latest requested_on; rows sorted by key."""
-    items = _load_array(body)
-    kept: dict[Key, Registration] = {}
-    skipped = 0
-    for item in items:
-        row = _validate_row(item)
-        if row is None:
-            skipped += 1
-            continue
-        previous = kept.get(row.key)
-        if previous is not None:
-            log.warning("flinks.duplicate_row key=%s/%d", _snippet(row.client_id), row.provider_id)
-            if previous.requested_on > row.requested_on:
-                continue  # on a tie the later row wins: it is what Flinks wrote last
-        kept[row.key] = row
-    return Answer(rows=tuple(kept[key] for key in sorted(kept)), skipped=skipped)
 
 
 # ---- HTTP ---------------------------------------------------------------------------------------
@@ -257,7 +100,7 @@ def _describe(exc: Exception) -> str:
     return (
         str(exc)
         if isinstance(exc, _Transient)
-        else f"{type(exc).__name__}: {_snippet(str(exc), 120)}"
+        else f"{type(exc).__name__}: {snippet(str(exc), 120)}"
     )
 
 
@@ -414,10 +257,10 @@ class FlinksClient:
             data = None
         if not isinstance(data, dict) or not isinstance(data.get("error"), str):
             return f"HTTP {response.status_code}"
-        text = _snippet(self._redact(data["error"]))
+        text = snippet(self._redact(data["error"]))
         description = data.get("error_description")
         if isinstance(description, str) and description:
-            text += f" ({_snippet(self._redact(description), 120)})"
+            text += f" ({snippet(self._redact(description), 120)})"
         return f"{text} [HTTP {response.status_code}]"
 
     # ---- transport ----------------------------------------------------------------------------
@@ -456,7 +299,7 @@ class FlinksClient:
 
     def _detail(self, response: httpx.Response) -> str:
         text = response.text.strip()
-        return f" ({_snippet(self._redact(text), 120)})" if text else ""
+        return f" ({snippet(self._redact(text), 120)})" if text else ""
 
 
 def _read_token(response: httpx.Response) -> tuple[str, int]:
@@ -479,8 +322,8 @@ def _read_token(response: httpx.Response) -> tuple[str, int]:
 def _log_response(method: str, response: httpx.Response, wait: float | None) -> None:
     # Flinks support asks for these two headers when a problem is escalated.
     ids = (
-        f"ob_correlation_id={_snippet(response.headers.get('ob-correlation-id', '-'))}"
-        f" ob_trace_id={_snippet(response.headers.get('ob-trace-id', '-'))}"
+        f"ob_correlation_id={snippet(response.headers.get('ob-correlation-id', '-'))}"
+        f" ob_trace_id={snippet(response.headers.get('ob-trace-id', '-'))}"
     )
     where = f"status={response.status_code} method={method} path={response.request.url.path}"
     if response.is_success:

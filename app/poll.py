@@ -16,6 +16,7 @@ from app.domain import ALERTED_BY_DEFAULT, CycleResult, EventKind, Outcome
 from app.flinks import Fetched, FlinksError
 from app.logs import poll_id_var
 from app.notify.deliver import Channel, DeliveryReport, deliver_pending
+from app.outbox import Outbox
 from app.store import Store
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class Poller:
 
     source: Source
     store: Store
+    outbox: Outbox
     channels: Sequence[Channel]
     removal_confirm_polls: int = 2
     delivery_max_attempts: int = 10
@@ -160,7 +162,7 @@ class Poller:
     def _deliver(self) -> DeliveryReport | None:
         try:
             return deliver_pending(
-                self.store,
+                self.outbox,
                 self.channels,
                 now=self.clock,
                 max_attempts=self.delivery_max_attempts,

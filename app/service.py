@@ -35,6 +35,8 @@ class Service:
     http_host: str = "127.0.0.1"
     http_port: int = 0
     token_renewals: Callable[[], int] = lambda: 0
+    # Registrations by status and deliveries by (channel, state), for the gauges.
+    counts: Callable[[], tuple[dict[str, int], dict[tuple[str, str], int]]] | None = None
     before_poll: Callable[[int], None] | None = None  # demo: advance the simulated upstream
     max_cycles: int | None = None
     stop: threading.Event = field(default_factory=threading.Event)
@@ -95,12 +97,13 @@ class Service:
 
     def _observe(self, result: CycleResult, duration: float) -> None:
         self.health.record(result, datetime.now(UTC))
-        store = self.poller.store
+        statuses: dict[str, int] | None = None
+        deliveries: dict[tuple[str, str], int] | None = None
         try:
-            statuses, deliveries = store.status_counts(), store.delivery_counts()
+            if self.counts is not None:
+                statuses, deliveries = self.counts()
         except Exception as exc:  # noqa: BLE001 - metrics must not kill the job
             log.warning("metrics.refresh_failed error=%s", type(exc).__name__)
-            statuses, deliveries = None, None
         self.metrics.observe(result, duration, statuses, deliveries)
 
     def _skipped(self, event: JobEvent) -> None:

@@ -17,13 +17,11 @@ from sqlalchemy.engine import Connection, Engine, Row
 
 from app.db import reading, translate_errors
 from app.domain import (
-    BaselineSummary,
     DeliveryStatus,
     Event,
     EventKind,
     Key,
     Outcome,
-    PendingDelivery,
     Registration,
     StoredRegistration,
 )
@@ -39,22 +37,6 @@ _EVENT_FIELDS = tuple(
 
 
 @dataclass(frozen=True, slots=True)
-class Filters:
-    """Query filters of `status` and `history`; None means "any". `provider` is the provider
-    NAME, matched case-insensitively but otherwise exactly (SQLite folds ASCII letters only).
-    `status` matches registration_status in registrations(), and from_status or to_status in
-    history(). `event` and `since` (observed_at >= since) apply to history() only."""
-
-    client_id: str | None = None
-    provider_id: int | None = None
-    provider: str | None = None
-    status: str | None = None
-    event: str | None = None
-    since: datetime | None = None
-    include_removed: bool = False
-
-
-@dataclass(frozen=True, slots=True)
 class PollInfo:
     id: int
     started_at: datetime
@@ -66,6 +48,10 @@ class PollInfo:
 class Store:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -172,140 +158,6 @@ class Store:
             found: datetime | None = conn.execute(stmt).scalar()
         return found
 
-    # ---- deliveries (the outbox) -------------------------------------------------------
-
-    def pending_deliveries(
-        self, channel: str, now: datetime, limit: int = 1000
-    ) -> list[PendingDelivery]:
-        """Deliveries owed to `channel` and due at `now`, oldest first."""
-        d, e = deliveries.c, registration_events.c
-        stmt = (
-            sa.select(
-                d.id.label("delivery_id"),
-                d.poll_id.label("delivery_poll_id"),
-                d.channel,
-                d.attempts,
-                d.kind,
-                d.created_at,
-                *(e[name] for name in _EVENT_FIELDS),
-                e.previous_status_since,
-                e.details,
-            )
-            .select_from(deliveries.outerjoin(registration_events, d.event_id == e.id))
-            .where(
-                d.channel == channel,
-                d.status == DeliveryStatus.PENDING.value,
-                sa.or_(d.next_attempt_at.is_(None), d.next_attempt_at <= now),
-            )
-            .order_by(d.id)
-            .limit(limit)
-        )
-        with reading(self._engine) as conn:
-            rows = conn.execute(stmt).all()
-            summary_polls = {r.delivery_poll_id for r in rows if r.kind == "summary"}
-            summaries = _baseline_counts(conn, summary_polls)
-        return [_pending_from_row(r, summaries) for r in rows]
-
-    def mark_sent(self, ids: Sequence[int], now: datetime, external_ref: str | None = None) -> None:
-        stmt = (
-            sa.update(deliveries)
-            .where(deliveries.c.id == sa.bindparam("delivery_id"))
-            .values(status=DeliveryStatus.SENT.value, sent_at=now, external_ref=external_ref)
-        )
-        self._update_each(stmt, ids)
-
-    def mark_failed(
-        self,
-        ids: Sequence[int],
-        now: datetime,
-        error: str,
-        *,
-        permanent: bool,
-        max_attempts: int,
-        next_attempt_at: datetime | None = None,
-    ) -> None:
-        """Count a failed attempt. Only a permanent failure that reached max_attempts gives up
-        (status failed); transient failures stay pending, so they are retried forever."""
-        d = deliveries.c
-        attempts = d.attempts + 1
-        status: Any = DeliveryStatus.PENDING.value
-        if permanent:
-            status = sa.case(
-                (attempts >= max_attempts, DeliveryStatus.FAILED.value),
-                else_=DeliveryStatus.PENDING.value,
-            )
-        stmt = (
-            sa.update(deliveries)
-            .where(d.id == sa.bindparam("delivery_id"), d.status == DeliveryStatus.PENDING.value)
-            .values(
-                attempts=attempts,
-                last_error=error[:_MAX_ERROR_CHARS],
-                next_attempt_at=next_attempt_at,
-                status=status,
-            )
-        )
-        self._update_each(stmt, ids)
-
-    def _update_each(self, stmt: sa.Update, ids: Sequence[int]) -> None:
-        if ids:
-            with self._write() as conn:
-                conn.execute(stmt, [{"delivery_id": i} for i in ids])
-
-    def delivery_counts(self) -> dict[tuple[str, str], int]:
-        """(channel, status) -> number of deliveries."""
-        d = deliveries.c
-        stmt = sa.select(d.channel, d.status, sa.func.count()).group_by(d.channel, d.status)
-        with reading(self._engine) as conn:
-            return {(ch, st): n for ch, st, n in conn.execute(stmt)}
-
-    # ---- what users query --------------------------------------------------------------
-
-    def status_counts(self) -> dict[str, int]:
-        """Present registrations by registration_status."""
-        r = registrations.c
-        stmt = (
-            sa.select(r.registration_status, sa.func.count())
-            .where(r.present.is_(True))
-            .group_by(r.registration_status)
-        )
-        with reading(self._engine) as conn:
-            return {status: n for status, n in conn.execute(stmt).all()}  # noqa: C416 (Row to pairs)
-
-    def registrations(self, filters: Filters) -> list[dict[str, object]]:
-        """Current registrations, sorted by client_name then provider_name."""
-        r = registrations.c
-        where = _common_filters(r, filters)
-        if not filters.include_removed:
-            where.append(r.present.is_(True))
-        if filters.status is not None:
-            where.append(r.registration_status == filters.status)
-        stmt = (
-            sa.select(*(r[n] for n in _REG_FIELDS), r.first_seen_at, r.status_since, r.present)
-            .where(*where)
-            .order_by(r.client_name, r.provider_name, r.client_id, r.provider_id)
-        )
-        with reading(self._engine) as conn:
-            return [dict(row._mapping) for row in conn.execute(stmt)]
-
-    def history(self, filters: Filters) -> list[dict[str, object]]:
-        """Events oldest first (newest last); see Filters for what each filter matches."""
-        e = registration_events.c
-        where = _common_filters(e, filters)
-        if filters.status is not None:
-            where.append(sa.or_(e.to_status == filters.status, e.from_status == filters.status))
-        if filters.event is not None:
-            where.append(e.event == filters.event)
-        if filters.since is not None:
-            where.append(e.observed_at >= filters.since)
-        stmt = (
-            sa.select(e.id, *(e[n] for n in _EVENT_FIELDS), e.details)
-            .where(*where)
-            .order_by(e.observed_at, e.id)
-        )
-        with reading(self._engine) as conn:
-            rows = conn.execute(stmt).all()
-        return [{**row._mapping, "details": _load_details(row.details)} for row in rows]
-
 
 # ---- writing helpers -------------------------------------------------------------------
 
@@ -404,23 +256,7 @@ def _dump_details(event: Event) -> str | None:
     return json.dumps({field: [old, new] for field, old, new in event.changes})
 
 
-def _load_details(text: str | None) -> dict[str, Any] | None:
-    return json.loads(text) if text else None
-
-
 # ---- reading helpers -------------------------------------------------------------------
-
-
-def _common_filters(cols: Any, filters: Filters) -> list[sa.ColumnElement[bool]]:
-    where: list[sa.ColumnElement[bool]] = []
-    if filters.client_id is not None:
-        where.append(cols.client_id == filters.client_id)
-    if filters.provider_id is not None:
-        where.append(cols.provider_id == filters.provider_id)
-    if filters.provider is not None:
-        # lower() on both sides, so the database folds the input exactly as it folds the column.
-        where.append(sa.func.lower(cols.provider_name) == sa.func.lower(filters.provider))
-    return where
 
 
 def _stored_from_row(row: Row[*tuple[Any, ...]]) -> StoredRegistration:
@@ -431,58 +267,4 @@ def _stored_from_row(row: Row[*tuple[Any, ...]]) -> StoredRegistration:
         status_since=row.status_since,
         missing_polls=row.missing_polls,
         present=bool(row.present),
-    )
-
-
-def _event_from_row(row: Row[*tuple[Any, ...]]) -> Event:
-    fields = {name: getattr(row, name) for name in _EVENT_FIELDS}
-    details = _load_details(row.details) or {}
-    changes = tuple((field, old, new) for field, (old, new) in details.items())
-    return Event(
-        **{**fields, "event": EventKind(row.event)},
-        previous_status_since=row.previous_status_since,
-        changes=changes,
-    )
-
-
-def _baseline_counts(conn: Connection, poll_ids: set[int]) -> dict[int, BaselineSummary]:
-    if not poll_ids:
-        return {}
-    e = registration_events.c
-    stmt = (
-        sa.select(e.poll_id, e.to_status, sa.func.count(), sa.func.min(e.observed_at))
-        .where(e.event == EventKind.BASELINE.value, e.poll_id.in_(poll_ids))
-        .group_by(e.poll_id, e.to_status)
-        .order_by(e.poll_id, e.to_status)
-    )
-    counts: dict[int, list[tuple[str, int]]] = {}
-    seen_at: dict[int, datetime] = {}
-    for poll_id, status, n, first in conn.execute(stmt):
-        counts.setdefault(poll_id, []).append((status or "", n))
-        seen_at[poll_id] = min(first, seen_at.get(poll_id, first))
-    return {
-        pid: BaselineSummary(
-            poll_id=pid,
-            observed_at=seen_at[pid],
-            total=sum(n for _, n in by),
-            by_status=tuple(sorted(by)),
-        )
-        for pid, by in counts.items()
-    }
-
-
-def _pending_from_row(
-    row: Row[*tuple[Any, ...]], summaries: dict[int, BaselineSummary]
-) -> PendingDelivery:
-    summary = None
-    if row.kind == "summary":
-        empty = BaselineSummary(row.delivery_poll_id, row.created_at, 0, ())
-        summary = summaries.get(row.delivery_poll_id, empty)
-    return PendingDelivery(
-        id=row.delivery_id,
-        poll_id=row.delivery_poll_id,
-        channel=row.channel,
-        attempts=row.attempts,
-        summary=summary,
-        event=_event_from_row(row) if row.kind == "event" else None,
     )

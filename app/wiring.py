@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from app import db
+from app import db, queries
 from app.flinks import FlinksClient
 from app.notify.console import ConsoleChannel
 from app.notify.deliver import Channel
 from app.notify.email import EmailChannel
 from app.notify.slack import SlackBotChannel, SlackWebhookChannel
+from app.outbox import Outbox
 from app.poll import Poller
 from app.settings import SECRET_FIELDS, ConfigError, Settings
 from app.store import Store
@@ -93,18 +94,7 @@ def build_channels(settings: Settings) -> list[Channel]:
 
 
 def build_flinks(settings: Settings) -> FlinksClient:
-    client_id, client_secret = settings.require_flinks_credentials()
-    return FlinksClient(
-        listing_url=settings.listing_url,
-        token_url=settings.flinks_token_url,
-        client_id=client_id,
-        client_secret=client_secret,
-        scope=settings.flinks_scope,
-        token_auth=settings.flinks_token_auth,
-        token_format=settings.flinks_token_format,
-        timeout=settings.flinks_timeout_seconds,
-        verify=settings.flinks_ca_bundle or True,
-    )
+    return FlinksClient.from_settings(settings)
 
 
 @dataclass
@@ -114,6 +104,10 @@ class App:
     engine: Engine
     flinks: FlinksClient
     poller: Poller
+
+    def counts(self) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
+        """Registrations by status, deliveries by (channel, state): the service's gauges."""
+        return queries.status_counts(self.engine), self.poller.outbox.delivery_counts()
 
     def close(self) -> None:
         self.flinks.close()
@@ -133,6 +127,7 @@ def build_app(settings: Settings) -> App:
     poller = Poller(
         source=flinks,
         store=Store(engine),
+        outbox=Outbox(engine),
         channels=build_channels(settings),
         removal_confirm_polls=settings.removal_confirm_polls,
         delivery_max_attempts=settings.delivery_max_attempts,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from app import db
+from app import db, queries
 from app.domain import (
     ALERTED_BY_DEFAULT,
     Event,
@@ -21,7 +21,9 @@ from app.domain import (
     Registration,
     StoredRegistration,
 )
-from app.store import Filters, Store
+from app.outbox import Outbox
+from app.queries import Filters
+from app.store import Store
 from app.tables import deliveries, registrations
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -141,13 +143,15 @@ def test_baseline_round_trip_with_one_summary_per_channel(store: Store) -> None:
     poll_id = baseline(store, regs, alerted=frozenset(EventKind))
 
     assert store.load_state() == {r.key: stored(r) for r in regs}
-    assert [(h["client_id"], h["provider_id"]) for h in store.history(Filters())] == [
+    assert [
+        (h["client_id"], h["provider_id"]) for h in queries.history(store.engine, Filters())
+    ] == [
         ("c1", 1),
         ("c1", 2),
         ("c2", 1),
     ]
     for channel in ("slack", "email"):
-        (pending,) = store.pending_deliveries(channel, T0)
+        (pending,) = Outbox(store.engine).pending_deliveries(channel, T0)
         assert pending.event is None
         assert pending.summary is not None
         assert (pending.poll_id, pending.channel, pending.attempts) == (poll_id, channel, 0)
@@ -189,10 +193,14 @@ def test_deliveries_only_for_alerted_events_in_order(store: Store) -> None:
     assert state[a.key].status_since == t1
     assert state[a.key].first_seen_at == T0
     assert state[b.key].registration.provider_name == "Bank Two"
-    pending = [p for p in store.pending_deliveries("slack", t1) if p.event is not None]
+    pending = [
+        p for p in Outbox(store.engine).pending_deliveries("slack", t1) if p.event is not None
+    ]
     assert [p.event for p in pending] == [events[0], events[2]]
-    assert store.pending_deliveries("email", t1)[1:] == []  # only the old baseline summary
-    history = store.history(Filters(since=t1))
+    assert (
+        Outbox(store.engine).pending_deliveries("email", t1)[1:] == []
+    )  # only the old baseline summary
+    history = queries.history(store.engine, Filters(since=t1))
     assert [h["event"] for h in history] == ["status_changed", "details_changed", "added"]
     assert history[1]["details"] == {"provider_name": ["Bank 2", "Bank Two"]}
     assert history[0]["details"] is None
@@ -231,8 +239,8 @@ def test_a_failure_late_in_record_cycle_leaves_nothing(store: Store) -> None:
 
     assert store.last_poll() is None
     assert store.load_state() == {}
-    assert store.history(Filters()) == []
-    assert store.delivery_counts() == {}
+    assert queries.history(store.engine, Filters()) == []
+    assert Outbox(store.engine).delivery_counts() == {}
 
 
 def test_poll_bookkeeping(store: Store) -> None:
@@ -265,7 +273,7 @@ def test_status_counts_count_present_registrations(store: Store) -> None:
     a, b, c = reg("c1", 1), reg("c1", 2, "ACTIVE"), reg("c2", 2, "ACTIVE")
     baseline(store, [a, b, c])
     cycle(store, changed=(stored(c, present=False),))
-    assert store.status_counts() == {"PENDING_APPROVAL": 1, "ACTIVE": 1}
+    assert queries.status_counts(store.engine) == {"PENDING_APPROVAL": 1, "ACTIVE": 1}
 
 
 # ---- deliveries ------------------------------------------------------------------------
@@ -281,49 +289,67 @@ def _added(store: Store, n: int, channels: tuple[str, ...] = ("slack",)) -> list
         tuple(ev(EventKind.ADDED, r) for r in regs),
         channels=channels,
     )
-    return [p.id for p in store.pending_deliveries("slack", T0)]
+    return [p.id for p in Outbox(store.engine).pending_deliveries("slack", T0)]
 
 
 def test_pending_deliveries_honour_next_attempt_at_and_order(store: Store) -> None:
     first, second, third = _added(store, 3)
     assert first < second < third
     later = T0 + timedelta(minutes=1)
-    store.mark_failed([first], T0, "429", permanent=False, max_attempts=3, next_attempt_at=later)
+    Outbox(store.engine).mark_failed(
+        [first], T0, "429", permanent=False, max_attempts=3, next_attempt_at=later
+    )
 
-    assert [p.id for p in store.pending_deliveries("slack", T0)] == [second, third]
-    assert [p.id for p in store.pending_deliveries("slack", later)] == [first, second, third]
-    assert [p.id for p in store.pending_deliveries("slack", later, limit=2)] == [first, second]
-    assert store.pending_deliveries("email", later) == []
+    assert [p.id for p in Outbox(store.engine).pending_deliveries("slack", T0)] == [second, third]
+    assert [p.id for p in Outbox(store.engine).pending_deliveries("slack", later)] == [
+        first,
+        second,
+        third,
+    ]
+    assert [p.id for p in Outbox(store.engine).pending_deliveries("slack", later, limit=2)] == [
+        first,
+        second,
+    ]
+    assert Outbox(store.engine).pending_deliveries("email", later) == []
 
 
 def test_mark_sent(store: Store, engine: sa.Engine) -> None:
     first, second = _added(store, 2)
-    store.mark_sent([first], T0, external_ref="C1:123.456")
-    assert [p.id for p in store.pending_deliveries("slack", T0)] == [second]
-    assert store.delivery_counts() == {("slack", "sent"): 1, ("slack", "pending"): 1}
+    Outbox(store.engine).mark_sent([first], T0, external_ref="C1:123.456")
+    assert [p.id for p in Outbox(store.engine).pending_deliveries("slack", T0)] == [second]
+    assert Outbox(store.engine).delivery_counts() == {("slack", "sent"): 1, ("slack", "pending"): 1}
     with engine.connect() as conn:
         row = conn.execute(sa.select(deliveries).where(deliveries.c.id == first)).one()
     assert (row.status, row.sent_at, row.external_ref) == ("sent", T0, "C1:123.456")
-    store.mark_sent([], T0)  # nothing to do is fine
+    Outbox(store.engine).mark_sent([], T0)  # nothing to do is fine
 
 
 def test_transient_failures_stay_pending_forever(store: Store) -> None:
     (only,) = _added(store, 1)
     for _ in range(5):
-        store.mark_failed([only], T0, "timeout " * 100, permanent=False, max_attempts=2)
-    (pending,) = store.pending_deliveries("slack", T0)
+        Outbox(store.engine).mark_failed(
+            [only], T0, "timeout " * 100, permanent=False, max_attempts=2
+        )
+    (pending,) = Outbox(store.engine).pending_deliveries("slack", T0)
     assert pending.attempts == 5
-    assert store.delivery_counts() == {("slack", "pending"): 1}
+    assert Outbox(store.engine).delivery_counts() == {("slack", "pending"): 1}
 
 
 def test_permanent_failure_gives_up_at_max_attempts(store: Store, engine: sa.Engine) -> None:
     first, second = _added(store, 2)
     for _ in range(2):
-        store.mark_failed([first, second], T0, "channel_not_found", permanent=True, max_attempts=3)
-    assert [p.attempts for p in store.pending_deliveries("slack", T0)] == [2, 2]
-    store.mark_failed([first], T0, "channel_not_found", permanent=True, max_attempts=3)
-    assert [p.id for p in store.pending_deliveries("slack", T0)] == [second]
-    assert store.delivery_counts() == {("slack", "failed"): 1, ("slack", "pending"): 1}
+        Outbox(store.engine).mark_failed(
+            [first, second], T0, "channel_not_found", permanent=True, max_attempts=3
+        )
+    assert [p.attempts for p in Outbox(store.engine).pending_deliveries("slack", T0)] == [2, 2]
+    Outbox(store.engine).mark_failed(
+        [first], T0, "channel_not_found", permanent=True, max_attempts=3
+    )
+    assert [p.id for p in Outbox(store.engine).pending_deliveries("slack", T0)] == [second]
+    assert Outbox(store.engine).delivery_counts() == {
+        ("slack", "failed"): 1,
+        ("slack", "pending"): 1,
+    }
     with engine.connect() as conn:
         row = conn.execute(sa.select(deliveries).where(deliveries.c.id == first)).one()
     assert (row.attempts, row.last_error) == (3, "channel_not_found")
@@ -400,20 +426,20 @@ HOSTILE_CASES = [
 
 def test_history_filters(history_store: Store) -> None:
     for filters, expected in HISTORY_CASES:
-        assert _keys(history_store.history(filters)) == expected, filters
+        assert _keys(queries.history(history_store.engine, filters)) == expected, filters
 
 
 def test_hostile_filters_match_nothing_and_break_nothing(history_store: Store) -> None:
     for filters in HOSTILE_CASES:
-        assert history_store.history(filters) == [], filters
-        assert history_store.registrations(filters) == [], filters
-        assert history_store.history(replace(filters, event=HOSTILE)) == [], filters
-    assert len(history_store.history(Filters())) == 5
+        assert queries.history(history_store.engine, filters) == [], filters
+        assert queries.current(history_store.engine, filters) == [], filters
+        assert queries.history(history_store.engine, replace(filters, event=HOSTILE)) == [], filters
+    assert len(queries.history(history_store.engine, Filters())) == 5
     assert len(history_store.load_state()) == 3
 
 
 def test_registrations_sorted_and_filtered(history_store: Store) -> None:
-    present = history_store.registrations(Filters())
+    present = queries.current(history_store.engine, Filters())
     assert [(r["client_name"], r["provider_name"]) for r in present] == [
         ("Alpha", "Bank 2"),
         ("Client c1", "O'Brien Bank"),
@@ -430,16 +456,16 @@ def test_registrations_sorted_and_filtered(history_store: Store) -> None:
         "status_since",
         "present",
     }
-    everything = history_store.registrations(Filters(include_removed=True))
+    everything = queries.current(history_store.engine, Filters(include_removed=True))
     assert [(r["client_id"], r["present"]) for r in everything] == [
         ("c1", True),
         ("c1", True),
         ("c2", False),
     ]
     assert _keys(
-        history_store.registrations(Filters(status="ACTIVE", provider="O'BRIEN bank"))
+        queries.current(history_store.engine, Filters(status="ACTIVE", provider="O'BRIEN bank"))
     ) == [("c1", 1, None)]
-    assert _keys(history_store.registrations(Filters(client_id="c1", provider_id=2))) == [
+    assert _keys(queries.current(history_store.engine, Filters(client_id="c1", provider_id=2))) == [
         ("c1", 2, None)
     ]
 
@@ -453,9 +479,9 @@ def test_timestamps_come_back_utc_aware(store: Store) -> None:
     values: list[object] = [store.last_success_at()]
     state = store.load_state()[a.key]
     values += [state.first_seen_at, state.status_since, state.registration.requested_on]
-    (row,) = store.history(Filters())
+    (row,) = queries.history(store.engine, Filters())
     values += [row["observed_at"], row["requested_on"]]
-    (pending,) = store.pending_deliveries("slack", at)
+    (pending,) = Outbox(store.engine).pending_deliveries("slack", at)
     assert pending.event is not None
     values += [pending.event.observed_at]
     for value in values:
@@ -473,8 +499,8 @@ def test_bulk_cycle_of_ten_thousand_rows(store: Store) -> None:
     elapsed = time.monotonic() - started
     assert len(state) == 10_000
     assert state[regs[-1].key] == stored(regs[-1])
-    assert len(store.history(Filters(event="baseline"))) == 10_000
-    (summary,) = store.pending_deliveries("slack", T0)
+    assert len(queries.history(store.engine, Filters(event="baseline"))) == 10_000
+    (summary,) = Outbox(store.engine).pending_deliveries("slack", T0)
     assert summary.summary is not None
     assert summary.summary.total == 10_000
     assert elapsed < 5, f"10,000 rows took {elapsed:.1f}s"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.flinks import FlinksBadAnswer, parse_answer, parse_timestamp
+from app.listing import FlinksBadAnswer, parse_answer, parse_timestamp
 
 CLIENT = "dc-xxxxxxxxxxxxxxxxxxxxxxxxx"
 

@@ -1,0 +1,176 @@
+"""The delivery outbox: which alerts each channel still owes, and the bookkeeping of each try.
+Rows are created by app.store in the poll's own transaction; this module reads and updates them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, Row
+
+from app.db import reading, translate_errors
+from app.domain import BaselineSummary, DeliveryStatus, Event, EventKind, PendingDelivery
+from app.tables import deliveries, registration_events
+
+_MAX_ERROR_CHARS = 500
+# The columns of registration_events named as the Event fields.
+EVENT_FIELDS = tuple(
+    f.name for f in fields(Event) if f.name not in ("previous_status_since", "changes")
+)
+
+
+class Outbox:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with translate_errors(self._engine), self._engine.begin() as conn:
+            yield conn
+
+    def pending_deliveries(
+        self, channel: str, now: datetime, limit: int = 1000
+    ) -> list[PendingDelivery]:
+        """Deliveries owed to `channel` and due at `now`, oldest first."""
+        d, e = deliveries.c, registration_events.c
+        stmt = (
+            sa.select(
+                d.id.label("delivery_id"),
+                d.poll_id.label("delivery_poll_id"),
+                d.channel,
+                d.attempts,
+                d.kind,
+                d.created_at,
+                *(e[name] for name in EVENT_FIELDS),
+                e.previous_status_since,
+                e.details,
+            )
+            .select_from(deliveries.outerjoin(registration_events, d.event_id == e.id))
+            .where(
+                d.channel == channel,
+                d.status == DeliveryStatus.PENDING.value,
+                sa.or_(d.next_attempt_at.is_(None), d.next_attempt_at <= now),
+            )
+            .order_by(d.id)
+            .limit(limit)
+        )
+        with reading(self._engine) as conn:
+            rows = conn.execute(stmt).all()
+            summary_polls = {r.delivery_poll_id for r in rows if r.kind == "summary"}
+            summaries = _baseline_counts(conn, summary_polls)
+        return [_pending_from_row(r, summaries) for r in rows]
+
+    def mark_sent(self, ids: Sequence[int], now: datetime, external_ref: str | None = None) -> None:
+        stmt = (
+            sa.update(deliveries)
+            .where(deliveries.c.id == sa.bindparam("delivery_id"))
+            .values(status=DeliveryStatus.SENT.value, sent_at=now, external_ref=external_ref)
+        )
+        self._update_each(stmt, ids)
+
+    def mark_failed(
+        self,
+        ids: Sequence[int],
+        now: datetime,
+        error: str,
+        *,
+        permanent: bool,
+        max_attempts: int,
+        next_attempt_at: datetime | None = None,
+    ) -> None:
+        """Count a failed attempt. Only a permanent failure that reached max_attempts gives up
+        (status failed); transient failures stay pending, so they are retried forever."""
+        d = deliveries.c
+        attempts = d.attempts + 1
+        status: Any = DeliveryStatus.PENDING.value
+        if permanent:
+            status = sa.case(
+                (attempts >= max_attempts, DeliveryStatus.FAILED.value),
+                else_=DeliveryStatus.PENDING.value,
+            )
+        stmt = (
+            sa.update(deliveries)
+            .where(d.id == sa.bindparam("delivery_id"), d.status == DeliveryStatus.PENDING.value)
+            .values(
+                attempts=attempts,
+                last_error=error[:_MAX_ERROR_CHARS],
+                next_attempt_at=next_attempt_at,
+                status=status,
+            )
+        )
+        self._update_each(stmt, ids)
+
+    def _update_each(self, stmt: sa.Update, ids: Sequence[int]) -> None:
+        if ids:
+            with self._write() as conn:
+                conn.execute(stmt, [{"delivery_id": i} for i in ids])
+
+    def delivery_counts(self) -> dict[tuple[str, str], int]:
+        """(channel, status) -> number of deliveries."""
+        d = deliveries.c
+        stmt = sa.select(d.channel, d.status, sa.func.count()).group_by(d.channel, d.status)
+        with reading(self._engine) as conn:
+            return {(ch, st): n for ch, st, n in conn.execute(stmt)}
+
+
+def _event_from_row(row: Row[*tuple[Any, ...]]) -> Event:
+    fields = {name: getattr(row, name) for name in EVENT_FIELDS}
+    details = load_details(row.details) or {}
+    changes = tuple((field, old, new) for field, (old, new) in details.items())
+    return Event(
+        **{**fields, "event": EventKind(row.event)},
+        previous_status_since=row.previous_status_since,
+        changes=changes,
+    )
+
+
+def _baseline_counts(conn: Connection, poll_ids: set[int]) -> dict[int, BaselineSummary]:
+    if not poll_ids:
+        return {}
+    e = registration_events.c
+    stmt = (
+        sa.select(e.poll_id, e.to_status, sa.func.count(), sa.func.min(e.observed_at))
+        .where(e.event == EventKind.BASELINE.value, e.poll_id.in_(poll_ids))
+        .group_by(e.poll_id, e.to_status)
+        .order_by(e.poll_id, e.to_status)
+    )
+    counts: dict[int, list[tuple[str, int]]] = {}
+    seen_at: dict[int, datetime] = {}
+    for poll_id, status, n, first in conn.execute(stmt):
+        counts.setdefault(poll_id, []).append((status or "", n))
+        seen_at[poll_id] = min(first, seen_at.get(poll_id, first))
+    return {
+        pid: BaselineSummary(
+            poll_id=pid,
+            observed_at=seen_at[pid],
+            total=sum(n for _, n in by),
+            by_status=tuple(sorted(by)),
+        )
+        for pid, by in counts.items()
+    }
+
+
+def _pending_from_row(
+    row: Row[*tuple[Any, ...]], summaries: dict[int, BaselineSummary]
+) -> PendingDelivery:
+    summary = None
+    if row.kind == "summary":
+        empty = BaselineSummary(row.delivery_poll_id, row.created_at, 0, ())
+        summary = summaries.get(row.delivery_poll_id, empty)
+    return PendingDelivery(
+        id=row.delivery_id,
+        poll_id=row.delivery_poll_id,
+        channel=row.channel,
+        attempts=row.attempts,
+        summary=summary,
+        event=_event_from_row(row) if row.kind == "event" else None,
+    )
+
+
+def load_details(text: str | None) -> dict[str, Any] | None:
+    return json.loads(text) if text else None

@@ -1,0 +1,94 @@
+"""What users query (`status`, `history`) and the counts metrics show; read-only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from app import tables
+from app.db import reading
+from app.domain import Registration
+from app.outbox import EVENT_FIELDS, load_details
+
+_REG_FIELDS = tuple(f.name for f in fields(Registration))
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Query filters of `status` and `history`; None means "any". `provider` is the provider
+    NAME, matched case-insensitively but otherwise exactly (SQLite folds ASCII letters only).
+    `status` matches registration_status in registrations(), and from_status or to_status in
+    history(). `event` and `since` (observed_at >= since) apply to history() only."""
+
+    client_id: str | None = None
+    provider_id: int | None = None
+    provider: str | None = None
+    status: str | None = None
+    event: str | None = None
+    since: datetime | None = None
+    include_removed: bool = False
+
+
+def status_counts(engine: Engine) -> dict[str, int]:
+    """Present registrations by registration_status."""
+    r = tables.registrations.c
+    stmt = (
+        sa.select(r.registration_status, sa.func.count())
+        .where(r.present.is_(True))
+        .group_by(r.registration_status)
+    )
+    with reading(engine) as conn:
+        return {status: n for status, n in conn.execute(stmt).all()}  # noqa: C416 (Row to pairs)
+
+
+def current(engine: Engine, filters: Filters) -> list[dict[str, object]]:
+    """Current registrations, sorted by client_name then provider_name."""
+    r = tables.registrations.c
+    where = _common_filters(r, filters)
+    if not filters.include_removed:
+        where.append(r.present.is_(True))
+    if filters.status is not None:
+        where.append(r.registration_status == filters.status)
+    stmt = (
+        sa.select(*(r[n] for n in _REG_FIELDS), r.first_seen_at, r.status_since, r.present)
+        .where(*where)
+        .order_by(r.client_name, r.provider_name, r.client_id, r.provider_id)
+    )
+    with reading(engine) as conn:
+        return [dict(row._mapping) for row in conn.execute(stmt)]
+
+
+def history(engine: Engine, filters: Filters) -> list[dict[str, object]]:
+    """Events oldest first (newest last); see Filters for what each filter matches."""
+    e = tables.registration_events.c
+    where = _common_filters(e, filters)
+    if filters.status is not None:
+        where.append(sa.or_(e.to_status == filters.status, e.from_status == filters.status))
+    if filters.event is not None:
+        where.append(e.event == filters.event)
+    if filters.since is not None:
+        where.append(e.observed_at >= filters.since)
+    stmt = (
+        sa.select(e.id, *(e[n] for n in EVENT_FIELDS), e.details)
+        .where(*where)
+        .order_by(e.observed_at, e.id)
+    )
+    with reading(engine) as conn:
+        rows = conn.execute(stmt).all()
+    return [{**row._mapping, "details": load_details(row.details)} for row in rows]
+
+
+def _common_filters(cols: Any, filters: Filters) -> list[sa.ColumnElement[bool]]:
+    where: list[sa.ColumnElement[bool]] = []
+    if filters.client_id is not None:
+        where.append(cols.client_id == filters.client_id)
+    if filters.provider_id is not None:
+        where.append(cols.provider_id == filters.provider_id)
+    if filters.provider is not None:
+        # lower() on both sides, so the database folds the input exactly as it folds the column.
+        where.append(sa.func.lower(cols.provider_name) == sa.func.lower(filters.provider))
+    return where
