@@ -1,0 +1,198 @@
+"""The poll cycle with a real database: what is recorded, delivered, and left after a failure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app import db, queries
+from app.domain import BaselineSummary, DeliveryFailure, Event, Outcome
+from app.flinks import Fetched, FlinksUnavailable
+from app.listing import parse_answer
+from app.notify.deliver import Outgoing
+from app.outbox import Outbox
+from app.poll import Poller
+from app.store import Store
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def row(client: str, provider: int, status: str = "PENDING_APPROVAL") -> dict[str, object]:
+    return {
+        "client_id": client,
+        "client_name": f"Client {client}",
+        "provider_id": provider,
+        "provider_name": f"Bank {provider}",
+        "country": "CA",
+        "registration_status": status,
+        "requested_on": "2026-10-01T10:00:00.1234567Z",
+    }
+
+
+@dataclass
+class FakeSource:
+    """Answers with the rows it holds, or raises the error it was given."""
+
+    rows: list[dict[str, object]] = field(default_factory=list)
+    error: Exception | None = None
+
+    def fetch(self) -> Fetched:
+        if self.error is not None:
+            raise self.error
+        body = json.dumps(self.rows).encode()
+        return Fetched(parse_answer(body), hashlib.sha256(body).hexdigest(), len(body))
+
+
+@dataclass
+class FakeChannel:
+    """Collects what it was asked to send; fails while `down` is set."""
+
+    name: str = "slack"
+    min_interval: float = 0.0
+    down: DeliveryFailure | None = None
+    sent: list[tuple[str, ...]] = field(default_factory=list)
+
+    def render(self, events: Sequence[Event], summary: BaselineSummary | None) -> list[Outgoing]:
+        labels = tuple(f"{e.event}:{e.client_id}/{e.provider_id}" for e in events)
+        if summary is not None:
+            labels = (f"summary:{summary.total}", *labels)
+
+        def send() -> str | None:
+            if self.down is not None:
+                raise self.down
+            self.sent.append(labels)
+            return None
+
+        return [Outgoing(tuple(range(len(events))), summary is not None, send)]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def tick(self) -> None:
+        self.now += timedelta(minutes=5)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[sa.Engine]:
+    engine = db.make_engine(db_url)
+    db.migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def make_poller(
+    engine: sa.Engine, source: FakeSource, channel: FakeChannel, clock: Clock
+) -> Poller:
+    return Poller(
+        source=source,
+        store=Store(engine),
+        outbox=Outbox(engine),
+        channels=[channel],
+        removal_confirm_polls=2,
+        clock=clock,
+        sleep=lambda _s: None,
+    )
+
+
+def events(engine: sa.Engine) -> list[tuple[str, str, int]]:
+    return [
+        (e["event"], str(e["client_id"]), int(str(e["provider_id"])))
+        for e in queries.history(engine, queries.Filters())
+    ]
+
+
+def test_baseline_then_one_alert_per_change_then_silence(engine: sa.Engine) -> None:
+    source, channel, clock = FakeSource([row("a", 1), row("b", 2)]), FakeChannel(), Clock()
+    poller = make_poller(engine, source, channel, clock)
+
+    assert poller.poll_once().outcome is Outcome.OK
+    assert channel.sent == [("summary:2",)]
+
+    clock.tick()
+    source.rows[0] = row("a", 1, "PENDING_ACTIVATION")
+    result = poller.poll_once()
+    assert (result.outcome, result.events, result.delivered) == (Outcome.OK, 1, 1)
+    assert channel.sent[1:] == [("status_changed:a/1",)]
+
+    clock.tick()
+    quiet = poller.poll_once()
+    assert (quiet.events, quiet.delivered) == (0, 0)
+    assert len(channel.sent) == 2
+
+
+def test_identical_answers_still_conclude_a_pending_removal(engine: sa.Engine) -> None:
+    source, channel, clock = FakeSource([row("a", 1), row("b", 2)]), FakeChannel(), Clock()
+    poller = make_poller(engine, source, channel, clock)
+    poller.poll_once()
+    source.rows = [row("a", 1)]
+    for _ in range(3):  # the same bytes three times: the second one confirms the removal
+        clock.tick()
+        poller.poll_once()
+    assert events(engine)[-1] == ("removed", "b", 2)
+    assert [e for e in events(engine) if e[0] == "removed"] == [("removed", "b", 2)]
+    assert channel.sent[-1] == ("removed:b/2",)
+
+
+def test_failed_fetch_records_nothing_but_still_retries_deliveries(engine: sa.Engine) -> None:
+    source, clock = FakeSource([row("a", 1)]), Clock()
+    channel = FakeChannel(down=DeliveryFailure("Slack is down", permanent=False))
+    poller = make_poller(engine, source, channel, clock)
+    poller.poll_once()
+    assert channel.sent == []
+    assert Outbox(engine).delivery_counts() == {("slack", "pending"): 1}
+
+    clock.tick()
+    channel.down = None
+    source.error = FlinksUnavailable(
+        "Flinks unavailable: GET /api/v1/recipients/providers/requests 503"
+    )
+    result = poller.poll_once()
+    assert result.outcome is Outcome.FAILED
+    assert result.failure_kind == "flinks_unavailable"
+    assert channel.sent == [("summary:1",)]  # delivered although the fetch failed
+    assert events(engine) == [("baseline", "a", 1)]
+
+
+def test_alerts_owed_by_a_dead_process_are_sent_by_the_next_one(engine: sa.Engine) -> None:
+    source, clock = FakeSource([row("a", 1)]), Clock()
+    make_poller(engine, source, FakeChannel(), clock).poll_once()
+    source.rows.append(row("b", 2))
+    # The first process records the cycle, then dies before delivering anything.
+    doomed = FakeChannel(down=DeliveryFailure("killed", permanent=False))
+    make_poller(engine, source, doomed, clock).poll_once()
+    survivor = FakeChannel()
+    make_poller(engine, FakeSource(source.rows), survivor, clock).poll_once()
+    assert survivor.sent == [("added:b/2",)]
+
+
+def test_database_down_fails_the_cycle_without_raising(engine: sa.Engine) -> None:
+    broken = db.make_engine("postgresql+psycopg://nobody:pw@127.0.0.1:1/none?connect_timeout=1")
+    source, channel = FakeSource([row("a", 1)]), FakeChannel()
+    result = make_poller(broken, source, channel, Clock()).poll_once()
+    assert result.outcome is Outcome.FAILED
+    assert result.failure_kind == "database"
+    assert "cannot connect to database" in (result.error or "")
+    assert ":pw@" not in (result.error or "")
+    assert channel.sent == []
+
+
+def test_degraded_answer_records_valid_rows_and_reports_skips(engine: sa.Engine) -> None:
+    source, channel, clock = FakeSource([row("a", 1)]), FakeChannel(), Clock()
+    poller = make_poller(engine, source, channel, clock)
+    poller.poll_once()
+    clock.tick()
+    source.rows = [row("b", 2), {**row("a", 1), "requested_on": "yesterday"}]
+    result = poller.poll_once()
+    assert (result.outcome, result.skipped, result.events) == (Outcome.DEGRADED, 1, 1)
+    assert events(engine) == [("baseline", "a", 1), ("added", "b", 2)]
