@@ -38,6 +38,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_OK
+    except BrokenPipeError:
+        # `flinkswatch history | head`: the reader left; that is not an error.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,6 +73,19 @@ def _parser() -> argparse.ArgumentParser:
     history = sub.add_parser("history", help="the event history, newest last")
     _filters(history, history=True)
     history.set_defaults(func=cmd_history)
+
+    notify = sub.add_parser("notify-test", help="send a sample alert to every configured channel")
+    notify.add_argument(
+        "--dry-run", action="store_true", help="print the rendered messages, send nothing"
+    )
+    notify.set_defaults(func=cmd_notify_test)
+
+    deliveries = sub.add_parser("deliveries", help="the delivery outbox, newest first")
+    deliveries.add_argument("--status", choices=("pending", "sent", "failed"))
+    deliveries.add_argument("--channel", help="e.g. slack, email, slack:#nbc-alerts")
+    deliveries.add_argument("--limit", type=int, default=200, help="rows to show (200)")
+    deliveries.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    deliveries.set_defaults(func=cmd_deliveries)
 
     demo = sub.add_parser("demo", help="run against a simulated Flinks on a throwaway database")
     demo.add_argument("--interval", type=int, default=5, help="seconds between polls (5)")
@@ -121,10 +140,20 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_poll(settings: Settings, _args: argparse.Namespace) -> int:
+    from app.leader import Role
     from app.wiring import build_app
 
     app = build_app(settings)
     try:
+        # Beside running replicas on PostgreSQL, a one-off poll must not race the leader.
+        role = app.leader.check() if app.leader is not None else Role.LEADER
+        if role is not Role.LEADER:
+            reason = {
+                Role.STANDBY: "another flinkswatch instance holds the leader lock",
+                Role.UNKNOWN: "the database cannot be reached to take the leader lock",
+            }[role]
+            print(f"flinkswatch: poll not run: {reason}", file=sys.stderr)
+            return EXIT_FAILED
         result = app.poller.poll_once()
     finally:
         app.close()
@@ -187,6 +216,48 @@ def cmd_check(settings: Settings, _args: argparse.Namespace) -> int:
         print(f"{'ok  ' if ok else 'FAIL'}  {line}")
         failures += not ok
     return EXIT_FAILED if failures else EXIT_OK
+
+
+DELIVERY_COLUMNS = (
+    "id",
+    "created_at",
+    "channel",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "kind",
+    "event",
+    "client_id",
+    "provider_name",
+    "to_status",
+)
+
+
+def cmd_notify_test(settings: Settings, args: argparse.Namespace) -> int:
+    from app.notify.sample import notify_test
+    from app.wiring import build_channels
+
+    # No engine: a sample never starts a Slack thread nor touches the outbox.
+    failures = notify_test(build_channels(settings), dry_run=args.dry_run)
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def cmd_deliveries(settings: Settings, args: argparse.Namespace) -> int:
+    from app.outbox import Outbox
+
+    engine = db.make_engine(settings.database_url.get_secret_value())
+    try:
+        if not db.schema_is_current(engine):
+            raise ConfigError(
+                "the database has no current flinkswatch schema: "
+                "run `flinkswatch migrate` (or `flinkswatch poll`) first"
+            )
+        rows = Outbox(engine).list_deliveries(args.status, args.channel, max(1, args.limit))
+    finally:
+        engine.dispose()
+    print(output.render(rows, DELIVERY_COLUMNS, args.format))
+    return EXIT_OK
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:

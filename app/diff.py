@@ -77,6 +77,8 @@ def _sighted(
         return [_event(kind, row, now, None, row.registration_status)], stored
 
     old = prev.registration
+    if prev.present and not prev.missing_polls and old == row:
+        return [], None  # the common case on a large listing: one tuple comparison, no copy
     moved = old.registration_status != row.registration_status
     status_since = now if moved else prev.status_since
     stored = replace(

@@ -6,12 +6,17 @@ slipped into an exception message from a library never reaches the output.
 
 from __future__ import annotations
 
+import ast
 import contextvars
 import json
 import logging
+import re
 import sys
+import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from types import TracebackType
+from urllib.parse import quote, quote_plus
 
 poll_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("poll_id", default=None)
 """Correlation id of the poll cycle in progress, added to every line logged during it."""
@@ -24,21 +29,35 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        # Longest first, so a secret containing another is replaced whole.
-        self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        # Each secret also as it looks inside a URL, a JSON string or a repr() (a webhook URL
+        # in a query string, a password in an error body); longest first, so a secret
+        # containing another is replaced whole.
+        forms = {form for s in secrets if len(s) >= 4 for form in _spellings(s)}
+        self._secrets = sorted(forms, key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        exc_text = record.exc_text or ""
-        for secret in self._secrets:
-            message = message.replace(secret, REDACTED)
-            exc_text = exc_text.replace(secret, REDACTED)
-        record.msg, record.args = message, None
-        record.exc_text = exc_text or None
+        record.msg, record.args = self.redact(record.getMessage()), None
+        record.exc_text = self.redact(record.exc_text or "") or None
+        record.stack_info = self.redact(record.stack_info or "") or None
         record.poll_id = poll_id_var.get()
         return True
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+
+def _spellings(secret: str) -> set[str]:
+    return {
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+        json.dumps(secret)[1:-1],
+        repr(secret)[1:-1],
+    }
 
 
 class TextFormatter(logging.Formatter):
@@ -73,14 +92,28 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, ensure_ascii=False, default=str)
 
 
+_PAIR = re.compile(r"""(?:^|\s)([A-Za-z_]\w*)=('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\S*)""")
+_RESERVED = frozenset({"ts", "level", "logger", "event", "message", "poll", "exception"})
+
+
 def _pairs(text: str) -> dict[str, str]:
-    """`a=1 b=two` -> {"a": "1", "b": "two"}; words without `=` are left in `message` only."""
+    """`a=1 b='two words'` -> {"a": "1", "b": "two words"}: values logged with %r are quoted
+    and may hold spaces. Words without `=` are left in `message` only."""
     pairs = {}
-    for word in text.split(" "):
-        key, sep, value = word.partition("=")
-        if sep and key.isidentifier() and key not in {"ts", "level", "logger", "event", "message"}:
-            pairs[key] = value
+    for key, value in _PAIR.findall(text):
+        if key not in _RESERVED:
+            pairs[key] = _unquote(value)
     return pairs
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        try:
+            unquoted = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            return value
+        return unquoted if isinstance(unquoted, str) else value
+    return value
 
 
 def configure(level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = ()) -> None:
@@ -93,6 +126,32 @@ def configure(level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = (
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    _route_uncaught_exceptions()
     # Libraries log request lines and URLs at INFO; keep them out unless debugging.
     for noisy in ("httpx", "httpcore", "apscheduler", "slack_sdk", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING if level != "DEBUG" else logging.INFO)
+
+
+def _route_uncaught_exceptions() -> None:
+    """Uncaught exceptions (main or any thread) go through logging, so they are redacted and,
+    with LOG_FORMAT=json, one JSON object instead of a raw traceback on stderr."""
+    crash = logging.getLogger("flinkswatch.crash")
+
+    def hook(
+        exc_type: type[BaseException],
+        exc: BaseException,
+        tb: TracebackType | None,
+        thread: str = "main",
+    ) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        crash.critical("process.uncaught_exception thread=%s", thread, exc_info=(exc_type, exc, tb))
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is not None:
+            name = args.thread.name if args.thread is not None else "?"
+            hook(args.exc_type, args.exc_value, args.exc_traceback, name)
+
+    sys.excepthook = hook
+    threading.excepthook = thread_hook

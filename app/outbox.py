@@ -11,11 +11,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, Row
 
 from app.db import reading, translate_errors
-from app.domain import BaselineSummary, DeliveryStatus, Event, EventKind, PendingDelivery
-from app.tables import deliveries, registration_events
+from app.domain import BaselineSummary, DeliveryStatus, Event, EventKind, Key, PendingDelivery
+from app.tables import deliveries, registration_events, slack_threads
 
 _MAX_ERROR_CHARS = 500
 # The columns of registration_events named as the Event fields.
@@ -116,6 +117,73 @@ class Outbox:
         stmt = sa.select(d.channel, d.status, sa.func.count()).group_by(d.channel, d.status)
         with reading(self._engine) as conn:
             return {(ch, st): n for ch, st, n in conn.execute(stmt)}
+
+    def list_deliveries(
+        self, status: str | None = None, channel: str | None = None, limit: int = 1000
+    ) -> list[dict[str, object]]:
+        """Deliveries newest first with what they carry, for `flinkswatch deliveries`."""
+        d, e = deliveries.c, registration_events.c
+        stmt = (
+            sa.select(
+                d.id,
+                d.created_at,
+                d.channel,
+                d.kind,
+                d.status,
+                d.attempts,
+                d.next_attempt_at,
+                d.sent_at,
+                d.last_error,
+                d.external_ref,
+                e.event,
+                e.client_id,
+                e.provider_id,
+                e.provider_name,
+                e.to_status,
+            )
+            .select_from(deliveries.outerjoin(registration_events, d.event_id == e.id))
+            .order_by(d.id.desc())
+            .limit(limit)
+        )
+        if status is not None:
+            stmt = stmt.where(d.status == status)
+        if channel is not None:
+            stmt = stmt.where(d.channel == channel)
+        with reading(self._engine) as conn:
+            return [dict(row._mapping) for row in conn.execute(stmt)]
+
+
+class SlackThreads:
+    """The first Slack message of each registration per destination: later ones reply to it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def root(self, destination: str, key: Key) -> tuple[str, str] | None:
+        """(Slack channel ID, ts) of the thread, or None."""
+        t = slack_threads.c
+        stmt = sa.select(t.slack_channel, t.ts).where(
+            t.destination == destination, t.client_id == key[0], t.provider_id == key[1]
+        )
+        with reading(self._engine) as conn:
+            row = conn.execute(stmt).first()
+        return (row.slack_channel, row.ts) if row is not None else None
+
+    def remember(
+        self, destination: str, key: Key, slack_channel: str, ts: str, now: datetime
+    ) -> None:
+        """Keep the first root only: a second writer (never expected) must not move a thread."""
+        row = {
+            "destination": destination,
+            "client_id": key[0],
+            "provider_id": key[1],
+            "slack_channel": slack_channel,
+            "ts": ts,
+            "created_at": now,
+        }
+        with translate_errors(self._engine), self._engine.begin() as conn:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            conn.execute(dialect.insert(slack_threads).values(row).on_conflict_do_nothing())
 
 
 def _event_from_row(row: Row[*tuple[Any, ...]]) -> Event:

@@ -181,9 +181,9 @@ def _with_delivery(result: CycleResult, report: DeliveryReport | None) -> CycleR
 
 def _failure_kind(exc: FlinksError) -> str:
     """FlinksAuthError -> flinks_auth, FlinksBadAnswer -> flinks_bad_answer, ..."""
-    name = type(exc).__name__.removeprefix("Flinks")
+    name = type(exc).__name__.removeprefix("Flinks").removesuffix("Error")
     snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
-    return f"flinks_{snake}" if snake != "error" else "flinks"
+    return f"flinks_{snake}" if snake else "flinks"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -8,22 +8,28 @@ from __future__ import annotations
 
 import html
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from app.domain import BaselineSummary, Direction, Event, EventKind, direction
+from app.domain import BaselineSummary, Direction, Event, EventKind, Key, direction
 
 NAME_LIMIT = 200
-SLACK_TEXT_LIMIT = 3000  # per message `text`; Slack truncates at 40k, we stay far below
+SLACK_TEXT_LIMIT = 8000  # per message `text`; Slack truncates at 40k, we stay far below
+# Slack answers msg_blocks_too_long at roughly 13k characters of block text in one message.
+SLACK_BLOCKS_TEXT_LIMIT = 10000
 SLACK_SECTION_LIMIT = 3000
 SLACK_HEADER_LIMIT = 150
-SLACK_EVENTS_PER_MESSAGE = 40  # + 1 header block, well under the 50-block limit
+SLACK_EVENTS_PER_MESSAGE = 40  # + header and context blocks, well under the 50-block limit
 SLACK_LINE_LIMIT = 1200  # one event's fallback line, so a few always fit in one message
 SUBJECT_NAME_LIMIT = 60
+# With threads, a poll touching at most this many registrations gets one message each (so each
+# can reply in its own thread); a bigger poll is a burst and is grouped, never a flood.
+THREADED_MAX_REGISTRATIONS = 5
 
-Escape = Callable[[str], str]
+Escape = Callable[..., str]
 # Bidirectional overrides can make a name display as something else: treat them as controls.
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 
@@ -36,6 +42,7 @@ class SlackMessage:
     blocks: list[dict[str, Any]]
     event_indexes: tuple[int, ...] = ()  # positions in the `events` given to slack_messages
     summary: bool = False  # carries the baseline summary
+    thread_key: Key | None = None  # the one registration it is about, when only one
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,28 +78,50 @@ def _html(value: object, limit: int = NAME_LIMIT) -> str:
 
 # ---- one event, described independently of the medium ------------------------------------
 @dataclass(frozen=True, slots=True)
+class _Style:
+    esc: Escape
+    arrow: str
+    code: Callable[[str], str]  # how a status code is set off
+
+
+_TEXT = _Style(_plain, "->", str)
+_SLACK_TEXT = _Style(mrkdwn, "->", str)  # the fallback: notifications show it as is
+_SLACK_BLOCK = _Style(mrkdwn, "→", lambda s: f"`{s}`")
+_HTML = _Style(_html, "->", lambda s: f"<code>{s}</code>")
+
+
+@dataclass(frozen=True, slots=True)
 class _Parts:
     emoji: str  # Slack shortcode
     label: str  # the kind in words
-    who: str  # provider and recipient, escaped
+    provider: str  # escaped
+    client: str  # escaped
+    ids: str  # client id, provider id and country
     what: str  # status codes and changes, escaped
-    when: str  # requested date
+    when: str  # requested date and age
+
+    @property
+    def who(self) -> str:
+        return f"{self.provider} for {self.client} ({self.ids})"
 
 
-def _parts(event: Event, esc: Callable[..., str]) -> _Parts:
-    who = (
-        f"{esc(event.provider_name)} (provider {esc(event.provider_id)}) for "
-        f"{esc(event.client_name)} (client {esc(event.client_id)})"
-    )
-    old, new = esc(event.from_status or "?", 80), esc(event.to_status or "?", 80)
-    emoji, label, what = _kind(event, old, new, esc)
-    return _Parts(emoji, label, who, what, f"requested {event.requested_on:%Y-%m-%d}")
+def _parts(event: Event, style: _Style) -> _Parts:
+    esc = style.esc
+    ids = f"client {esc(event.client_id)}, provider {esc(event.provider_id)}, {esc(event.country)}"
+    emoji, label, what = _kind(event, style)
+    when = f"requested {event.requested_on:%Y-%m-%d}"
+    age = event.observed_at - event.requested_on
+    if age >= timedelta(minutes=1):
+        when += f" ({_duration(age)} ago)"
+    return _Parts(emoji, label, esc(event.provider_name), esc(event.client_name), ids, what, when)
 
 
-def _kind(event: Event, old: str, new: str, esc: Callable[..., str]) -> tuple[str, str, str]:
-    kind = event.event
+def _kind(event: Event, style: _Style) -> tuple[str, str, str]:
+    old = style.code(style.esc(event.from_status or "?", 80))
+    new = style.code(style.esc(event.to_status or "?", 80))
+    arrow, kind = style.arrow, event.event
     if kind is EventKind.STATUS_CHANGED:
-        moved = f"{old} -> {new}{_after(event)}"
+        moved = f"{old} {arrow} {new}{_after(event, 'after')}"
         way = direction(event.from_status, event.to_status)
         if way is Direction.FORWARD:
             icon = ":white_check_mark:" if event.to_status == "ACTIVE" else ":large_green_circle:"
@@ -103,22 +132,24 @@ def _kind(event: Event, old: str, new: str, esc: Callable[..., str]) -> tuple[st
     if kind is EventKind.ADDED:
         return ":new:", "added", f"new registration, status {new}"
     if kind is EventKind.REMOVED:
-        return ":x:", "removed", f"no longer listed, was {old}"
+        return ":x:", "removed", f"no longer listed, was {old}{_after(event, 'for')}"
     if kind is EventKind.REAPPEARED:
-        return ":leftwards_arrow_with_hook:", "reappeared", f"listed again, {old} -> {new}"
+        return ":leftwards_arrow_with_hook:", "reappeared", f"listed again, {old} {arrow} {new}"
     if kind is EventKind.DETAILS_CHANGED:
+        esc = style.esc
         changes = "; ".join(
-            f"{esc(name, 40)}: {esc(before)} -> {esc(after)}"
+            f"{esc(name, 40)}: {esc(before)} {arrow} {esc(after)}"
             for name, before, after in event.changes
         )
         return ":pencil2:", "details changed", f"{changes or 'details'} (status {new})"
     return ":eyes:", "baseline", f"status {new}"
 
 
-def _after(event: Event) -> str:
+def _after(event: Event, word: str) -> str:
+    """How long it sat in the previous status, from the event's own fields (never the clock)."""
     if event.previous_status_since is None:
         return ""
-    return f" after {_duration(event.observed_at - event.previous_status_since)}"
+    return f" {word} {_duration(event.observed_at - event.previous_status_since)}"
 
 
 def _duration(delta: timedelta) -> str:
@@ -130,7 +161,7 @@ def _duration(delta: timedelta) -> str:
     return "less than a minute"
 
 
-def _summary_line(summary: BaselineSummary, esc: Callable[..., str]) -> str:
+def _summary_line(summary: BaselineSummary, esc: Escape) -> str:
     counts = ", ".join(f"{count} {esc(status, 80)}" for status, count in summary.by_status)
     noun = "registration" if summary.total == 1 else "registrations"
     return f"Now watching {summary.total} {noun}: {counts or 'none'}"
@@ -148,21 +179,57 @@ def _fit(text: str, limit: int) -> str:
 
 
 # ---- Slack ----------------------------------------------------------------------------------
+_Rendered = tuple[int, str, dict[str, Any]]  # event index, fallback line, section block
+
+
 def slack_messages(
-    events: Sequence[Event], summary: BaselineSummary | None = None
+    events: Sequence[Event], summary: BaselineSummary | None = None, *, threaded: bool = False
 ) -> list[SlackMessage]:
-    """The poll's alerts as Slack messages, in order, each within Slack's limits."""
+    """The poll's alerts as Slack messages, in order, each within Slack's limits. `threaded`:
+    one message per registration when the poll touches few of them (see docs/design.md)."""
     messages = [_slack_summary(summary)] if summary is not None else []
-    chunks = _chunks([_slack_event(event) for event in events])
-    for number, chunk in enumerate(chunks, start=1):
-        title = _changes_title(len(events))
-        if len(chunks) > 1:
-            title += f" ({number}/{len(chunks)})"
-        indexes = tuple(index for index, _, _ in chunk)
-        text = "\n".join([title] + [line for _, line, _ in chunk])
-        blocks = [_header(title)] + [block for _, _, block in chunk]
-        messages.append(SlackMessage(text=text, blocks=blocks, event_indexes=indexes))
+    rendered = [(index, *_slack_event(event)) for index, event in enumerate(events)]
+    keys = list(dict.fromkeys(event.key for event in events))
+    groups = [rendered]
+    if threaded and len(keys) <= THREADED_MAX_REGISTRATIONS:
+        groups = [[r for r in rendered if events[r[0]].key == key] for key in keys]
+    for group in groups:
+        chunks = _chunks(group)
+        for number, chunk in enumerate(chunks, start=1):
+            messages.append(_slack_chunk(events, chunk, number, len(chunks), len(group)))
     return messages
+
+
+def _slack_chunk(
+    events: Sequence[Event], chunk: list[_Rendered], number: int, of: int, total: int
+) -> SlackMessage:
+    carried = [events[index] for index, _, _ in chunk]
+    title = (
+        _changes_title(total) if total > 1 else f"flinkswatch: registration {_label(carried[0])}"
+    )
+    if of > 1:
+        title += f" ({number}/{of})"
+    blocks = [_header(title)]
+    lines = [title]
+    if len(chunk) > 1:
+        counts = Counter(_label(event) for event in carried)
+        tally = " · ".join(f"{n} {label}" for label, n in counts.items())
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": tally}]})
+        lines.append(tally)
+    blocks += [block for _, _, block in chunk]
+    lines += [line for _, line, _ in chunk]
+    keys = {event.key for event in carried}
+    return SlackMessage(
+        text="\n".join(lines),
+        blocks=blocks,
+        event_indexes=tuple(index for index, _, _ in chunk),
+        thread_key=keys.pop() if len(keys) == 1 else None,
+    )
+
+
+def _label(event: Event) -> str:
+    label = _kind(event, _TEXT)[1]
+    return "unrecognised status" if label.startswith("unrecognised") else label
 
 
 def _changes_title(count: int) -> str:
@@ -170,26 +237,33 @@ def _changes_title(count: int) -> str:
 
 
 def _slack_event(event: Event) -> tuple[str, dict[str, Any]]:
-    p = _parts(event, mrkdwn)
-    line = _fit(f"{p.emoji} {p.label}: {p.who}: {p.what}", SLACK_LINE_LIMIT)
-    body = _fit(f"{p.emoji} *{p.label}*: {p.who}\n{p.what} · {p.when}", SLACK_SECTION_LIMIT)
-    return line, {"type": "section", "text": {"type": "mrkdwn", "text": body}}
+    t = _parts(event, _SLACK_TEXT)
+    line = _fit(f"{t.emoji} {t.label}: {t.who}: {t.what}; {t.when}", SLACK_LINE_LIMIT)
+    b = _parts(event, _SLACK_BLOCK)
+    body = f"{b.emoji} *{b.label}*: *{b.provider}* for *{b.client}*\n{b.what}\n_{b.when} · {b.ids}_"
+    block = {"type": "section", "text": {"type": "mrkdwn", "text": _fit(body, SLACK_SECTION_LIMIT)}}
+    return line, block
 
 
-def _chunks(
-    rendered: list[tuple[str, dict[str, Any]]],
-) -> list[list[tuple[int, str, dict[str, Any]]]]:
-    """Greedy split in order: a new message when blocks or fallback text would overflow."""
-    budget = SLACK_TEXT_LIMIT - 100  # room for the title line
-    chunks: list[list[tuple[int, str, dict[str, Any]]]] = []
-    current: list[tuple[int, str, dict[str, Any]]] = []
-    used = 0
-    for index, (line, block) in enumerate(rendered):
-        if current and (len(current) >= SLACK_EVENTS_PER_MESSAGE or used + len(line) + 1 > budget):
+def _chunks(rendered: list[_Rendered]) -> list[list[_Rendered]]:
+    """Greedy split in order: a new message when blocks, block text or fallback text would
+    overflow. One event always fits: its line and section are capped well below the budgets."""
+    budget = SLACK_TEXT_LIMIT - 300  # room for the title and tally lines
+    blocks_budget = SLACK_BLOCKS_TEXT_LIMIT - 300
+    chunks: list[list[_Rendered]] = []
+    current: list[_Rendered] = []
+    used = used_blocks = 0
+    for item in rendered:
+        line, size = item[1], len(item[2]["text"]["text"])
+        full = len(current) >= SLACK_EVENTS_PER_MESSAGE
+        if current and (
+            full or used + len(line) + 1 > budget or used_blocks + size > blocks_budget
+        ):
             chunks.append(current)
-            current, used = [], 0
-        current.append((index, line, block))
+            current, used, used_blocks = [], 0, 0
+        current.append(item)
         used += len(line) + 1
+        used_blocks += size
     if current:
         chunks.append(current)
     return chunks
@@ -219,8 +293,8 @@ def email_parts(events: Sequence[Event], summary: BaselineSummary | None = None)
         html_items.append(f"<p>{_summary_line(summary, _html)}</p>")
     if events:
         text_lines.append(_changes_title(len(events)) + ":")
-        text_lines += [f"- {_console_line(_parts(e, _plain))}" for e in events]
-        rows = "".join(f"<li>{_html_line(_parts(e, _html))}</li>" for e in events)
+        text_lines += [f"- {_console_line(_parts(e, _TEXT))}" for e in events]
+        rows = "".join(f"<li>{_html_line(_parts(e, _HTML))}</li>" for e in events)
         html_items.append(f"<p>{html.escape(_changes_title(len(events)))}:</p><ul>{rows}</ul>")
     body = "\n".join(html_items)
     page = f'<!DOCTYPE html><html><body style="font-family:sans-serif">{body}</body></html>'
@@ -251,14 +325,17 @@ def _brief(event: Event) -> str:
 
 
 def _html_line(p: _Parts) -> str:
-    return f"<b>{p.label}</b>: {p.who}: {p.what}; {p.when}"
+    return (
+        f"<b>{p.label}</b>: <b>{p.provider}</b> for <b>{p.client}</b> ({p.ids})<br>"
+        f"{p.what}<br><small>{p.when}</small>"
+    )
 
 
 # ---- console --------------------------------------------------------------------------------
 def console_lines(events: Sequence[Event], summary: BaselineSummary | None = None) -> list[str]:
     """One readable line per alert, control characters removed."""
     lines = [_summary_line(summary, _plain)] if summary is not None else []
-    return lines + [_console_line(_parts(event, _plain)) for event in events]
+    return lines + [_console_line(_parts(event, _TEXT)) for event in events]
 
 
 def _console_line(p: _Parts) -> str:

@@ -1,4 +1,5 @@
-"""The long-running shell: an APScheduler interval job, the HTTP server, and clean shutdown."""
+"""The long-running shell: an APScheduler interval job gated by the leader lock, the HTTP
+server, and clean shutdown."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from types import FrameType
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from prometheus_client import Gauge
 
-from app.domain import CycleResult
+from app.domain import CycleResult, Outcome
+from app.leader import Leadership, Role
 from app.poll import Poller
 from app.web import Health, Metrics, serve
 
@@ -24,6 +27,25 @@ log = logging.getLogger(__name__)
 
 class Stopping(Exception):
     """Raised from an interrupted wait once shutdown was requested."""
+
+
+class LeadershipLost(Exception):
+    """Raised from a wait inside a cycle when the leader lock is gone: stop sending at once."""
+
+
+@dataclass
+class LeaderHealth(Health):
+    """Health that knows the role: a standby is healthy (it is ready to take over) and says so;
+    a leader, or an instance that cannot reach the lock, is judged by its polls."""
+
+    role: Role = Role.UNKNOWN
+
+    def healthy(self) -> tuple[bool, dict[str, object]]:
+        if self.role is Role.STANDBY:
+            body = {"status": "standby", "role": str(self.role), "interval_seconds": self.interval}
+            return True, body
+        ok, body = super().healthy()
+        return ok, {**body, "role": str(self.role)}
 
 
 @dataclass
@@ -39,17 +61,36 @@ class Service:
     counts: Callable[[], tuple[dict[str, int], dict[tuple[str, str], int]]] | None = None
     before_poll: Callable[[int], None] | None = None  # demo: advance the simulated upstream
     max_cycles: int | None = None
+    # Built from the poller's database (app.wiring.build_leader) when not given.
+    leader: Leadership | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     cycles: int = 0
 
     def __post_init__(self) -> None:
-        self.health = Health(interval=self.interval)
+        self.health = LeaderHealth(interval=self.interval)
         self.metrics = Metrics(self.health, self.token_renewals)
+        self.leader_gauge = Gauge(
+            "flinkswatch_leader",
+            "1 while this instance holds the leader lock (polls and delivers), else 0.",
+            registry=self.metrics.registry,
+        )
         # Waits inside a cycle (Slack pacing, Retry-After) end at once on shutdown.
         self.poller.sleep = self._interruptible_sleep
 
     def run(self) -> int:
-        """Serve until SIGTERM/SIGINT (or max_cycles); returns the exit status 0."""
+        """Serve until SIGTERM/SIGINT (or max_cycles); returns the exit status 0.
+        ConfigError when a second instance starts on the same SQLite file."""
+        if self.leader is None:
+            from app.wiring import build_leader
+
+            self.leader = build_leader(self.poller.store.engine)
+        self._take_role(self.leader.check())  # SQLite: refuse before serving anything
+        try:
+            return self._serve()
+        finally:
+            self.leader.release()
+
+    def _serve(self) -> int:
         server = (
             serve(self.http_host, self.http_port, self.health, self.metrics)
             if (self.http_port)
@@ -86,6 +127,20 @@ class Service:
     def _cycle(self) -> None:
         if self.stop.is_set():
             return
+        assert self.leader is not None
+        role = self._take_role(self.leader.check())
+        if role is Role.UNKNOWN:
+            # Polling without the lock could race another replica: the cycle fails instead.
+            failed = CycleResult(
+                outcome=Outcome.FAILED,
+                error="database unreachable: cannot check the leader lock",
+                failure_kind="database",
+            )
+            self.health.record(failed, datetime.now(UTC))
+            self.metrics.observe(failed, 0.0, None, None)
+            return
+        if role is Role.STANDBY:
+            return
         if self.before_poll is not None:
             self.before_poll(self.cycles)
         started = time.monotonic()
@@ -94,6 +149,13 @@ class Service:
         self.cycles += 1
         if self.max_cycles is not None and self.cycles >= self.max_cycles:
             self.stop.set()
+
+    def _take_role(self, role: Role) -> Role:
+        if role is not self.health.role:
+            log.info("service.role role=%s previous=%s", role, self.health.role)
+        self.health.role = role
+        self.leader_gauge.set(1 if role is Role.LEADER else 0)
+        return role
 
     def _observe(self, result: CycleResult, duration: float) -> None:
         self.health.record(result, datetime.now(UTC))
@@ -115,6 +177,9 @@ class Service:
     def _interruptible_sleep(self, seconds: float) -> None:
         if self.stop.wait(seconds):
             raise Stopping("shutdown requested")
+        if self.leader is not None and not self.leader.still_held():
+            self._take_role(Role.UNKNOWN)
+            raise LeadershipLost("leader lock lost during the cycle")
 
     def _install_signal_handlers(self) -> dict[int, object]:
         if threading.current_thread() is not threading.main_thread():

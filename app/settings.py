@@ -19,6 +19,9 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from app.domain import ALERTED_BY_DEFAULT, EventKind
+from app.notify.routing import Rule, parse_routes
+
 DEFAULT_DATABASE_URL = "sqlite:///./data/flinkswatch.db"
 DEFAULT_TOKEN_URL = "https://api.flinks.io/api/v1/token"
 
@@ -98,6 +101,8 @@ class Settings(BaseSettings):
     slack_channel: str = ""
     slack_webhook_url: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    slack_threads: bool = True
+    slack_routes: str = ""
 
     smtp_host: str = ""
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -107,8 +112,12 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=30, gt=0, le=600)
     email_from: str = ""
     email_to: str = ""
+    email_routes: str = ""
+    smtp_ca_bundle: str = ""
 
     delivery_max_attempts: int = Field(default=10, ge=1)
+    alert_events: str = ",".join(sorted(ALERTED_BY_DEFAULT))
+    routes_default: Literal["all", "unmatched"] = "all"
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
@@ -153,6 +162,30 @@ class Settings(BaseSettings):
             return SecretStr(raw)
         return value
 
+    @field_validator("alert_events")
+    @classmethod
+    def _alert_events(cls, value: str) -> str:
+        _alert_kinds(value)
+        return value
+
+    @field_validator("slack_routes", "email_routes")
+    @classmethod
+    def _routes(cls, value: str, info: Any) -> str:
+        parse_routes(value, "slack" if info.field_name == "slack_routes" else "email")
+        return value
+
+    @field_validator("routes_default", mode="before")
+    @classmethod
+    def _routes_default(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("smtp_ca_bundle")
+    @classmethod
+    def _ca_bundle(cls, value: str) -> str:
+        if value and not Path(value).is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -190,6 +223,19 @@ class Settings(BaseSettings):
             return f"{base}/api/v1/recipients/{self.flinks_recipient_id}/providers/requests"
         return f"{base}/api/v1/recipients/providers/requests"
 
+    @property
+    def alerted_kinds(self) -> frozenset[EventKind]:
+        """ALERT_EVENTS as event kinds: those that get a delivery row per channel."""
+        return _alert_kinds(self.alert_events)
+
+    @property
+    def slack_route_rules(self) -> tuple[Rule, ...]:
+        return parse_routes(self.slack_routes, "slack")
+
+    @property
+    def email_route_rules(self) -> tuple[Rule, ...]:
+        return parse_routes(self.email_routes, "email")
+
     def incomplete_channels(self) -> list[str]:
         """Channels with some but not all of their settings: off, and worth a warning."""
         notes = []
@@ -214,6 +260,15 @@ class Settings(BaseSettings):
         if missing:
             raise ConfigError(f"{' and '.join(missing)} must be set (or given as <NAME>_FILE)")
         return client_id, client_secret
+
+
+def _alert_kinds(text: str) -> frozenset[EventKind]:
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    allowed = [kind.value for kind in EventKind if kind is not EventKind.BASELINE]
+    unknown = [name for name in names if name not in allowed]
+    if unknown:
+        raise ValueError(f"unknown event kind {unknown[0]!r} (choose from {', '.join(allowed)})")
+    return frozenset(EventKind(name) for name in names)
 
 
 def _secret(value: SecretStr | None) -> str:

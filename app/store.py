@@ -5,15 +5,15 @@ app.db.DatabaseError."""
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.engine import Connection, Engine
 
 from app.db import reading, translate_errors
 from app.domain import (
@@ -25,15 +25,12 @@ from app.domain import (
     Registration,
     StoredRegistration,
 )
+from app.notify.routing import Filter
 from app.tables import UTCDateTime, deliveries, poll_runs, registration_events, registrations
 
 _SUCCESS = (Outcome.OK.value, Outcome.DEGRADED.value)
 _MAX_ERROR_CHARS = 500
-_REG_FIELDS = tuple(f.name for f in fields(Registration))
-# The columns of registration_events that history() shows, named as the Event fields.
-_EVENT_FIELDS = tuple(
-    f.name for f in fields(Event) if f.name not in ("previous_status_since", "changes")
-)
+_CHUNK = 5000  # rows per executemany of a large cycle
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +43,10 @@ class PollInfo:
 
 
 class Store:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, routes: Mapping[str, Filter] | None = None) -> None:
         self._engine = engine
+        # Channel name -> which events it takes (SLACK_ROUTES, EMAIL_ROUTES); absent: all.
+        self._routes = dict(routes or {})
 
     @property
     def engine(self) -> Engine:
@@ -61,10 +60,26 @@ class Store:
     # ---- the poll cycle ----------------------------------------------------------------
 
     def load_state(self) -> dict[Key, StoredRegistration]:
-        """Every registration, present or removed, in one SELECT."""
+        """Every registration, present or removed, in one SELECT. The driver's rows are
+        converted here rather than by SQLAlchemy's per-value result processors, which were most
+        of a 100,000-row cycle (docs/performance.md)."""
         with reading(self._engine) as conn:
-            rows = conn.execute(sa.select(registrations))
-            return {(r.client_id, r.provider_id): _stored_from_row(r) for r in rows}
+            sql = str(_STATE_SELECT.compile(dialect=conn.dialect))
+            parse = _sqlite_utc if conn.dialect.name == "sqlite" else _aware_utc
+            # first_seen_at and status_since are poll times: few distinct values, parsed once
+            # and shared (100,000 rows: 200,000 datetimes fewer).
+            seen: dict[Any, datetime] = {}
+
+            def poll_time(value: Any) -> datetime:
+                found = seen.get(value)
+                if found is None:
+                    found = seen[value] = parse(value)
+                return found
+
+            return {
+                (row[0], row[2]): _stored_from_raw(row, parse, poll_time)
+                for row in conn.exec_driver_sql(sql)
+            }
 
     def record_cycle(
         self,
@@ -99,7 +114,9 @@ class Store:
             _upsert(conn, changed, events, finished_at)
             _insert_events(conn, poll_id, events)
             has_baseline = any(ev.event is EventKind.BASELINE for ev in events)
-            _insert_deliveries(conn, poll_id, channels, alerted, has_baseline, finished_at)
+            _insert_deliveries(
+                conn, poll_id, channels, alerted, has_baseline, finished_at, self._routes
+            )
         return poll_id
 
     def record_failure(self, *, started_at: datetime, finished_at: datetime, error: str) -> int:
@@ -169,7 +186,7 @@ def _upsert(
         return
     removed_at = {e.key: e.observed_at for e in events if e.event is EventKind.REMOVED}
     # One row per key: PostgreSQL refuses to update a row twice in one INSERT .. ON CONFLICT.
-    rows = {s.key: _stored_to_row(s, removed_at.get(s.key, at)) for s in changed}
+    latest = list({s.key: s for s in changed}.values())
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(registrations)
     t, new = registrations.c, stmt.excluded
@@ -181,13 +198,25 @@ def _upsert(
         (new.present, sa.null()), else_=sa.func.coalesce(t.removed_at, new.removed_at)
     )
     stmt = stmt.on_conflict_do_update(index_elements=[t.client_id, t.provider_id], set_=updates)
-    conn.execute(stmt, list(rows.values()))
+    # In slices: the parameter dicts of 100,000 rows, and SQLAlchemy's processed copy of
+    # them, made most of the memory peak of a first sync (docs/performance.md).
+    for start in range(0, len(latest), _CHUNK):
+        rows = [
+            _stored_to_row(s, removed_at.get(s.key, at)) for s in latest[start : start + _CHUNK]
+        ]
+        conn.execute(stmt, rows)
 
 
 def _stored_to_row(stored: StoredRegistration, removed_at: datetime) -> dict[str, Any]:
     reg = stored.registration
     return {
-        **{name: getattr(reg, name) for name in _REG_FIELDS},
+        "client_id": reg.client_id,
+        "client_name": reg.client_name,
+        "provider_id": reg.provider_id,
+        "provider_name": reg.provider_name,
+        "country": reg.country,
+        "registration_status": reg.registration_status,
+        "requested_on": reg.requested_on,
         "first_seen_at": stored.first_seen_at,
         "status_since": stored.status_since,
         "missing_polls": stored.missing_polls,
@@ -197,19 +226,28 @@ def _stored_to_row(stored: StoredRegistration, removed_at: datetime) -> dict[str
 
 
 def _insert_events(conn: Connection, poll_id: int, events: Sequence[Event]) -> None:
-    # executemany runs the rows in order, so ids follow the order of `events`.
-    rows = [
-        {
-            **{name: getattr(ev, name) for name in _EVENT_FIELDS},
-            "event": ev.event.value,
-            "poll_id": poll_id,
-            "previous_status_since": ev.previous_status_since,
-            "details": _dump_details(ev),
-        }
-        for ev in events
-    ]
-    if rows:
-        conn.execute(sa.insert(registration_events), rows)
+    # executemany runs the rows in order, and the slices go in order: ids follow `events`.
+    stmt = sa.insert(registration_events)
+    for start in range(0, len(events), _CHUNK):
+        conn.execute(stmt, [_event_to_row(ev, poll_id) for ev in events[start : start + _CHUNK]])
+
+
+def _event_to_row(ev: Event, poll_id: int) -> dict[str, Any]:
+    return {
+        "poll_id": poll_id,
+        "event": ev.event.value,
+        "client_id": ev.client_id,
+        "client_name": ev.client_name,
+        "provider_id": ev.provider_id,
+        "provider_name": ev.provider_name,
+        "country": ev.country,
+        "from_status": ev.from_status,
+        "to_status": ev.to_status,
+        "requested_on": ev.requested_on,
+        "observed_at": ev.observed_at,
+        "previous_status_since": ev.previous_status_since,
+        "details": _dump_details(ev),
+    }
 
 
 def _insert_deliveries(
@@ -219,22 +257,28 @@ def _insert_deliveries(
     alerted: Collection[EventKind],
     has_baseline: bool,
     created_at: datetime,
+    routes: Mapping[str, Filter],
 ) -> None:
-    """The outbox rows of one poll: a baseline summary per channel, then per channel one row
-    for each alerted event, built in SQL from the events just inserted (no id round trip)."""
+    """The outbox rows of one poll: a baseline summary per default channel, then per channel
+    one row for each alerted event it accepts. A channel taking everything gets its rows built
+    in SQL from the events just inserted (no id round trip); a routed one filters in Python."""
     pending = DeliveryStatus.PENDING.value
     base = {"poll_id": poll_id, "status": pending, "created_at": created_at}
-    if has_baseline and channels:
-        summaries = [
-            {**base, "event_id": None, "channel": ch, "kind": "summary"} for ch in channels
-        ]
+    # A routed channel (only some providers, say) would misread a count of everything.
+    homes = [ch for ch in channels if ch not in routes or routes[ch].catch_all]
+    if has_baseline and homes:
+        summaries = [{**base, "event_id": None, "channel": ch, "kind": "summary"} for ch in homes]
         conn.execute(sa.insert(deliveries), summaries)
     kinds = [kind.value for kind in alerted if kind is not EventKind.BASELINE]
     if not kinds:
         return
     e = registration_events.c
     target = ["poll_id", "event_id", "channel", "kind", "status", "created_at"]
+    routed: list[str] = []
     for channel in channels:
+        if channel in routes and not routes[channel].everything:
+            routed.append(channel)
+            continue
         rows = (
             sa.select(
                 e.poll_id,
@@ -248,6 +292,32 @@ def _insert_deliveries(
             .order_by(e.id)
         )
         conn.execute(sa.insert(deliveries).from_select(target, rows))
+    if routed:
+        _insert_routed(conn, poll_id, kinds, {ch: routes[ch] for ch in routed}, base)
+
+
+def _insert_routed(
+    conn: Connection,
+    poll_id: int,
+    kinds: list[str],
+    routes: Mapping[str, Filter],
+    base: dict[str, Any],
+) -> None:
+    e = registration_events.c
+    stmt = (
+        sa.select(e.id, e.client_id, e.client_name, e.provider_id, e.provider_name, e.country)
+        .where(e.poll_id == poll_id, e.event.in_(kinds))
+        .order_by(e.id)
+    )
+    events = conn.execute(stmt).all()
+    rows = [
+        {**base, "event_id": ev.id, "channel": channel, "kind": "event"}
+        for channel, accepts in routes.items()
+        for ev in events
+        if accepts.accepts(ev)
+    ]
+    if rows:
+        conn.execute(sa.insert(deliveries), rows)
 
 
 def _dump_details(event: Event) -> str | None:
@@ -258,13 +328,37 @@ def _dump_details(event: Event) -> str | None:
 
 # ---- reading helpers -------------------------------------------------------------------
 
+_r = registrations.c
+# The columns of load_state, in the order of Registration then StoredRegistration.
+_STATE_SELECT = sa.select(
+    _r.client_id,
+    _r.client_name,
+    _r.provider_id,
+    _r.provider_name,
+    _r.country,
+    _r.registration_status,
+    _r.requested_on,
+    _r.first_seen_at,
+    _r.status_since,
+    _r.missing_polls,
+    _r.present,
+)
 
-def _stored_from_row(row: Row[*tuple[Any, ...]]) -> StoredRegistration:
-    reg = Registration(**{name: getattr(row, name) for name in _REG_FIELDS})
-    return StoredRegistration(
-        registration=reg,
-        first_seen_at=row.first_seen_at,
-        status_since=row.status_since,
-        missing_polls=row.missing_polls,
-        present=bool(row.present),
-    )
+
+def _stored_from_raw(
+    row: Sequence[Any], utc: Callable[[Any], datetime], poll_time: Callable[[Any], datetime]
+) -> StoredRegistration:
+    cid, cname, pid, pname, country, status, requested, first, since, missing, present = row
+    reg = Registration(cid, cname, pid, pname, country, status, utc(requested))
+    return StoredRegistration(reg, poll_time(first), poll_time(since), missing, bool(present))
+
+
+def _sqlite_utc(value: str | datetime) -> datetime:
+    # SQLAlchemy stores SQLite datetimes as naive UTC text, "2024-01-01 00:00:00.000000".
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _aware_utc(value: datetime) -> datetime:
+    # psycopg gives timestamptz in the session's time zone.
+    return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)

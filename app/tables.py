@@ -134,3 +134,16 @@ deliveries = Table(
     UniqueConstraint("event_id", "channel", name="uq_deliveries_event_id_channel"),
     Index("ix_deliveries_channel_status", "channel", "status"),
 )
+
+slack_threads = Table(
+    "slack_threads",
+    metadata,
+    # The Slack destination as configured (SLACK_CHANNEL or a route's channel): changing the
+    # setting starts new threads instead of replying in another channel's.
+    Column("destination", String(255), primary_key=True),
+    Column("client_id", String(128), primary_key=True),
+    Column("provider_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("slack_channel", String(64), nullable=False),  # the channel ID Slack answered with
+    Column("ts", String(32), nullable=False),  # the thread's first message
+    Column("created_at", UTCDateTime, nullable=False),
+)

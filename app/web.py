@@ -1,24 +1,38 @@
 """Health, readiness and Prometheus metrics of the running service (SPEC 7).
 
 The server exposes counters and health only: no registration data, no settings, no secrets.
+`python -m app.web [/path]` probes the local server: the container's HEALTHCHECK.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
+from app import __version__
 from app.domain import CycleResult, Outcome
 
 log = logging.getLogger(__name__)
@@ -48,6 +62,8 @@ class Health:
             "last_success_at": _iso(self.last_success_at),
             "interval_seconds": self.interval,
         }
+        if self.last_outcome == str(Outcome.FAILED) and self.last_error:
+            body["last_error"] = self.last_error  # one line, never a secret (see app.flinks)
         if self.last_success_monotonic is None:
             return False, {"status": "unhealthy", "reason": "no successful poll yet", **body}
         age = time.monotonic() - self.last_success_monotonic
@@ -58,6 +74,14 @@ class Health:
                 reason += f"; last error: {self.last_error}"
             return False, {"status": "unhealthy", "reason": reason, **body}
         return True, {"status": "ok", **body}
+
+    def readiness(self) -> tuple[bool, dict[str, object]]:
+        if self.ready:
+            return True, {"ready": True}
+        return False, {
+            "ready": False,
+            "reason": "the scheduler is not running (starting or stopping)",
+        }
 
 
 class Metrics:
@@ -90,6 +114,13 @@ class Metrics:
             ["channel", "state"],
             registry=r,
         )
+        self.sent = Counter("flinkswatch_deliveries_sent", "Messages delivered.", registry=r)
+        self.send_failures = Counter(
+            "flinkswatch_delivery_failures",
+            "Failed delivery attempts (retried later, or failed for good).",
+            registry=r,
+        )
+        _register_constants(r, health.interval)
         r.register(_LiveCollector(health, token_renewals))
 
     def observe(
@@ -103,6 +134,8 @@ class Metrics:
         if result.failure_kind:
             self.failures.labels(result.failure_kind).inc()
         self.duration.observe(duration)
+        self.sent.inc(result.delivered)
+        self.send_failures.inc(result.delivery_failures)
         for kind, count in result.kinds:
             self.events.labels(kind).inc(count)
         if status_counts is not None:
@@ -113,6 +146,18 @@ class Metrics:
             self.deliveries.clear()
             for (channel, state), count in delivery_counts.items():
                 self.deliveries.labels(channel, state).set(count)
+
+
+def _register_constants(registry: CollectorRegistry, interval: float) -> None:
+    """Values alert rules divide by or join on: the interval, the version, the start time."""
+    Gauge("flinkswatch_poll_interval_seconds", "POLL_INTERVAL_SECONDS.", registry=registry).set(
+        interval
+    )
+    Info("flinkswatch_build", "Version of flinkswatch.", registry=registry).info(
+        {"version": __version__}
+    )
+    # process_start_time_seconds lets alerts tell "never polled" from "just started".
+    ProcessCollector(registry=registry)
 
 
 class _LiveCollector(Collector):
@@ -150,7 +195,8 @@ def serve(host: str, port: int, health: Health, metrics: Metrics) -> ThreadingHT
                 ok, body = health.healthy()
                 self._json(200 if ok else 503, body)
             elif path == "/readyz":
-                self._json(200 if health.ready else 503, {"ready": health.ready})
+                ready, body = health.readiness()
+                self._json(200 if ready else 503, body)
             elif path == "/metrics":
                 self._send(200, CONTENT_TYPE_LATEST, generate_latest(metrics.registry))
             else:
@@ -171,10 +217,43 @@ def serve(host: str, port: int, health: Health, metrics: Metrics) -> ThreadingHT
 
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+    # A short poll interval makes shutdown() prompt (the default waits up to 0.5 s).
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="http", daemon=True
+    ).start()
     log.info("http.listening host=%s port=%d", host, server.server_address[1])
     return server
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def probe(path: str = "/healthz", env: Mapping[str, str] = os.environ, timeout: float = 5) -> int:
+    """GET `path` on the local server named by HTTP_HOST/HTTP_PORT; 0 when it answers 200.
+
+    The container's HEALTHCHECK (slim images have no curl). Prints the answer, which Docker
+    keeps in `docker inspect`; the body holds no secret.
+    """
+    host = env.get("HTTP_HOST", "127.0.0.1").strip()
+    if host in ("", "0.0.0.0"):  # noqa: S104 - bound to every interface: ask the loopback one
+        host = "127.0.0.1"
+    url = f"http://{host}:{env.get('HTTP_PORT', '8080').strip()}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            status, text = response.status, response.read().decode()
+    except urllib.error.HTTPError as err:
+        status, text = err.code, err.read().decode()
+    except OSError as exc:
+        print(f"{url}: {exc}")
+        return 1
+    print(f"{status} {text}")
+    return 0 if status == 200 else 1
+
+
+def main(argv: Sequence[str] = ()) -> int:
+    return probe(argv[0]) if argv else probe()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

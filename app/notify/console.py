@@ -24,7 +24,7 @@ class ConsoleChannel:
             return []
         lines = console_lines(events, summary)
         send = functools.partial(_log_lines, lines)
-        return [Outgoing(tuple(range(len(events))), summary is not None, send)]
+        return [Outgoing(tuple(range(len(events))), summary is not None, send, "\n".join(lines))]
 
     def check(self) -> str:
         return "console ok (alerts are logged)"

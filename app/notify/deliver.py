@@ -6,6 +6,7 @@ and bound to its own `send()`; so when message 3 of 5 fails, exactly messages 1-
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +26,7 @@ class Outgoing:
     event_indexes: tuple[int, ...]  # positions in the `events` given to Channel.render
     summary: bool  # carries the baseline summary
     send: Callable[[], str | None]  # returns an external ref; raises DeliveryFailure
+    preview: str = ""  # what would be sent, for `notify-test --dry-run`
 
 
 class Channel(Protocol):
@@ -121,9 +123,12 @@ class _ChannelRun:
             self._error(f"cannot load pending deliveries: {_one_line(exc)}", permanent=False)
             return
         self.remaining = {row.id: row for row in rows}
+        # A channel may hold one connection for the whole run (email: one SMTP session).
+        session = getattr(self.channel, "session", None)
         try:
-            for group in _by_poll(rows):
-                self._send_poll(group)
+            with session() if session is not None and rows else contextlib.nullcontext():
+                for group in _by_poll(rows):
+                    self._send_poll(group)
         except DeliveryFailure as exc:
             self._fail(exc)
         except Exception as exc:  # one broken channel must not stop the others
@@ -194,10 +199,11 @@ class _ChannelRun:
             self._settle(ids, permanent)
 
     def _settle(self, ids: list[int], permanent: bool) -> None:
-        """Deliveries that the store now considers failed for good leave the pending count."""
+        """Deliveries the store now considers failed for good (a permanent failure at the last
+        attempt) leave the pending count; transient ones stay pending however often they fail."""
         for delivery_id in ids:
             row = self.remaining[delivery_id]
-            if permanent or row.attempts + 1 >= self.max_attempts:
+            if permanent and row.attempts + 1 >= self.max_attempts:
                 self.failed += 1
                 del self.remaining[delivery_id]
 

@@ -6,11 +6,12 @@ failures are classified by SMTP code: 4xx and network errors are retried, 5xx ne
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Literal
@@ -40,25 +41,48 @@ class EmailChannel:
         sender: str,
         recipients: list[str],
         timeout: float,
+        ca_bundle: str = "",
+        name: str = "email",
     ) -> None:
+        self.name = name
         self.host, self.port, self.security = host, port, security
         self._username, self._password = username, password
         self.sender, self.recipients, self.timeout = sender, list(recipients), timeout
+        self._ca_bundle = ca_bundle
+        self._smtp: smtplib.SMTP | None = None  # open during a session(), else per message
+        self._in_session = False
 
     def render(self, events: Sequence[Event], summary: BaselineSummary | None) -> list[Outgoing]:
         if not events and summary is None:
             return []
-        send = functools.partial(self.post, email_parts(events, summary))
-        return [Outgoing(tuple(range(len(events))), summary is not None, send)]
+        parts = email_parts(events, summary)
+        send = functools.partial(self.post, parts)
+        preview = f"To: {', '.join(self.recipients)}\nSubject: {parts.subject}\n\n{parts.text}"
+        return [Outgoing(tuple(range(len(events))), summary is not None, send, preview)]
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        """One SMTP connection for every message sent inside: opened at the first, closed here."""
+        self._in_session = True
+        try:
+            yield
+        finally:
+            self._in_session = False
+            self._drop()
 
     def post(self, parts: EmailParts) -> str | None:
         """Send one email; returns its Message-ID; raises DeliveryFailure."""
         message = self._message(parts)
         try:
-            with self._connect() as smtp:
-                refused = smtp.send_message(message)
+            if self._smtp is None:
+                self._smtp = self._connect()
+            refused = self._smtp.send_message(message)
         except (smtplib.SMTPException, OSError) as exc:
+            self._drop()  # a failed conversation is not reused
             raise self._failure(exc) from None
+        finally:
+            if not self._in_session:
+                self._drop()
         if refused:
             # Some recipients got it: the alert is delivered; the others need a person.
             log.warning(
@@ -89,8 +113,18 @@ class EmailChannel:
         message.add_alternative(parts.html, subtype="html")
         return message
 
+    def _drop(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+
     def _connect(self) -> smtplib.SMTP:
-        context = ssl.create_default_context()
+        # Always a verifying context: without one, smtplib encrypts but trusts any certificate.
+        context = ssl.create_default_context(cafile=self._ca_bundle or None)
         smtp: smtplib.SMTP
         if self.security == "ssl":
             smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)

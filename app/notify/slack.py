@@ -7,6 +7,7 @@ becomes a DeliveryFailure classified permanent or transient, never naming the to
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -20,8 +21,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
-from app.domain import BaselineSummary, DeliveryFailure, Event
+from app.domain import BaselineSummary, DeliveryFailure, Event, Key
 from app.notify.deliver import Outgoing
+from app.outbox import SlackThreads
 from app.render import SlackMessage, clean, slack_messages
 
 log = logging.getLogger(__name__)
@@ -88,24 +90,45 @@ def _quiet_logger(name: str) -> logging.Logger:
 
 
 def _outgoing(
-    events: Sequence[Event],
-    summary: BaselineSummary | None,
+    messages: list[SlackMessage],
     post: Callable[[SlackMessage], str | None],
+    channel: str | None = None,
 ) -> list[Outgoing]:
     return [
-        Outgoing(message.event_indexes, message.summary, functools.partial(post, message))
-        for message in slack_messages(events, summary)
+        Outgoing(
+            message.event_indexes,
+            message.summary,
+            functools.partial(post, message),
+            _preview(message, channel),
+        )
+        for message in messages
     ]
 
 
-class SlackBotChannel:
-    """Posts with chat.postMessage; the external ref is "channel:ts" of the message."""
+def _preview(message: SlackMessage, channel: str | None) -> str:
+    payload: dict[str, object] = {"channel": channel} if channel else {}
+    payload |= {"text": message.text, "blocks": message.blocks}
+    return json.dumps(payload, indent=2, ensure_ascii=False)
 
-    name: str = "slack"
+
+class SlackBotChannel:
+    """Posts with chat.postMessage; the external ref is "channel:ts" of the message. With
+    `threads`, a message about one registration replies in that registration's thread."""
+
     min_interval: float = 1.0
 
-    def __init__(self, token: str, channel: str, api_url: str, timeout: float) -> None:
+    def __init__(
+        self,
+        token: str,
+        channel: str,
+        api_url: str,
+        timeout: float,
+        name: str = "slack",
+        threads: SlackThreads | None = None,
+    ) -> None:
+        self.name = name
         self.channel = channel
+        self._threads = threads
         self._client = WebClient(
             token=token,
             base_url=api_url,
@@ -115,15 +138,21 @@ class SlackBotChannel:
         )
 
     def render(self, events: Sequence[Event], summary: BaselineSummary | None) -> list[Outgoing]:
-        return _outgoing(events, summary, self.post)
+        messages = slack_messages(events, summary, threaded=self._threads is not None)
+        return _outgoing(messages, self.post, self.channel)
 
     def post(self, message: SlackMessage) -> str | None:
-        """Send one rendered message; raises DeliveryFailure."""
+        """Send one rendered message, in its registration's thread if it has one; raises
+        DeliveryFailure. A first message about one registration becomes that thread's root."""
+        key = message.thread_key if self._threads is not None else None
+        root = self._root(key) if key is not None else None
+        channel, thread_ts = root if root is not None else (self.channel, None)
         try:
             response = self._client.chat_postMessage(
-                channel=self.channel,
+                channel=channel,
                 text=message.text,
                 blocks=message.blocks,
+                thread_ts=thread_ts,
                 unfurl_links=False,
                 unfurl_media=False,
             )
@@ -135,7 +164,25 @@ class SlackBotChannel:
             ) from None
         except NETWORK_ERRORS as exc:
             raise DeliveryFailure(f"Slack unreachable: {_network(exc)}", permanent=False) from None
-        return f"{response.get('channel', self.channel)}:{response.get('ts', '')}"
+        posted_in, ts = str(response.get("channel", channel)), str(response.get("ts", ""))
+        if key is not None and root is None and ts:
+            self._remember(key, posted_in, ts)
+        return f"{posted_in}:{ts}"
+
+    def _root(self, key: Key) -> tuple[str, str] | None:
+        assert self._threads is not None
+        try:
+            return self._threads.root(self.channel, key)
+        except Exception as exc:  # noqa: BLE001 - no thread is better than no alert
+            log.warning("slack.thread_lookup_failed error=%s", type(exc).__name__)
+            return None
+
+    def _remember(self, key: Key, posted_in: str, ts: str) -> None:
+        assert self._threads is not None
+        try:
+            self._threads.remember(self.channel, key, posted_in, ts, datetime.now(UTC))
+        except Exception as exc:  # noqa: BLE001 - delivered already; the next one starts a thread
+            log.warning("slack.thread_not_saved error=%s", type(exc).__name__)
 
     def check(self) -> str:
         """Call auth.test: 'Slack bot ok (team X, user Y)', or raise DeliveryFailure."""
@@ -181,7 +228,7 @@ class SlackWebhookChannel:
         )
 
     def render(self, events: Sequence[Event], summary: BaselineSummary | None) -> list[Outgoing]:
-        return _outgoing(events, summary, self.post)
+        return _outgoing(slack_messages(events, summary), self.post)
 
     def post(self, message: SlackMessage) -> str | None:
         """Send one rendered message; raises DeliveryFailure. Webhooks give no message ref."""

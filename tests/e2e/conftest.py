@@ -102,6 +102,16 @@ def smtp() -> Iterator[FakeSMTP]:
 @pytest.fixture
 def world(tmp_path: Path, db_url: str, flinks: FlinksSimulator) -> World:
     """Flinks configured, the database of the parametrised backend, HTTP off, console alerts."""
+    return _world(tmp_path, db_url, flinks)
+
+
+@pytest.fixture
+def sqlite_world(tmp_path: Path, sqlite_url: str, flinks: FlinksSimulator) -> World:
+    """The same on SQLite only, for what does not depend on the database."""
+    return _world(tmp_path, sqlite_url, flinks)
+
+
+def _world(tmp_path: Path, db_url: str, flinks: FlinksSimulator) -> World:
     return World(
         cwd=tmp_path,
         env={
@@ -123,6 +133,7 @@ def with_channels(world: World, slack: FakeSlack, smtp: FakeSMTP) -> World:
             "SLACK_BOT_TOKEN": slack.token,
             "SLACK_CHANNEL": "C0REGISTRATIONS",
             "SLACK_API_URL": slack.api_url,
+            "SLACK_WEBHOOK_URL": slack.webhook_url,
             "SMTP_HOST": smtp.host,
             "SMTP_PORT": str(smtp.port),
             "SMTP_SECURITY": "none",

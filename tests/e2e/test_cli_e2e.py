@@ -29,24 +29,28 @@ def test_one_move_gives_one_slack_message_one_email_one_history_row(
 ) -> None:
     with_channels(world, slack, smtp)
 
+    def slack_texts(via: str) -> list[str]:
+        return [m.text for m in slack.received if m.via == via]
+
     first = world.run("poll")
     assert first.returncode == 0, first.stderr
     # The first sync is a baseline: one summary per channel, no per-registration alert.
-    (summary,) = slack.wait_for(1)
-    assert "2" in summary.text
+    slack.wait_for(2)
+    for via in ("api", "webhook"):
+        (summary,) = slack_texts(via)
+        assert "2 registrations" in summary
     (summary_mail,) = smtp.wait_for(1)
     assert sorted(summary_mail.rcpt_tos) == ["integration@example.com", "ops@example.com"]
 
     move(flinks, 2000, "PENDING_ACTIVATION")
     second = world.run("poll")
     assert second.returncode == 0, second.stderr
-    messages = slack.wait_for(2)
-    assert len(messages) == 2
-    alert = messages[1].text
-    assert "NBC" in alert
-    assert "Alpha Lending" in alert
-    assert "PENDING_APPROVAL" in alert
-    assert "PENDING_ACTIVATION" in alert
+    slack.wait_for(4)
+    for via in ("api", "webhook"):
+        texts = slack_texts(via)
+        assert len(texts) == 2
+        for fact in ("NBC", "Alpha Lending", "PENDING_APPROVAL -> PENDING_ACTIVATION"):
+            assert fact in texts[1]
     mails = smtp.wait_for(2)
     assert len(mails) == 2
     assert "NBC" in mails[1].message["Subject"]
@@ -65,11 +69,11 @@ def test_one_move_gives_one_slack_message_one_email_one_history_row(
 
     third = world.run("poll")
     assert third.returncode == 0, third.stderr
-    assert len(slack.received) == 2  # nothing new, nothing sent
+    assert len(slack.received) == 4  # nothing new, nothing sent
     assert len(smtp.messages) == 2
 
     everything = first.stderr + second.stderr + third.stderr + history.stderr
-    assert not any(secret in everything for secret in SECRETS)
+    assert not any(secret in everything for secret in (*SECRETS, slack.webhook_url))
 
 
 def test_status_lists_current_registrations(world: World, flinks: FlinksSimulator) -> None:
@@ -187,3 +191,27 @@ def test_check_reports_each_service(world: World, slack: FakeSlack, smtp: FakeSM
         for line in bad.stdout.splitlines()
     )
     assert "wrong-secret" not in bad.stdout + bad.stderr
+
+
+def test_poll_does_not_race_a_running_leader(world: World) -> None:
+    """On PostgreSQL a one-off poll beside a leader steps aside; on SQLite the file is locked."""
+    from app import db
+    from app.leader import Role, leadership_for
+
+    engine = db.make_engine(world.env["DATABASE_URL"])
+    leader = leadership_for(engine)
+    try:
+        if engine.dialect.name == "postgresql":
+            assert leader.check() is Role.LEADER
+            result = world.run("poll")
+            assert result.returncode == 1
+            assert "another flinkswatch instance holds the leader lock" in result.stderr
+        else:
+            leader.acquire()  # type: ignore[attr-defined]
+            result = world.run("poll")
+            assert result.returncode == 2
+        assert "Traceback" not in result.stderr
+    finally:
+        leader.release()
+        engine.dispose()
+    assert world.run("poll").returncode == 0  # once the leader is gone, it runs

@@ -238,6 +238,9 @@ def _limits_error(payload: dict[str, Any]) -> str | None:
         return "msg_too_long"
     if len(blocks) > 50:
         return "invalid_blocks"
+    total = sum(len((block.get("text") or {}).get("text", "")) for block in blocks)
+    if total > 13000:  # undocumented, seen in the field (slackapi/bolt-js#2509)
+        return "msg_blocks_too_long"
     for block in blocks:
         text = (block.get("text") or {}).get("text", "")
         if block.get("type") == "header" and len(text) > 150:

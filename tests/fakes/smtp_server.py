@@ -9,6 +9,7 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+import ssl
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -38,8 +39,17 @@ def free_port() -> int:
 class FakeSMTP:
     """Use as a context manager; `host`/`port` for EmailChannel; `wait_for(n)` for messages."""
 
-    def __init__(self, auth: tuple[str, str] | None = None, refuse: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        auth: tuple[str, str] | None = None,
+        refuse: set[str] | None = None,
+        tls: ssl.SSLContext | None = None,
+        implicit_tls: bool = False,
+    ) -> None:
+        """`tls`: offer STARTTLS (required) with this server context, or with `implicit_tls`
+        speak TLS from the first byte (SMTPS)."""
         self.auth = auth
+        self.sessions: set[tuple[str, int]] = set()  # client (host, port) of each MAIL FROM
         self.refuse = set(refuse or ())
         self.messages: list[ReceivedMail] = []
         self.logins: list[str] = []  # usernames that authenticated
@@ -56,6 +66,7 @@ class FakeSMTP:
             auth_required=False,
             auth_require_tls=False,
             authenticator=self._authenticate if auth is not None else None,
+            **_tls_options(tls, implicit_tls),
         )
 
     def __enter__(self) -> FakeSMTP:
@@ -101,9 +112,26 @@ class FakeSMTP:
             self._cond.notify_all()
 
 
+def _tls_options(tls: ssl.SSLContext | None, implicit: bool) -> dict[str, Any]:
+    if tls is None:
+        return {}
+    if implicit:
+        return {"ssl_context": tls}
+    return {"tls_context": tls, "require_starttls": True}
+
+
 class _Handler:
     def __init__(self, fake: FakeSMTP) -> None:
         self.fake = fake
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: Any
+    ) -> str:
+        with self.fake._cond:
+            self.fake.sessions.add(tuple(session.peer[:2]))
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any

@@ -91,7 +91,8 @@ class MemoryStore:
             row = self.rows[i]
             row.attempts += 1
             row.error, row.next_attempt_at = error, next_attempt_at
-            row.status = "failed" if permanent or row.attempts >= max_attempts else "pending"
+            # As app.outbox: only a permanent failure at the last attempt gives up.
+            row.status = "failed" if permanent and row.attempts >= max_attempts else "pending"
 
     def statuses(self, ids: Sequence[int]) -> list[str]:
         return [self.rows[i].status for i in ids]
@@ -181,7 +182,8 @@ def test_a_failing_channel_does_not_block_another(slack: FakeSlack) -> None:
     bad = store.add("slack", 1, ev(0), ev(1))
     good = store.add("slack_webhook", 1, ev(0), ev(1))
     webhook = SlackWebhookChannel(url=slack.webhook_url, timeout=5)
-    report = deliver(store, [bot(slack, token="xoxb-revoked"), webhook], Clock())
+    channels: list[Channel] = [bot(slack, token="xoxb-revoked"), webhook]
+    report = deliver(store, channels, Clock(), max_attempts=1)
     assert store.statuses(good) == ["sent", "sent"]
     assert store.statuses(bad) == ["failed", "failed"]  # invalid_auth: needs a person
     assert report.sent == 2
@@ -220,9 +222,9 @@ def test_an_exception_in_one_channel_is_a_transient_failure(
 
 def test_a_failure_midway_marks_only_the_messages_that_went_through(slack: FakeSlack) -> None:
     store = MemoryStore()
-    ids = store.add("slack", 1, *(ev(i) for i in range(120)))
+    ids = store.add("slack", 1, *(ev(i) for i in range(200)))
     channel = bot(slack)
-    messages = channel.render([ev(i) for i in range(120)], None)
+    messages = channel.render([ev(i) for i in range(200)], None)
     assert len(messages) >= 4
     slack.let_through(2)
     slack.http_error(500)
@@ -231,7 +233,7 @@ def test_a_failure_midway_marks_only_the_messages_that_went_through(slack: FakeS
     carried = [i for m in messages[:2] for i in m.event_indexes]
     assert store.statuses([ids[i] for i in carried]) == ["sent"] * len(carried)
     rest = [i for i in ids if store.rows[i].status != "sent"]
-    assert len(rest) == 120 - len(carried)
+    assert len(rest) == 200 - len(carried)
     assert all(store.rows[i].status == "pending" and store.rows[i].attempts == 1 for i in rest)
     assert "HTTP 500" in (store.rows[rest[0]].error or "")
     assert (report.sent, report.pending, report.failed) == (len(carried), len(rest), 0)
@@ -240,8 +242,8 @@ def test_a_failure_midway_marks_only_the_messages_that_went_through(slack: FakeS
     # The next cycle resumes where it stopped: every event exactly once, in order.
     assert deliver(store, [channel], Clock()).sent == len(rest)
     got = slack.wait_for(len(messages))
-    assert bank_numbers([m.text for m in got]) == list(range(120))
-    assert store.statuses(ids) == ["sent"] * 120
+    assert bank_numbers([m.text for m in got]) == list(range(200))
+    assert store.statuses(ids) == ["sent"] * 200
 
 
 def test_rate_limit_delays_without_losing_anything(slack: FakeSlack) -> None:
@@ -263,15 +265,28 @@ def test_rate_limit_delays_without_losing_anything(slack: FakeSlack) -> None:
     assert bank_numbers([m.text for m in slack.wait_for(2)]) == [0, 1]
 
 
-def test_attempts_run_out_into_failed(slack: FakeSlack) -> None:
+def test_permanent_failures_run_out_into_failed(slack: FakeSlack) -> None:
     store = MemoryStore()
     (row,) = store.add("slack", 1, ev(0))
     for _ in range(2):
-        slack.http_error(503)
-    deliver(store, [bot(slack)], Clock(), max_attempts=2)
+        slack.api_error("channel_not_found")
+    first = deliver(store, [bot(slack)], Clock(), max_attempts=2)
+    assert (store.statuses([row]), first.failed, first.pending) == (["pending"], 0, 1)
     report = deliver(store, [bot(slack)], Clock(), max_attempts=2)
     assert store.statuses([row]) == ["failed"]
     assert (report.failed, report.pending) == (1, 0)
+
+
+def test_transient_failures_never_run_out(slack: FakeSlack) -> None:
+    store = MemoryStore()
+    (row,) = store.add("slack", 1, ev(0))
+    for _ in range(3):
+        slack.http_error(503)
+        report = deliver(store, [bot(slack)], Clock(), max_attempts=2)
+        assert (report.failed, report.pending) == (0, 1)
+    assert store.statuses([row]) == ["pending"]
+    assert store.rows[row].attempts == 3
+    assert deliver(store, [bot(slack)], Clock(), max_attempts=2).sent == 1
 
 
 def test_min_interval_between_messages_to_one_channel(slack: FakeSlack) -> None:

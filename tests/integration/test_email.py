@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from fakes.smtp_server import FakeSMTP, free_port
+from fakes.tls import ThrowawayPKI, make_pki
 
-from app.domain import BaselineSummary, DeliveryFailure, Event, EventKind
-from app.notify.email import EmailChannel
+from app.domain import BaselineSummary, DeliveryFailure, Event, EventKind, PendingDelivery
+from app.notify.deliver import deliver_pending
+from app.notify.email import EmailChannel, Security
+from app.settings import ConfigError, load_settings
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 PASSWORD = "correct-horse-battery-staple"
@@ -172,3 +176,103 @@ def test_starttls_against_a_server_without_it_is_permanent(smtp: FakeSMTP) -> No
         send(target, [event()])
     assert caught.value.permanent is True
     assert smtp.messages == []
+
+
+# ---- TLS that verifies, and one connection per delivery run ---------------------------------
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> ThrowawayPKI:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+def tls_channel(server: FakeSMTP, security: Security, ca_bundle: str, **kw: Any) -> EmailChannel:
+    return EmailChannel(
+        host="127.0.0.1",
+        port=server.port,
+        security=security,
+        username=kw.get("username"),
+        password=kw.get("password"),
+        sender="flinkswatch@example.com",
+        recipients=["ops@example.com", "oncall@example.com"],
+        timeout=5,
+        ca_bundle=ca_bundle,
+    )
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_with_a_trusted_ca_logs_in_and_sends_to_every_recipient(
+    pki: ThrowawayPKI, security: Security
+) -> None:
+    implicit = security == "ssl"
+    with FakeSMTP(
+        auth=("alerts", PASSWORD), tls=pki.server_context(), implicit_tls=implicit
+    ) as server:
+        target = tls_channel(
+            server, security, str(pki.ca_file), username="alerts", password=PASSWORD
+        )
+        assert security in target.check()
+        send(target, [event()])
+        (mail,) = server.wait_for(1)
+    assert mail.rcpt_tos == ["ops@example.com", "oncall@example.com"]
+    assert server.logins == ["alerts", "alerts"]  # check(), then the send
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_an_untrusted_certificate_is_refused_permanently(
+    pki: ThrowawayPKI, security: Security
+) -> None:
+    with FakeSMTP(tls=pki.server_context(), implicit_tls=security == "ssl") as server:
+        target = tls_channel(server, security, "")  # the system store does not know our CA
+        with pytest.raises(DeliveryFailure) as caught:
+            send(target, [event()])
+        assert server.messages == []
+    assert caught.value.permanent is True
+    assert "certificate" in str(caught.value)
+
+
+def test_smtp_ca_bundle_must_exist() -> None:
+    with pytest.raises(ConfigError, match="SMTP_CA_BUNDLE: no such file"):
+        load_settings(_env_file=None, smtp_ca_bundle="/nonexistent/ca.pem")
+
+
+def test_one_connection_per_delivery_run(smtp: FakeSMTP) -> None:
+    store = FakeOutbox([1, 2, 3])  # three polls owed: three emails, one SMTP session
+    report = deliver_pending(store, [channel(smtp)], lambda: NOW, 5, sleep=lambda _: None)
+    assert report.sent == 3
+    assert len(smtp.wait_for(3)) == 3
+    assert len(smtp.sessions) == 1
+    send(channel(smtp), [event()])  # outside a run: its own connection, closed after
+    assert len(smtp.wait_for(4)) == 4
+    assert len(smtp.sessions) == 2
+
+
+def test_a_transient_failure_ends_the_run_and_drops_the_connection(smtp: FakeSMTP) -> None:
+    smtp.reply_to_next_data("451 4.3.0 try later")
+    store = FakeOutbox([1, 2])
+    report = deliver_pending(store, [channel(smtp)], lambda: NOW, 5, sleep=lambda _: None)
+    assert (report.sent, report.pending, report.failed) == (0, 2, 0)
+    assert store.failed == [([1], False), ([2], False)]
+    again = deliver_pending(store, [channel(smtp)], lambda: NOW, 5, sleep=lambda _: None)
+    assert again.sent == 2
+
+
+class FakeOutbox:
+    """One pending email delivery per poll id; records what deliver_pending marks."""
+
+    def __init__(self, polls: list[int]) -> None:
+        self.rows = {
+            poll: PendingDelivery(poll, poll, "email", 0, event=event(f"Bank {poll}"))
+            for poll in polls
+        }
+        self.failed: list[tuple[list[int], bool]] = []
+
+    def pending_deliveries(
+        self, channel: str, now: datetime, limit: int = 1000
+    ) -> list[PendingDelivery]:
+        return list(self.rows.values())
+
+    def mark_sent(self, ids: Sequence[int], now: datetime, external_ref: str | None = None) -> None:
+        for i in ids:
+            del self.rows[i]
+
+    def mark_failed(self, ids: Sequence[int], now: datetime, error: str, **kw: Any) -> None:
+        self.failed.append((list(ids), kw["permanent"]))

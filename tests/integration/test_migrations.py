@@ -13,7 +13,13 @@ from alembic.runtime.migration import MigrationContext
 from app import db
 from app.tables import metadata
 
-APP_TABLES = {"registrations", "registration_events", "poll_runs", "deliveries"}
+APP_TABLES = {
+    "registrations",
+    "registration_events",
+    "poll_runs",
+    "deliveries",
+    "slack_threads",
+}
 
 
 @pytest.fixture
@@ -83,5 +89,5 @@ def test_schema_is_current(engine: sa.Engine) -> None:
     assert not db.schema_is_current(engine)
 
 
-def test_head_revision_is_the_initial_one() -> None:
-    assert db.head_revision() == "0001"
+def test_head_revision_is_the_slack_threads_one() -> None:
+    assert db.head_revision() == "0002"

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fakes.slack_server import FakeSlack
 from fakes.smtp_server import free_port
 
-from app.domain import DeliveryFailure, Event, EventKind
+from app import db
+from app.domain import ALERTED_BY_DEFAULT, DeliveryFailure, Event, EventKind, Outcome
+from app.notify.deliver import DeliveryReport, deliver_pending
 from app.notify.slack import SlackBotChannel, SlackWebhookChannel, retry_after
+from app.outbox import Outbox, SlackThreads
+from app.render import THREADED_MAX_REGISTRATIONS
+from app.store import Store
 
 TOKEN = "xoxb-super-secret-token"
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -221,3 +231,159 @@ def test_webhook_unusable_url_is_permanent_and_not_quoted() -> None:
         send(channel)
     assert caught.value.permanent is True
     assert "hushhush" not in str(caught.value)
+
+
+# ---- whole polls through the outbox: limits, pacing, rate limits, auth, threads ------------
+class FakeClock:
+    """now() and sleep() for deliver_pending: sleeping advances time, instantly."""
+
+    def __init__(self) -> None:
+        self.t = NOW
+        self.sleeps: list[float] = []
+
+    def now(self) -> datetime:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += timedelta(seconds=seconds)
+
+
+def numbered(i: int, client: str | None = None) -> Event:
+    return replace(event(f"Bank {i:03d}"), client_id=client or f"c-{i:03d}", provider_id=i)
+
+
+@pytest.fixture
+def outbox_engine(sqlite_url: str) -> Iterator[sa.Engine]:
+    engine = db.make_engine(sqlite_url)
+    db.migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def record_poll(engine: sa.Engine, events: list[Event]) -> None:
+    Store(engine).record_cycle(
+        started_at=NOW,
+        finished_at=NOW,
+        outcome=Outcome.OK,
+        rows_seen=len(events),
+        rows_skipped=0,
+        changed=(),
+        events=events,
+        channels=["slack"],
+        alerted=ALERTED_BY_DEFAULT,
+        digest=None,
+    )
+
+
+def run(engine: sa.Engine, channel: SlackBotChannel, clock: FakeClock) -> DeliveryReport:
+    return deliver_pending(Outbox(engine), [channel], clock.now, 10, sleep=clock.sleep)
+
+
+def bank_order(got: list[Any]) -> list[int]:
+    return [int(p[:3]) for m in got for p in m.text.split(": Bank ")[1:]]
+
+
+def test_two_hundred_events_arrive_complete_in_order_one_message_per_second(
+    slack: FakeSlack, outbox_engine: sa.Engine
+) -> None:
+    record_poll(outbox_engine, [numbered(i) for i in range(200)])
+    clock = FakeClock()
+    report = run(outbox_engine, bot(slack), clock)
+    got = slack.wait_for(5)
+    assert (report.sent, report.pending, report.failed) == (200, 0, 0)
+    assert len(got) == 5  # 40 events per message, never one message per event
+    assert bank_order(got) == list(range(200))
+    assert clock.sleeps == [1.0] * 4  # a second between two messages, none before the first
+    sent_at = sorted({r["sent_at"] for r in Outbox(outbox_engine).list_deliveries()})
+    assert [(b - a).total_seconds() for a, b in itertools.pairwise(sent_at)] == [1.0] * 4
+
+
+def test_real_pacing_is_measured_at_the_fake_slack(
+    slack: FakeSlack, outbox_engine: sa.Engine
+) -> None:
+    record_poll(outbox_engine, [numbered(i) for i in range(120)])
+    channel = bot(slack)
+    channel.min_interval = 0.2  # the real clock and sleep, scaled down to keep the test fast
+    deliver_pending(Outbox(outbox_engine), [channel], lambda: datetime.now(UTC), 10)
+    got = slack.wait_for(3)
+    gaps = [b.at - a.at for a, b in itertools.pairwise(got)]
+    assert len(got) == 3
+    assert all(gap >= 0.19 for gap in gaps), gaps
+
+
+def test_429_delays_by_retry_after_and_loses_nothing(
+    slack: FakeSlack, outbox_engine: sa.Engine
+) -> None:
+    record_poll(outbox_engine, [numbered(i) for i in range(200)])
+    slack.let_through(2)
+    slack.rate_limit(retry_after=30)
+    clock = FakeClock()
+    first = run(outbox_engine, bot(slack), clock)
+    assert (first.sent, first.pending, first.failed) == (80, 120, 0)
+    clock.t += timedelta(seconds=29)
+    assert run(outbox_engine, bot(slack), clock).sent == 0  # Retry-After not over yet
+    clock.t += timedelta(seconds=2)
+    assert run(outbox_engine, bot(slack), clock).sent == 120
+    got = slack.wait_for(5)
+    assert bank_order(got) == list(range(200))  # complete, in order, nothing twice
+
+
+def test_invalid_auth_is_one_request_and_one_log_line_per_cycle(
+    slack: FakeSlack, outbox_engine: sa.Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    record_poll(outbox_engine, [numbered(i) for i in range(200)])
+    clock = FakeClock()
+    for cycle in (1, 2):
+        report = run(outbox_engine, bot(slack, token="xoxb-revoked"), clock)
+        assert (report.sent, report.failed, report.pending) == (0, 0, 200)
+        assert slack.requests == ["/api/chat.postMessage"] * cycle
+    failures = [r for r in caplog.records if r.getMessage().startswith("delivery.failed")]
+    assert len(failures) == 2
+    assert "invalid_auth" in failures[0].getMessage()
+    rows = Outbox(outbox_engine).list_deliveries()
+    assert {(r["status"], r["attempts"]) for r in rows} == {("pending", 2)}
+
+
+def test_later_events_of_a_registration_reply_in_its_thread(
+    slack: FakeSlack, outbox_engine: sa.Engine
+) -> None:
+    channel = SlackBotChannel(
+        TOKEN, "#alerts", slack.api_url, 5, threads=SlackThreads(outbox_engine)
+    )
+    clock = FakeClock()
+    record_poll(outbox_engine, [numbered(1), numbered(2)])
+    run(outbox_engine, channel, clock)
+    first = slack.wait_for(2)
+    assert [m.payload.get("thread_ts") for m in first] == [None, None]  # two new threads
+    record_poll(outbox_engine, [replace(numbered(2), from_status="PENDING_ACTIVATION")])
+    run(outbox_engine, channel, clock)
+    reply = slack.wait_for(3)[2]
+    root_ts = Outbox(outbox_engine).list_deliveries(limit=5)[-1]["external_ref"]
+    assert (
+        reply.payload["thread_ts"] == SlackThreads(outbox_engine).root("#alerts", ("c-002", 2))[1]
+    )
+    assert reply.payload["thread_ts"] != root_ts.split(":")[1]  # c-002's root, not c-001's
+    assert "Bank 002" in reply.text
+
+
+def test_a_burst_is_grouped_in_the_channel_not_threaded(
+    slack: FakeSlack, outbox_engine: sa.Engine
+) -> None:
+    channel = SlackBotChannel(
+        TOKEN, "#alerts", slack.api_url, 5, threads=SlackThreads(outbox_engine)
+    )
+    record_poll(outbox_engine, [numbered(i) for i in range(THREADED_MAX_REGISTRATIONS + 1)])
+    run(outbox_engine, channel, FakeClock())
+    (message,) = slack.wait_for(1)
+    assert "thread_ts" not in message.payload
+    assert SlackThreads(outbox_engine).root("#alerts", ("c-000", 0)) is None
+
+
+def test_dry_run_preview_is_the_payload(slack: FakeSlack) -> None:
+    (message,) = bot(slack).render([event()], None)
+    payload = json.loads(message.preview)
+    assert payload["channel"] == "#alerts"
+    assert payload["blocks"][0]["type"] == "header"
+    assert "PENDING_APPROVAL -> PENDING_ACTIVATION" in payload["text"]
+    assert slack.requests == []

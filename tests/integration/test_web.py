@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from app import __version__
 from app.domain import CycleResult, Outcome
-from app.web import Health, Metrics, serve
+from app.web import Health, Metrics, probe, serve
 
 
 @pytest.fixture
@@ -66,9 +69,25 @@ def test_healthz_turns_503_when_the_last_success_is_too_old(
 
 def test_readyz_follows_the_ready_flag(server: tuple[str, Health, Metrics]) -> None:
     base, health, _ = server
-    assert get(base + "/readyz")[0] == 503
+    status, body = get(base + "/readyz")
+    assert status == 503
+    assert json.loads(body)["reason"].startswith("the scheduler is not running")
     health.ready = True
     assert get(base + "/readyz") == (200, '{"ready": true}')
+
+
+def test_healthz_names_the_last_error_while_it_is_still_healthy(
+    server: tuple[str, Health, Metrics],
+) -> None:
+    base, health, _ = server
+    health.record(CycleResult(outcome=Outcome.OK), datetime.now(UTC))
+    health.record(
+        CycleResult(outcome=Outcome.FAILED, error="Flinks unavailable: 503"), datetime.now(UTC)
+    )
+    status, body = get(base + "/healthz")
+    assert status == 200  # one failure within three intervals is not yet unhealthy
+    data = json.loads(body)
+    assert (data["last_outcome"], data["last_error"]) == ("failed", "Flinks unavailable: 503")
 
 
 def test_metrics_report_polls_events_registrations_and_deliveries(
@@ -91,6 +110,56 @@ def test_metrics_report_polls_events_registrations_and_deliveries(
     assert "flinkswatch_poll_duration_seconds_count 2.0" in text
     assert "flinkswatch_token_renewals_total 4.0" in text
     assert "flinkswatch_last_success_age_seconds" in text
+
+
+def test_metrics_count_deliveries_and_expose_interval_version_and_start_time(
+    server: tuple[str, Health, Metrics],
+) -> None:
+    base, _, metrics = server
+    metrics.observe(
+        CycleResult(outcome=Outcome.OK, delivered=3, delivery_failures=1), 0.1, None, None
+    )
+    metrics.observe(CycleResult(outcome=Outcome.OK, delivered=2), 0.1, None, None)
+    text = get(base + "/metrics")[1]
+    assert "flinkswatch_deliveries_sent_total 5.0" in text
+    assert "flinkswatch_delivery_failures_total 1.0" in text
+    assert "flinkswatch_poll_interval_seconds 60.0" in text
+    assert f'flinkswatch_build_info{{version="{__version__}"}} 1.0' in text
+    assert "process_start_time_seconds " in text
+    assert "flinkswatch_last_success_age_seconds -1.0" in text  # before the first success
+
+
+def test_every_sample_belongs_to_a_documented_family(
+    server: tuple[str, Health, Metrics],
+) -> None:
+    base, _, _ = server
+    text = get(base + "/metrics")[1]
+    names = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
+    names = {n for n in names if not n.endswith("_created")}  # creation times of counters
+    assert all(n.startswith(("flinkswatch_", "process_")) for n in names), names
+    documented = Path(__file__).parents[2].joinpath("docs", "operations.md").read_text()
+    missing = [n for n in names if n.startswith("flinkswatch_") and n not in documented]
+    assert not missing, f"metrics missing from docs/operations.md: {missing}"
+
+
+def test_probe_exits_0_on_200_and_1_on_503_or_no_server(
+    server: tuple[str, Health, Metrics], capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, health, _ = server
+    port = base.rsplit(":", 1)[1]
+    # As in the image: bound to every interface, the probe asks the loopback one.
+    env = {"HTTP_HOST": "0.0.0.0", "HTTP_PORT": port}  # noqa: S104 - not bound here
+    assert probe("/healthz", env) == 1
+    assert '"no successful poll yet"' in capsys.readouterr().out
+    health.record(CycleResult(outcome=Outcome.OK), datetime.now(UTC))
+    assert probe("/healthz", env) == 0
+    assert probe("/readyz", env) == 1
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    try:
+        assert probe("/healthz", {"HTTP_PORT": str(closed.getsockname()[1])}, timeout=2) == 1
+    finally:
+        closed.close()
 
 
 def test_unknown_paths_are_404(server: tuple[str, Health, Metrics]) -> None:

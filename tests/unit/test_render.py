@@ -10,6 +10,8 @@ import pytest
 
 from app.domain import BaselineSummary, Event, EventKind
 from app.render import (
+    SLACK_BLOCKS_TEXT_LIMIT,
+    SLACK_TEXT_LIMIT,
     SlackMessage,
     clean,
     console_lines,
@@ -202,8 +204,9 @@ def test_two_hundred_events_split_within_limits_in_order() -> None:
     assert order_in_text == list(range(200))
     for message in messages:
         assert len(message.blocks) <= 50
-        assert len(message.text) <= 3000
+        assert len(message.text) <= SLACK_TEXT_LIMIT
         assert all(len(text) <= 3000 for text in section_texts(message))
+        assert sum(len(text) for text in section_texts(message)) <= SLACK_BLOCKS_TEXT_LIMIT
         headers = [b["text"] for b in message.blocks if b["type"] == "header"]
         assert all(h["type"] == "plain_text" and len(h["text"]) <= 150 for h in headers)
         assert len(section_texts(message)) == len(message.event_indexes)

@@ -1,0 +1,215 @@
+"""Who may poll and deliver: one leader per database. PostgreSQL: a session-level advisory lock
+on a dedicated connection, so replicas stand by and take over; SQLite: an exclusive file lock,
+so a second instance on the same file refuses to start."""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import fcntl
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
+
+from app.db import database_error, safe_url
+from app.settings import ConfigError
+
+log = logging.getLogger(__name__)
+
+# Any fixed bigint, the same in every replica; distinct from app.db.MIGRATION_LOCK_KEY.
+LEADER_LOCK_KEY = 0x666C_696E_6B6C  # "flinkl"
+_PG_CONNECT_TIMEOUT_SECONDS = 5
+# A dead peer must not keep us "leader" for the kernel's default two hours.
+_KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
+
+
+class Role(enum.StrEnum):
+    LEADER = "leader"
+    STANDBY = "standby"  # another instance holds the lock
+    UNKNOWN = "unknown"  # the lock cannot be checked (database unreachable)
+
+
+class Leadership(Protocol):
+    """Asked before every cycle; only a LEADER may poll and deliver."""
+
+    def check(self) -> Role:
+        """Take or confirm the lock; never raises."""
+        ...
+
+    def still_held(self) -> bool:
+        """A cheap re-check inside a cycle (between two messages)."""
+        ...
+
+    def release(self) -> None: ...
+
+
+class PgLeader:
+    """`pg_try_advisory_lock` held by a connection of its own (not from the poll's pool).
+    The lock lives exactly as long as that session, so a lost connection is lost leadership."""
+
+    def __init__(self, engine: Engine, key: int = LEADER_LOCK_KEY) -> None:
+        self._url = engine.url
+        self._key = key
+        # NullPool: a reconnect is a new session, never a pooled one that lost its lock.
+        self._engine = sa.create_engine(
+            engine.url,
+            poolclass=NullPool,
+            isolation_level="AUTOCOMMIT",  # never idle in a transaction
+            connect_args={
+                "connect_timeout": _PG_CONNECT_TIMEOUT_SECONDS,
+                "application_name": "flinkswatch-leader",
+                **_KEEPALIVES,
+            },
+        )
+        self._conn: Connection | None = None
+
+    def check(self) -> Role:
+        if self._conn is not None:
+            if self.still_held():
+                return Role.LEADER
+            log.warning("leader.lost url=%s", safe_url(self._url))
+        try:
+            return self._try_acquire()
+        except sa.exc.DBAPIError as exc:
+            self._drop()
+            log.warning("leader.unknown error=%s", database_error(exc, self._url))
+            return Role.UNKNOWN
+
+    def _try_acquire(self) -> Role:
+        conn = self._engine.connect()
+        got = conn.execute(sa.select(sa.func.pg_try_advisory_lock(self._key))).scalar()
+        if not got:
+            conn.close()  # a standby keeps no session open between its tries
+            return Role.STANDBY
+        self._conn = conn
+        log.info("leader.acquired url=%s", safe_url(self._url))
+        return Role.LEADER
+
+    def still_held(self) -> bool:
+        if self._conn is None:
+            return False
+        try:
+            self._conn.execute(sa.text("SELECT 1"))
+        except sa.exc.DBAPIError:
+            self._drop()
+            return False
+        return True
+
+    def release(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sa.exc.DBAPIError):
+                self._conn.execute(sa.select(sa.func.pg_advisory_unlock(self._key)))
+            self._drop()
+            log.info("leader.released")
+        self._engine.dispose()
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.invalidate()  # the session may already be gone; do not return it anywhere
+                conn.close()
+
+
+class FileGuard:
+    """An exclusive `flock` on `<database>.lock`: SQLite admits one instance per file.
+    The kernel drops the lock when the process dies, even on SIGKILL. Guards of one process on
+    one file share the lock (wiring takes it before migrating, the service keeps it)."""
+
+    def __init__(self, database: Path) -> None:
+        self.path = database.with_name(database.name + ".lock")
+        self._held = False
+
+    def acquire(self) -> None:
+        """Take the lock (once per process and file) or raise ConfigError naming the file."""
+        if self._held:
+            return
+        entry = _FILE_LOCKS.get(self.path)
+        if entry is None:
+            entry = _FileLock(_flock(self.path))
+            _FILE_LOCKS[self.path] = entry
+        entry.users += 1
+        self._held = True
+
+    def check(self) -> Role:
+        self.acquire()
+        return Role.LEADER
+
+    def still_held(self) -> bool:
+        return self._held
+
+    def release(self) -> None:
+        if not self._held:
+            return
+        self._held = False
+        entry = _FILE_LOCKS[self.path]
+        entry.users -= 1
+        if entry.users == 0:
+            del _FILE_LOCKS[self.path]
+            fcntl.flock(entry.handle, fcntl.LOCK_UN)
+            entry.handle.close()
+
+
+@dataclass
+class _FileLock:
+    handle: IO[str]
+    users: int = 0
+
+
+# flock locks belong to open files: a second open() in this process would conflict with the
+# first, so the held ones are shared. Filled only by FileGuard.acquire, never at import.
+_FILE_LOCKS: dict[Path, _FileLock] = {}
+
+
+def _flock(path: Path) -> IO[str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ConfigError(
+            f"another flinkswatch instance is running on {path.with_suffix('')} "
+            "(SQLite allows one instance per database; use PostgreSQL for replicas)"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")  # for a human wondering who holds it
+    handle.flush()
+    return handle
+
+
+class AlwaysLeader:
+    """For an in-memory SQLite database: nothing else can share it."""
+
+    def check(self) -> Role:
+        return Role.LEADER
+
+    def still_held(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
+
+
+def leadership_for(engine: Engine) -> Leadership:
+    """The right lock for the database behind `engine`."""
+    if engine.dialect.name == "postgresql":
+        return PgLeader(engine)
+    database = engine.url.database or ""
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        if database.startswith("file:"):
+            database = database.removeprefix("file:").split("?", 1)[0]
+        return FileGuard(Path(database).expanduser().resolve())
+    return AlwaysLeader()

@@ -1,0 +1,161 @@
+"""PURE: routing rules (SLACK_ROUTES, EMAIL_ROUTES) and what each channel instance accepts.
+
+A rule is `field=value[&field=value...]:destination`; rules are separated by `;` or newlines.
+Fields: client (id or name), provider (id or name), country; values match case-insensitively.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+FIELDS = ("client", "provider", "country")
+CHANNEL_NAME_LIMIT = 32  # deliveries.channel is String(32)
+Kind = Literal["slack", "email"]
+
+
+class Routable(Protocol):
+    """What routing looks at: an Event, or a row of registration_events."""
+
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def client_name(self) -> str: ...
+    @property
+    def provider_id(self) -> int: ...
+    @property
+    def provider_name(self) -> str: ...
+    @property
+    def country(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    field: str  # one of FIELDS
+    value: str  # casefolded
+
+    def matches(self, item: Routable) -> bool:
+        if self.field == "client":
+            candidates: tuple[object, ...] = (item.client_id, item.client_name)
+        elif self.field == "provider":
+            candidates = (item.provider_id, item.provider_name)
+        else:
+            candidates = (item.country,)
+        return any(str(c).strip().casefold() == self.value for c in candidates)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """Every condition must match; then the alert also goes to `destination`."""
+
+    conditions: tuple[Condition, ...]
+    destination: str  # a Slack channel, or comma-separated email addresses
+
+    def matches(self, item: Routable) -> bool:
+        return all(c.matches(item) for c in self.conditions)
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """What one channel instance accepts: events matching one of `rules`, and with `catch_all`
+    every event matching none of `unless` too. Filter() with catch_all accepts everything."""
+
+    rules: tuple[Rule, ...] = ()
+    catch_all: bool = True
+    unless: tuple[Rule, ...] = ()
+
+    @property
+    def everything(self) -> bool:
+        return self.catch_all and not self.unless
+
+    def accepts(self, item: Routable) -> bool:
+        if any(rule.matches(item) for rule in self.rules):
+            return True
+        return self.catch_all and not any(rule.matches(item) for rule in self.unless)
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """One channel instance: its deliveries' channel name, where it posts, what it accepts."""
+
+    name: str
+    target: str
+    filter: Filter
+
+
+def parse_routes(text: str, kind: Kind) -> tuple[Rule, ...]:
+    """Parse a routes setting; ValueError naming the bad rule, in words a user can act on."""
+    rules = []
+    parts = [p.strip() for p in text.replace("\n", ";").split(";")]
+    for number, part in enumerate((p for p in parts if p), start=1):
+        if ":" not in part:
+            raise ValueError(f"rule {number} {part!r} needs ':' before its destination")
+        match, _, target = part.rpartition(":")
+        conditions = tuple(_condition(c, number) for c in match.split("&"))
+        rules.append(Rule(conditions, _destination(target.strip(), kind, number)))
+    return tuple(rules)
+
+
+def _condition(text: str, number: int) -> Condition:
+    field, sep, value = (piece.strip() for piece in text.partition("="))
+    if not sep or not value:
+        raise ValueError(f"rule {number}: {text.strip()!r} is not field=value")
+    if field.lower() not in FIELDS:
+        choices = "use client, provider or country"
+        raise ValueError(f"rule {number}: unknown field {field!r} ({choices})")
+    return Condition(field.lower(), value.casefold())
+
+
+def _destination(target: str, kind: Kind, number: int) -> str:
+    if kind == "slack":
+        if not target or any(ch.isspace() or ch == "," for ch in target):
+            raise ValueError(f"rule {number}: {target!r} is not a Slack channel name or ID")
+        return target
+    addresses = [a.strip() for a in target.split(",") if a.strip()]
+    bad = [a for a in addresses if "@" not in a or any(ch.isspace() for ch in a)]
+    if not addresses or bad:
+        raise ValueError(f"rule {number}: {', '.join(bad) or 'nothing'} is not an email address")
+    return ",".join(addresses)
+
+
+def destinations(
+    kind: Kind, default_target: str, rules: Sequence[Rule], unmatched_only: bool
+) -> list[Destination]:
+    """The default instance (named `kind`, so existing deliveries stay valid) and one instance
+    per other routed destination. With `unmatched_only`, the default gets only events that no
+    rule for another destination matched."""
+    by_target: dict[str, list[Rule]] = {}
+    for rule in rules:
+        by_target.setdefault(_same(kind, rule.destination), []).append(rule)
+    home = _same(kind, default_target)
+    elsewhere = tuple(r for target, rs in by_target.items() if target != home for r in rs)
+    found = [
+        Destination(
+            kind,
+            default_target,
+            Filter(tuple(by_target.get(home, ())), True, elsewhere if unmatched_only else ()),
+        )
+    ]
+    for target, routed in by_target.items():
+        if target != home:
+            dest = routed[0].destination
+            found.append(Destination(instance_name(kind, dest), dest, Filter(tuple(routed), False)))
+    return found
+
+
+def _same(kind: Kind, target: str) -> str:
+    """Two spellings of one destination: Slack channels and addresses compare case-insensitively."""
+    if kind == "email":
+        return ",".join(sorted(a.strip().lower() for a in target.split(",") if a.strip()))
+    return target.strip().lower()
+
+
+def instance_name(kind: Kind, target: str) -> str:
+    """`slack:#nbc-alerts`; shortened with a stable hash when over the column's 32 characters."""
+    name = f"{kind}:{target}"
+    if len(name) <= CHANNEL_NAME_LIMIT:
+        return name
+    digest = hashlib.sha256(_same(kind, target).encode()).hexdigest()[:8]
+    return f"{name[: CHANNEL_NAME_LIMIT - 9]}~{digest}"

@@ -1,0 +1,152 @@
+"""SIGKILL of `flinkswatch run` at random moments while registrations move: afterwards every
+transition is in the history exactly once and reached Slack and email at least once; the
+duplicates (a crash between a send and its bookkeeping) are counted and written to
+build/fault-report.json. FLINKSWATCH_FAULT_SEED replays a run; FLINKSWATCH_FAULT_KILLS sets
+the kills per backend (25)."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from app import db
+from app.domain import EventKind
+from app.simulator import FlinksSimulator
+from app.store import Store
+from app.tables import deliveries, registration_events
+from tests.fakes.slack_server import FakeSlack
+from tests.fakes.smtp_server import FakeSMTP
+from tests.faults.harness import Alert, Launcher, alerts_in, record_figures, service_env, wait_until
+from tests.faults.upstream import MovingUpstream, seed_rows
+
+pytestmark = pytest.mark.faults
+
+KILLS = int(os.environ.get("FLINKSWATCH_FAULT_KILLS", "25"))
+INTERVAL = 1.0
+
+
+@pytest.fixture
+def seed() -> int:
+    given = os.environ.get("FLINKSWATCH_FAULT_SEED")
+    return int(given) if given else random.SystemRandom().randrange(1_000_000)
+
+
+def kill_delay(rng: random.Random) -> float:
+    """Half of the kills land right after a fetch (inside record and deliver), the rest
+    anywhere in two intervals."""
+    if rng.random() < 0.5:
+        return rng.uniform(0.0, 0.3)
+    return rng.uniform(0.0, 2 * INTERVAL)
+
+
+def recorded(engine: Engine) -> Counter[Alert]:
+    e = registration_events.c
+    stmt = sa.select(e.event, e.client_id, e.provider_id, e.from_status, e.to_status).where(
+        e.event != EventKind.BASELINE.value
+    )
+    with db.reading(engine) as conn:
+        return Counter((r[0], r[1], int(r[2]), r[3], r[4]) for r in conn.execute(stmt))
+
+
+def unsettled_deliveries(engine: Engine) -> int:
+    stmt = sa.select(sa.func.count()).where(deliveries.c.status != "sent")
+    with db.reading(engine) as conn:
+        return int(conn.execute(stmt).scalar_one())
+
+
+def test_sigkill_at_random_moments_loses_nothing_and_records_nothing_twice(
+    db_url: str, launcher: Launcher, seed: int
+) -> None:
+    backend = "postgresql" if db_url.startswith("postgresql") else "sqlite"
+    print(f"\nfaults: backend={backend} seed={seed} kills={KILLS}")
+    rng = random.Random(seed)
+    started = time.monotonic()
+    with (
+        FlinksSimulator("fault-client", "fault-secret-value", rows=seed_rows(20, rng)) as sim,
+        FakeSlack(token="xoxb-fault-token") as slack,
+        FakeSMTP() as smtp,
+    ):
+        env = service_env(
+            db_url,
+            sim.base_url,
+            {
+                "SLACK_BOT_TOKEN": slack.token,
+                "SLACK_CHANNEL": "C0FAULTS",
+                "SLACK_API_URL": slack.api_url,
+                "SMTP_HOST": smtp.host,
+                "SMTP_PORT": str(smtp.port),
+                "SMTP_SECURITY": "none",
+                "EMAIL_FROM": "flinkswatch@example.com",
+                "EMAIL_TO": "ops@example.com",
+            },
+        )
+        engine = db.make_engine(db_url)
+        upstream = MovingUpstream(sim, engine, random.Random(seed + 1))
+        delays = []
+        try:
+            for number in range(KILLS):
+                before = sim.listing_requests
+                proc = launcher.start(env)
+                wait_until(lambda b=before: sim.listing_requests > b, 30, "the service to poll")
+                if number == 0:  # the baseline first: the upstream reads the migrated schema
+                    wait_until(Store(engine).has_synced, 30, "the baseline")
+                    upstream.start()
+                delay = kill_delay(rng)
+                time.sleep(delay)  # the fault schedule itself, not a synchronisation
+                proc.kill()
+                delays.append(delay)
+            upstream.stop()
+
+            final = launcher.start(env)
+            wait_until(
+                lambda: upstream.in_sync() and unsettled_deliveries(engine) == 0,
+                90,
+                "the final run to catch up and drain the outbox",
+            )
+            assert final.terminate() == 0, final.text()[-2000:]
+            got = recorded(engine)
+        finally:
+            upstream.stop()
+            engine.dispose()
+
+        expected = upstream.expected()
+        lost, doubled = expected - got, got - expected
+        slack_got = sum((alerts_in(m.text) for m in slack.received), Counter[Alert]())
+        mail_got = sum((alerts_in(_plain_text(m)) for m in smtp.messages), Counter[Alert]())
+    figures = {
+        "runs": KILLS + 1,
+        "kills": KILLS,
+        "seed": seed,
+        "kill_delay_seconds": {"min": min(delays), "max": max(delays), "interval": INTERVAL},
+        "transitions": sum(expected.values()),
+        "by_kind": dict(Counter(kind for kind, *_ in upstream.log)),
+        "recorded": sum(got.values()),
+        "lost": sum(lost.values()),
+        "double_recorded": sum(doubled.values()),
+        "slack_undelivered": sum((expected - slack_got).values()),
+        "slack_duplicates": sum((slack_got - expected).values()),
+        "email_undelivered": sum((expected - mail_got).values()),
+        "email_duplicates": sum((mail_got - expected).values()),
+        "seconds": round(time.monotonic() - started, 1),
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%d"),
+    }
+    print(f"faults: {backend} {figures}")
+    record_figures(backend, figures)
+    assert figures["transitions"] >= KILLS, "the upstream hardly moved: the test proves little"
+    assert not lost, f"transitions never recorded: {sorted(lost)[:5]}"
+    assert not doubled, f"transitions recorded twice: {sorted(doubled)[:5]}"
+    assert not expected - slack_got, f"never reached Slack: {sorted(expected - slack_got)[:5]}"
+    assert not expected - mail_got, f"never emailed: {sorted(expected - mail_got)[:5]}"
+
+
+def _plain_text(mail: object) -> str:
+    message = mail.message  # type: ignore[attr-defined]
+    body = message.get_body(preferencelist=("plain",))
+    return str(body.get_content()) if body is not None else ""

@@ -1,0 +1,127 @@
+"""Golden files: the exact Slack payloads and emails of every event kind, compared byte for byte.
+
+Regenerate after an intended change with `UPDATE_GOLDEN=1 pytest tests/unit/test_golden.py`,
+then review the diff of tests/golden/ like code. Times are fixed, so output is deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.domain import BaselineSummary, Event, EventKind
+from app.render import email_parts, slack_messages
+
+GOLDEN = Path(__file__).parents[1] / "golden"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+
+
+def event(kind: EventKind = EventKind.STATUS_CHANGED, **overrides: Any) -> Event:
+    fields: dict[str, Any] = {
+        "event": kind,
+        "client_id": "dc-alpha",
+        "client_name": "Alpha Lending",
+        "provider_id": 12,
+        "provider_name": "NBC",
+        "country": "CA",
+        "from_status": "PENDING_APPROVAL",
+        "to_status": "PENDING_ACTIVATION",
+        "requested_on": datetime(2026, 2, 10, 9, 30, tzinfo=UTC),
+        "observed_at": NOW,
+        "previous_status_since": NOW - timedelta(days=12, hours=5),
+    }
+    return Event(**(fields | overrides))
+
+
+SUMMARY = BaselineSummary(1, NOW, 42, (("ACTIVE", 30), ("PENDING_ACTIVATION", 7), ("X", 5)))
+
+CASES: dict[str, tuple[list[Event], BaselineSummary | None]] = {
+    "forward": ([event()], None),
+    "forward_active": ([event(from_status="PENDING_ACTIVATION", to_status="ACTIVE")], None),
+    "backward": ([event(from_status="ACTIVE", to_status="PENDING_APPROVAL")], None),
+    "unrecognised": ([event(from_status="ACTIVE", to_status="SUSPENDED")], None),
+    "added": ([event(EventKind.ADDED, from_status=None, previous_status_since=None)], None),
+    "removed": ([event(EventKind.REMOVED, to_status=None)], None),
+    "reappeared": ([event(EventKind.REAPPEARED, to_status="ACTIVE")], None),
+    "details_changed": (
+        [
+            event(
+                EventKind.DETAILS_CHANGED,
+                from_status="ACTIVE",
+                to_status="ACTIVE",
+                previous_status_since=None,
+                changes=(("client_name", "Alpha Lendng", "Alpha Lending"),),
+            )
+        ],
+        None,
+    ),
+    "baseline": ([], SUMMARY),
+    "hostile": (
+        [
+            event(
+                client_name="<!channel> & <https://evil.example|click here>",
+                provider_name="<@U024BE7LH> *bold* `code`",
+                client_id="dc-<!here>",
+                to_status="<!everyone>",
+            )
+        ],
+        None,
+    ),
+    "non_ascii": (
+        [event(client_name="Caisse Desjardins — Québec", provider_name="株式会社 Bank ünd Ça")],
+        None,
+    ),
+    "poll_mixed": (
+        [
+            event(),
+            event(EventKind.ADDED, client_id="dc-beta", from_status=None),
+            event(EventKind.REMOVED, provider_id=7, provider_name="RBC", to_status=None),
+        ],
+        None,
+    ),
+    "poll_200": (
+        [
+            event(client_id=f"dc-{i:03d}", provider_id=i, provider_name=f"Bank {i:03d}")
+            for i in range(200)
+        ],
+        None,
+    ),
+}
+
+
+def check(name: str, actual: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.write_text(actual, encoding="utf-8")
+    assert path.exists(), f"{path} missing: run UPDATE_GOLDEN=1 pytest {__file__}"
+    assert actual == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_slack_golden(case: str) -> None:
+    events, summary = CASES[case]
+    messages = [
+        {"text": m.text, "blocks": m.blocks, "event_indexes": list(m.event_indexes)}
+        for m in slack_messages(events, summary)
+    ]
+    check(f"{case}.slack.json", json.dumps(messages, indent=1, ensure_ascii=False) + "\n")
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_email_golden(case: str) -> None:
+    parts = email_parts(*CASES[case])
+    check(f"{case}.email.txt", f"Subject: {parts.subject}\n\n{parts.text}")
+    check(f"{case}.email.html", parts.html + "\n")
+
+
+def test_no_stray_golden_files() -> None:
+    expected = {
+        f"{c}.{suffix}" for c in CASES for suffix in ("slack.json", "email.txt", "email.html")
+    }
+    assert {p.name for p in GOLDEN.iterdir()} == expected
