@@ -138,7 +138,28 @@ def _load_array(body: bytes) -> list[Any]:
         ) from None
     if not isinstance(data, list):
         raise FlinksBadAnswer(f"Flinks answer is not a JSON array (got {_json_type(data)})")
+    if _UNSTORABLE_ESCAPE.search(body):
+        data = [_storable(item) for item in data]
     return data
+
+
+# JSON may escape a NUL or a lone UTF-16 surrogate; neither can be stored (PostgreSQL text has
+# no NUL, UTF-8 has no surrogates), so one such row would fail every cycle. One regex pass over
+# the raw body finds the (rare) answers that need the slow, per-value clean-up below.
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+def _storable(value: Any) -> Any:
+    """Strings with NUL or lone surrogates replaced by U+FFFD, in any nesting."""
+    if isinstance(value, str):
+        cleaned = value.replace("\x00", "\ufffd")
+        # Paired surrogates were already joined by the JSON decoder: what is left is lone.
+        return cleaned.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
 
 
 def _json_type(value: object) -> str:

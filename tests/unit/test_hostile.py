@@ -272,23 +272,19 @@ def _row(name: str, client_id: str = "dc-known-gap") -> Registration:
     return Registration(client_id, name, 42, "Bank", "CA", "ACTIVE", NOW)
 
 
-# Known gaps, reported to the owner of app/listing.py: JSON may carry a lone surrogate
-# ("\ud800") or NUL ("\u0000"); parse_answer accepts both, and then the database refuses the
-# row (SQLite cannot encode a surrogate, PostgreSQL text has no NUL), so every cycle fails on
-# one hostile row. strict xfail: these start passing, and must be un-marked, once fixed.
-@pytest.mark.xfail(strict=True, reason="listing accepts lone surrogates the store cannot encode")
+# JSON may carry a lone surrogate ("\ud800") or NUL ("\u0000") that no database can store;
+# app.listing replaces them with U+FFFD, so one hostile row cannot fail every cycle.
 def test_lone_surrogate_from_upstream_does_not_block_recording(store: Store) -> None:
     state = record(store, [_row("Evil \ud800 Corp", "dc-surrogate")])
-    assert ("dc-surrogate", 42) in state
+    assert state[("dc-surrogate", 42)].registration.client_name == "Evil \ufffd Corp"
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(strict=True, reason="listing accepts NUL, which PostgreSQL text refuses")
 def test_nul_from_upstream_does_not_block_recording_on_postgres(pg_url: str) -> None:
     engine = db.make_engine(pg_url)
     try:
         db.migrate(engine)
         state = record(Store(engine), [_row("Evil \x00 Corp", "dc-nul")])
-        assert ("dc-nul", 42) in state
+        assert state[("dc-nul", 42)].registration.client_name == "Evil \ufffd Corp"
     finally:
         engine.dispose()

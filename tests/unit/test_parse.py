@@ -287,3 +287,14 @@ def test_empty_names_and_country_are_allowed() -> None:
     [parsed] = parse_answer(body(row(client_name="", provider_name="", country=""))).rows
 
     assert (parsed.client_name, parsed.provider_name, parsed.country) == ("", "", "")
+
+
+def test_unstorable_characters_are_replaced_not_fatal() -> None:
+    """A NUL or lone surrogate escaped in JSON fits no database column: it becomes U+FFFD."""
+    body = (
+        b'[{"client_id": "dc-a", "client_name": "A\\u0000B \\ud800 \\ud83d\\ude00", '
+        b'"provider_id": 1, "provider_name": "NBC", "country": "CA", '
+        b'"registration_status": "ACTIVE", "requested_on": "2024-02-29T14:24:42Z"}]'
+    )
+    (row,) = parse_answer(body).rows
+    assert row.client_name == "A\ufffdB \ufffd \U0001f600"
