@@ -168,6 +168,11 @@ class PendingDelivery:
     summary: BaselineSummary | None = None
 
 
+class Interrupted(Exception):
+    """Raised by an injected wait when the cycle must stop now (shutdown, lost leadership).
+    Whatever was not sent yet stays pending, untouched, for the next cycle or instance."""
+
+
 class DeliveryFailure(Exception):
     """A channel could not deliver. `permanent` errors need a person (bad token, unknown channel);
     the others (network, 5xx, rate limits) are retried on the next cycle or after retry_after."""

@@ -17,7 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import Gauge
 
-from app.domain import CycleResult, Outcome
+from app.domain import CycleResult, Interrupted, Outcome
 from app.leader import Leadership, Role
 from app.poll import Poller
 from app.web import Health, Metrics, serve
@@ -25,11 +25,11 @@ from app.web import Health, Metrics, serve
 log = logging.getLogger(__name__)
 
 
-class Stopping(Exception):
+class Stopping(Interrupted):
     """Raised from an interrupted wait once shutdown was requested."""
 
 
-class LeadershipLost(Exception):
+class LeadershipLost(Interrupted):
     """Raised from a wait inside a cycle when the leader lock is gone: stop sending at once."""
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from app.domain import BaselineSummary, DeliveryFailure, Event, PendingDelivery
+from app.domain import BaselineSummary, DeliveryFailure, Event, Interrupted, PendingDelivery
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,8 @@ def deliver_pending(
             pending=totals.pending + len(run.remaining),
             errors=totals.errors + run.errors,
         )
+        if run.interrupted:
+            break  # shutdown or lost leadership: no other channel starts either
     return totals
 
 
@@ -108,6 +110,7 @@ class _ChannelRun:
     now: Callable[[], datetime]
     max_attempts: int
     sleep: Callable[[float], None]
+    interrupted: bool = False
     remaining: dict[int, PendingDelivery] = field(default_factory=dict)  # not settled yet
     current: list[int] = field(default_factory=list)  # ids of the message being sent
     last_sent: datetime | None = None
@@ -131,6 +134,10 @@ class _ChannelRun:
                     self._send_poll(group)
         except DeliveryFailure as exc:
             self._fail(exc)
+        except Interrupted as exc:
+            # Not a failure of the channel: nothing is marked, the rest stays pending as it was.
+            log.info("delivery.interrupted channel=%s reason=%s", name, exc)
+            self.interrupted = True
         except Exception as exc:  # one broken channel must not stop the others
             log.exception("delivery.channel_crashed channel=%s", name)
             # Only the type: an arbitrary exception's text may carry a secret into the database.

@@ -327,3 +327,28 @@ def test_console_alerts_are_logged_at_info(caplog: pytest.LogCaptureFixture) -> 
     assert record.levelno == logging.INFO
     assert "Bank 007" in record.getMessage()
     assert "PENDING_APPROVAL -> PENDING_ACTIVATION" in record.getMessage()
+
+
+def test_shutdown_mid_channel_leaves_the_rest_pending_untouched(slack: FakeSlack) -> None:
+    """An injected wait that raises Interrupted (SIGTERM, lost leadership) stops delivery:
+    what went through is marked sent, nothing else is marked, no other channel starts."""
+    from app.domain import Interrupted
+
+    store = MemoryStore()
+    first = store.add("slack", 1, ev(0))
+    second = store.add("slack", 2, ev(1))
+    other = store.add("slack_webhook", 1, ev(0))
+    clock = Clock()
+
+    def stop_on_wait(_seconds: float) -> None:
+        raise Interrupted("shutdown requested")
+
+    webhook = SlackWebhookChannel(url=slack.webhook_url, timeout=5)
+    report = deliver_pending(
+        store, [bot(slack), webhook], now=clock.now, max_attempts=5, sleep=stop_on_wait
+    )
+    assert store.statuses(first) == ["sent"]
+    assert store.statuses(second + other) == ["pending", "pending"]
+    assert [store.rows[i].attempts for i in second + other] == [0, 0]
+    assert (report.sent, report.failed, report.errors) == (1, 0, [])
+    assert len(slack.received) == 1
