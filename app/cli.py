@@ -128,6 +128,7 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
             http_port=settings.http_port,
             token_renewals=lambda: app.flinks.token_renewals,
             counts=app.counts,
+            leader=app.leader,
         )
         return service.run()
     except OSError as exc:

@@ -57,6 +57,7 @@ def run_demo(settings: Settings, *, interval: int, cycles: int | None, seed: int
             http_port=_free_or_off(settings.http_host, settings.http_port),
             token_renewals=lambda: app.flinks.token_renewals,
             counts=app.counts,
+            leader=app.leader,
             # The first poll takes the baseline; every later one sees the upstream move.
             before_poll=lambda n: simulator.advance(rng) if n else None,
             max_cycles=cycles,

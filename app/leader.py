@@ -9,7 +9,6 @@ import enum
 import fcntl
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -124,52 +123,29 @@ class PgLeader:
 
 class FileGuard:
     """An exclusive `flock` on `<database>.lock`: SQLite admits one instance per file.
-    The kernel drops the lock when the process dies, even on SIGKILL. Guards of one process on
-    one file share the lock (wiring takes it before migrating, the service keeps it)."""
+    The kernel drops the lock when the process dies, even on SIGKILL."""
 
     def __init__(self, database: Path) -> None:
         self.path = database.with_name(database.name + ".lock")
-        self._held = False
+        self._handle: IO[str] | None = None
 
     def acquire(self) -> None:
-        """Take the lock (once per process and file) or raise ConfigError naming the file."""
-        if self._held:
-            return
-        entry = _FILE_LOCKS.get(self.path)
-        if entry is None:
-            entry = _FileLock(_flock(self.path))
-            _FILE_LOCKS[self.path] = entry
-        entry.users += 1
-        self._held = True
+        """Take the lock (idempotent) or raise ConfigError naming the database file."""
+        if self._handle is None:
+            self._handle = _flock(self.path)
 
     def check(self) -> Role:
         self.acquire()
         return Role.LEADER
 
     def still_held(self) -> bool:
-        return self._held
+        return self._handle is not None
 
     def release(self) -> None:
-        if not self._held:
-            return
-        self._held = False
-        entry = _FILE_LOCKS[self.path]
-        entry.users -= 1
-        if entry.users == 0:
-            del _FILE_LOCKS[self.path]
-            fcntl.flock(entry.handle, fcntl.LOCK_UN)
-            entry.handle.close()
-
-
-@dataclass
-class _FileLock:
-    handle: IO[str]
-    users: int = 0
-
-
-# flock locks belong to open files: a second open() in this process would conflict with the
-# first, so the held ones are shared. Filled only by FileGuard.acquire, never at import.
-_FILE_LOCKS: dict[Path, _FileLock] = {}
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
 
 
 def _flock(path: Path) -> IO[str]:

@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.leader import FileGuard, PgLeader, Role, leadership_for
+from app.settings import ConfigError
 from app.simulator import FlinksSimulator
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import free_port
@@ -124,15 +125,15 @@ def _probe(lock: Path) -> str:
     return done.stdout.strip()
 
 
-def test_file_guard_is_shared_in_a_process_and_exclusive_across_processes(tmp_path: Path) -> None:
+def test_file_guard_is_exclusive(tmp_path: Path) -> None:
     database = tmp_path / "watch.db"
-    first, again = FileGuard(database), FileGuard(database)
+    first = FileGuard(database)
     first.acquire()
-    again.acquire()  # wiring and the service of one process share the lock
+    first.acquire()  # idempotent
     assert _probe(first.path) == "held"
+    with pytest.raises(ConfigError, match="another flinkswatch instance is running on"):
+        FileGuard(database).acquire()
     first.release()
-    assert _probe(first.path) == "held", "still held by the second guard of this process"
-    again.release()
     assert _probe(first.path) == "free"
 
 
