@@ -57,6 +57,9 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
         # libpq waits forever by default; a dead server must fail the cycle instead.
         connect_args["connect_timeout"] = _PG_CONNECT_TIMEOUT_SECONDS
+    if parsed.get_backend_name() == "postgresql" and "options" not in parsed.query:
+        # Timestamps come back as UTC datetimes, with no per-value conversion to do.
+        connect_args["options"] = "-c timezone=UTC"
     return sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
 
 

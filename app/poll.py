@@ -130,9 +130,11 @@ class Poller:
             alerted=self.alerted,
             digest=fetched.digest if answer.complete else None,
         )
-        for event in events:
-            if event.event is not EventKind.BASELINE:
-                log.info(
+        # Every event is in the history and in the alerts; one log line each is for debugging
+        # only (a mass change of 10,000 rows would otherwise log 10,000 lines per cycle).
+        if log.isEnabledFor(logging.DEBUG):
+            for event in (e for e in events if e.event is not EventKind.BASELINE):
+                log.debug(
                     "event.%s client_id=%s provider_id=%d from=%s to=%s",
                     event.event,
                     event.client_id,

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from app import pgcopy
 from app.db import reading, translate_errors
 from app.domain import (
     DeliveryStatus,
@@ -31,6 +32,7 @@ from app.tables import UTCDateTime, deliveries, poll_runs, registration_events, 
 _SUCCESS = (Outcome.OK.value, Outcome.DEGRADED.value)
 _MAX_ERROR_CHARS = 500
 _CHUNK = 5000  # rows per executemany of a large cycle
+_COPY_THRESHOLD = 2000  # above this many rows, PostgreSQL writes with COPY (app/pgcopy.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +78,17 @@ class Store:
                     found = seen[value] = parse(value)
                 return found
 
-            return {
-                (row[0], row[2]): _stored_from_raw(row, parse, poll_time)
-                for row in conn.exec_driver_sql(sql)
-            }
+            if conn.dialect.name != "sqlite":
+                poll_time = parse  # the driver already built every datetime: nothing to share
+
+            # The driver's cursor in slices: few calls (not one SQLAlchemy fetchone per row),
+            # and never all 100,000 raw rows alive next to the state built from them.
+            cursor = conn.exec_driver_sql(sql).cursor
+            state: dict[Key, StoredRegistration] = {}
+            while rows := cursor.fetchmany(_CHUNK):
+                for row in rows:
+                    state[row[0], row[2]] = _stored_from_raw(row, parse, poll_time)
+            return state
 
     def record_cycle(
         self,
@@ -197,6 +206,14 @@ def _upsert(
     updates["removed_at"] = sa.case(
         (new.present, sa.null()), else_=sa.func.coalesce(t.removed_at, new.removed_at)
     )
+    if conn.dialect.name == "postgresql" and len(latest) > _COPY_THRESHOLD:
+        columns = list(_stored_to_row(latest[0], at))
+        pgcopy.upsert_registrations(
+            conn,
+            columns,
+            (tuple(_stored_to_row(s, removed_at.get(s.key, at)).values()) for s in latest),
+        )
+        return
     stmt = stmt.on_conflict_do_update(index_elements=[t.client_id, t.provider_id], set_=updates)
     # In slices: the parameter dicts of 100,000 rows, and SQLAlchemy's processed copy of
     # them, made most of the memory peak of a first sync (docs/performance.md).
@@ -227,6 +244,11 @@ def _stored_to_row(stored: StoredRegistration, removed_at: datetime) -> dict[str
 
 def _insert_events(conn: Connection, poll_id: int, events: Sequence[Event]) -> None:
     # executemany runs the rows in order, and the slices go in order: ids follow `events`.
+    if conn.dialect.name == "postgresql" and len(events) > _COPY_THRESHOLD:
+        columns = list(_event_to_row(events[0], poll_id))
+        rows = (tuple(_event_to_row(ev, poll_id).values()) for ev in events)
+        pgcopy.insert_events(conn, columns, rows)
+        return
     stmt = sa.insert(registration_events)
     for start in range(0, len(events), _CHUNK):
         conn.execute(stmt, [_event_to_row(ev, poll_id) for ev in events[start : start + _CHUNK]])
@@ -360,5 +382,7 @@ def _sqlite_utc(value: str | datetime) -> datetime:
 
 
 def _aware_utc(value: datetime) -> datetime:
-    # psycopg gives timestamptz in the session's time zone.
+    # psycopg gives timestamptz in the session's time zone, UTC as app.db sets it up.
+    if value.tzinfo is UTC:
+        return value
     return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
