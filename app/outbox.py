@@ -19,6 +19,7 @@ from app.domain import BaselineSummary, DeliveryStatus, Event, EventKind, Key, P
 from app.tables import deliveries, registration_events, slack_threads
 
 _MAX_ERROR_CHARS = 500
+_NO_HOLD = 2**62  # larger than any delivery id
 # The columns of registration_events named as the Event fields.
 EVENT_FIELDS = tuple(
     f.name for f in fields(Event) if f.name not in ("previous_status_since", "changes")
@@ -56,6 +57,9 @@ class Outbox:
                 d.channel == channel,
                 d.status == DeliveryStatus.PENDING.value,
                 sa.or_(d.next_attempt_at.is_(None), d.next_attempt_at <= now),
+                # A channel told to wait (429 Retry-After) waits as a whole: nothing recorded
+                # after the held delivery overtakes it, whatever poll it came from.
+                d.id < sa.func.coalesce(self._held_from(channel, now), _NO_HOLD),
             )
             .order_by(d.id)
             .limit(limit)
@@ -65,6 +69,20 @@ class Outbox:
             summary_polls = {r.delivery_poll_id for r in rows if r.kind == "summary"}
             summaries = _baseline_counts(conn, summary_polls)
         return [_pending_from_row(r, summaries) for r in rows]
+
+    @staticmethod
+    def _held_from(channel: str, now: datetime) -> sa.ScalarSelect[Any]:
+        """The first pending delivery of `channel` whose next try is still in the future."""
+        d = deliveries.c
+        return (
+            sa.select(sa.func.min(d.id))
+            .where(
+                d.channel == channel,
+                d.status == DeliveryStatus.PENDING.value,
+                d.next_attempt_at > now,
+            )
+            .scalar_subquery()
+        )
 
     def mark_sent(self, ids: Sequence[int], now: datetime, external_ref: str | None = None) -> None:
         stmt = (
@@ -83,13 +101,16 @@ class Outbox:
         permanent: bool,
         max_attempts: int,
         next_attempt_at: datetime | None = None,
+        count_attempt: bool = True,
     ) -> None:
         """Count a failed attempt. Only a permanent failure that reached max_attempts gives up
-        (status failed); transient failures stay pending, so they are retried forever."""
+        (status failed); transient failures stay pending, so they are retried forever.
+        `count_attempt=False` (deliveries queued behind a failure, never tried) only records
+        the reason and the next try time."""
         d = deliveries.c
-        attempts = d.attempts + 1
+        attempts: Any = d.attempts + 1 if count_attempt else d.attempts
         status: Any = DeliveryStatus.PENDING.value
-        if permanent:
+        if permanent and count_attempt:
             status = sa.case(
                 (attempts >= max_attempts, DeliveryStatus.FAILED.value),
                 else_=DeliveryStatus.PENDING.value,

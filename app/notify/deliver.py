@@ -60,6 +60,7 @@ class DeliveryStore(Protocol):
         permanent: bool,
         max_attempts: int,
         next_attempt_at: datetime | None = None,
+        count_attempt: bool = True,
     ) -> None: ...
 
 
@@ -173,17 +174,18 @@ class _ChannelRun:
             self.sleep(wait)
 
     def _fail(self, exc: DeliveryFailure) -> None:
-        """Record the failure on the failing message (as classified) and everything queued
-        behind it (as a transient attempt, so order is kept and nothing is dropped)."""
+        """Record the failure on the failing message (as classified). What was queued behind it
+        was not tried: it gets the same next try time (so order is kept) and the reason, but no
+        attempt is counted against it."""
         error = str(exc)
         self._error(error, permanent=exc.permanent)
         now = self.now()
         retry_at = now + timedelta(seconds=exc.retry_after) if exc.retry_after else None
         current = [i for i in self.current if i in self.remaining]
         rest = [i for i in self.remaining if i not in current]
-        for ids, permanent, text in (
-            (current, exc.permanent, error),
-            (rest, False, f"not sent: an earlier message failed: {error}"),
+        for ids, permanent, text, tried in (
+            (current, exc.permanent, error, True),
+            (rest, False, f"not sent: an earlier message failed: {error}", False),
         ):
             if not ids:
                 continue
@@ -195,6 +197,7 @@ class _ChannelRun:
                     permanent=permanent,
                     max_attempts=self.max_attempts,
                     next_attempt_at=retry_at,
+                    count_attempt=tried,
                 )
             except Exception as mark_exc:  # noqa: BLE001 - they stay pending, retried next cycle
                 log.error(
@@ -203,7 +206,8 @@ class _ChannelRun:
                     _one_line(mark_exc),
                 )
                 continue
-            self._settle(ids, permanent)
+            if tried:
+                self._settle(ids, permanent)
 
     def _settle(self, ids: list[int], permanent: bool) -> None:
         """Deliveries the store now considers failed for good (a permanent failure at the last

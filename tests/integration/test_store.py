@@ -300,7 +300,8 @@ def test_pending_deliveries_honour_next_attempt_at_and_order(store: Store) -> No
         [first], T0, "429", permanent=False, max_attempts=3, next_attempt_at=later
     )
 
-    assert [p.id for p in Outbox(store.engine).pending_deliveries("slack", T0)] == [second, third]
+    # The channel waits as a whole: nothing overtakes the delivery told to wait.
+    assert Outbox(store.engine).pending_deliveries("slack", T0) == []
     assert [p.id for p in Outbox(store.engine).pending_deliveries("slack", later)] == [
         first,
         second,
@@ -311,6 +312,28 @@ def test_pending_deliveries_honour_next_attempt_at_and_order(store: Store) -> No
         second,
     ]
     assert Outbox(store.engine).pending_deliveries("email", later) == []
+
+
+def test_a_later_poll_does_not_overtake_a_channel_told_to_wait(store: Store) -> None:
+    """429 Retry-After on poll 1's alert; poll 2's alert arrives meanwhile: it waits too."""
+    outbox = Outbox(store.engine)
+    (first,) = _added(store, 1)
+    retry_at = T0 + timedelta(seconds=600)
+    outbox.mark_failed(
+        [first], T0, "429", permanent=False, max_attempts=3, next_attempt_at=retry_at
+    )
+    a = reg("later", 99)
+    cycle(
+        store,
+        T0 + timedelta(seconds=300),
+        (stored(a),),
+        (ev(EventKind.ADDED, a),),
+        channels=("slack",),
+    )
+    assert outbox.pending_deliveries("slack", T0 + timedelta(seconds=300)) == []
+    due = outbox.pending_deliveries("slack", retry_at)
+    assert due[0].id == first
+    assert [p.event.client_id for p in due if p.event] == ["c0", "later"]
 
 
 def test_mark_sent(store: Store, engine: sa.Engine) -> None:
