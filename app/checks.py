@@ -36,7 +36,8 @@ def _guard(name: str, probe: Callable[[], str]) -> Check:
     except (ConfigError, db.DatabaseError, FlinksError, DeliveryFailure) as exc:
         return False, f"{name}: {exc}"
     except Exception as exc:  # noqa: BLE001 - report any failure as a line, never a traceback
-        return False, f"{name}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        return False, f"{name}: {type(exc).__name__}: {first}"
 
 
 def _database(settings: Settings) -> str:

@@ -37,7 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"flinkswatch: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
-        return EXIT_OK
+        # `run` and `demo` handle SIGINT themselves (exit 0); elsewhere the work was cut short.
+        print("flinkswatch: interrupted", file=sys.stderr)
+        return EXIT_FAILED
     except BrokenPipeError:
         # `flinkswatch history | head`: the reader left; that is not an error.
         import os
@@ -131,11 +133,6 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
             leader=app.leader,
         )
         return service.run()
-    except OSError as exc:
-        raise ConfigError(
-            f"HTTP_HOST/HTTP_PORT: cannot listen on {settings.http_host}:{settings.http_port}: "
-            f"{exc.strerror or exc}"
-        ) from None
     finally:
         app.close()
 

@@ -16,6 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.engine import Connection, Engine
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,13 @@ def make_engine(url: str) -> Engine:
 def _sqlite_engine(url: sa.URL) -> Engine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(database).expanduser().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(
+                f"cannot create the database directory {folder}: {exc.strerror or exc}"
+            ) from None
     engine = sa.create_engine(url)
     sa.event.listen(engine, "connect", _sqlite_on_connect)
     sa.event.listen(engine, "begin", _sqlite_on_begin)
@@ -167,9 +174,17 @@ def downgrade(engine: Engine, revision: str) -> None:
 def _run_alembic(engine: Engine, action: Callable[[Config], None]) -> None:
     config = alembic_config()
     before = current_revision(engine)
-    with translate_errors(engine), _migration_connection(engine) as conn:
-        config.attributes["connection"] = conn
-        action(config)
+    try:
+        with translate_errors(engine), _migration_connection(engine) as conn:
+            config.attributes["connection"] = conn
+            action(config)
+    except CommandError as exc:
+        # Typically a database migrated by a newer flinkswatch, then an older image started.
+        raise DatabaseError(
+            f"cannot migrate: the database is at revision {before}, which this flinkswatch "
+            f"(head {head_revision()}) does not know: run the newer version, or restore the "
+            f"backup taken before the upgrade ({_one_line(str(exc))})"
+        ) from None
     log.info(
         "db.migrated url=%s from=%s to=%s", safe_url(engine.url), before, current_revision(engine)
     )

@@ -10,8 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal
 
@@ -29,6 +28,7 @@ from app.listing import (
     parse_timestamp,
     snippet,
 )
+from app.retry_after import retry_after_seconds as parse_retry_after
 from app.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -75,18 +75,8 @@ class _Transient(Exception):
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
     """Retry-After as delta-seconds or an HTTP-date, clamped to [0, MAX_RETRY_AFTER]."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        seconds = float(value)
-    else:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+    seconds = parse_retry_after(value, now)
+    return None if seconds is None else min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def _backoff(exc: Exception) -> bool | float:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
-from app.db import database_error, safe_url
+from app.db import DatabaseError, database_error, safe_url
 from app.settings import ConfigError
 
 log = logging.getLogger(__name__)
@@ -149,8 +149,11 @@ class FileGuard:
 
 
 def _flock(path: Path) -> IO[str]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("a+", encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a+", encoding="utf-8")
+    except OSError as exc:
+        raise DatabaseError(f"cannot open the lock file {path}: {exc.strerror or exc}") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from app.diff import DiffResult, diff
-from app.domain import ALERTED_BY_DEFAULT, CycleResult, EventKind, Outcome
+from app.domain import ALERTED_BY_DEFAULT, CycleResult, EventKind, Interrupted, Outcome
 from app.flinks import Fetched, FlinksError
 from app.logs import poll_id_var
 from app.notify.deliver import Channel, DeliveryReport, deliver_pending
@@ -20,6 +20,8 @@ from app.outbox import Outbox
 from app.store import Store
 
 log = logging.getLogger(__name__)
+
+LEADERSHIP_LOST = "leadership"  # failure_kind of a cycle that stopped before writing
 
 
 class Source(Protocol):
@@ -45,6 +47,9 @@ class Poller:
     alerted: Collection[EventKind] = field(default_factory=lambda: ALERTED_BY_DEFAULT)
     clock: Callable[[], datetime] = utcnow
     sleep: Callable[[float], None] = time.sleep
+    # Called just before the cycle writes; raises Interrupted when this instance may no
+    # longer write (the service checks that it still holds the leader lock).
+    guard: Callable[[], None] = lambda: None
 
     def poll_once(self) -> CycleResult:
         """One complete cycle, never raising:
@@ -59,8 +64,8 @@ class Poller:
         started = time.monotonic()
         try:
             result = self._record(self.clock())
-            report = self._deliver()
-            result = _with_delivery(result, report)
+            if result.failure_kind != LEADERSHIP_LOST:
+                result = _with_delivery(result, self._deliver())
             log.log(
                 logging.WARNING if result.outcome is not Outcome.OK else logging.INFO,
                 "poll.done outcome=%s rows=%d skipped=%d events=%d delivered=%d "
@@ -88,6 +93,10 @@ class Poller:
             return self._failed(started_at, f"unexpected error: {type(exc).__name__}", "unexpected")
         try:
             return self._diff_and_record(started_at, fetched)
+        except Interrupted as exc:
+            # Another instance may be the leader now: write nothing, not even a failed poll.
+            log.warning("poll.not_recorded reason=%s", exc)
+            return CycleResult(outcome=Outcome.FAILED, error=str(exc), failure_kind=LEADERSHIP_LOST)
         except Exception as exc:  # noqa: BLE001 - database down, constraint, bug: nothing recorded
             log.error("poll.record_failed error=%r", _one_line(exc))
             return self._failed(started_at, f"recording failed: {_one_line(exc)}", "database")
@@ -118,6 +127,7 @@ class Poller:
                 pending,
                 self.removal_confirm_polls,
             )
+        self.guard()
         poll_id = store.record_cycle(
             started_at=started_at,
             finished_at=self.clock(),

@@ -20,6 +20,7 @@ from prometheus_client import Gauge
 from app.domain import CycleResult, Interrupted, Outcome
 from app.leader import Leadership, Role
 from app.poll import Poller
+from app.settings import ConfigError
 from app.web import Health, Metrics, serve
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class Service:
         )
         # Waits inside a cycle (Slack pacing, Retry-After) end at once on shutdown.
         self.poller.sleep = self._interruptible_sleep
+        self.poller.guard = self._confirm_leader
 
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT (or max_cycles); returns the exit status 0.
@@ -91,11 +93,15 @@ class Service:
             self.leader.release()
 
     def _serve(self) -> int:
-        server = (
-            serve(self.http_host, self.http_port, self.health, self.metrics)
-            if (self.http_port)
-            else None
-        )
+        server = None
+        if self.http_port:
+            try:
+                server = serve(self.http_host, self.http_port, self.health, self.metrics)
+            except OSError as exc:
+                raise ConfigError(
+                    f"HTTP_HOST/HTTP_PORT: cannot listen on {self.http_host}:{self.http_port}: "
+                    f"{exc.strerror or exc}"
+                ) from None
         scheduler = BackgroundScheduler(timezone=UTC)
         scheduler.add_job(
             self._cycle,
@@ -177,6 +183,9 @@ class Service:
     def _interruptible_sleep(self, seconds: float) -> None:
         if self.stop.wait(seconds):
             raise Stopping("shutdown requested")
+        self._confirm_leader()
+
+    def _confirm_leader(self) -> None:
         if self.leader is not None and not self.leader.still_held():
             self._take_role(Role.UNKNOWN)
             raise LeadershipLost("leader lock lost during the cycle")

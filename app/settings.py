@@ -7,6 +7,7 @@ Every secret may come from a file named by `<NAME>_FILE` (Docker and Kubernetes 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,6 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
+    DotEnvSettingsSource,
     EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
@@ -41,7 +43,12 @@ class ConfigError(Exception):
 
 
 class _SecretFileSource(PydanticBaseSettingsSource):
-    """Reads `<NAME>_FILE` for secret settings whose `<NAME>` is not set directly."""
+    """Reads `<NAME>_FILE` (from the environment, else from `.env`) for secret settings whose
+    `<NAME>` is not set directly."""
+
+    def __init__(self, settings_cls: type[BaseSettings], dotenv: Mapping[str, str | None]) -> None:
+        super().__init__(settings_cls)
+        self._dotenv = dotenv
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False  # unused: __call__ does the work
@@ -49,7 +56,7 @@ class _SecretFileSource(PydanticBaseSettingsSource):
     def __call__(self) -> dict[str, Any]:
         found: dict[str, Any] = {}
         for name in SECRET_FIELDS:
-            path = _env(f"{name}_FILE")
+            path = _env(f"{name}_FILE") or self._dotenv.get(f"{name}_file")
             if not path:
                 continue
             try:
@@ -142,9 +149,12 @@ class Settings(BaseSettings):
 
     @field_validator("flinks_base_url", "flinks_token_url", "slack_api_url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _http_url(cls, value: str, info: Any) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        if info.field_name == "slack_api_url":
+            # slack-sdk joins method names onto it: without the slash, /api is dropped.
+            return value.rstrip("/") + "/"
         return value
 
     @field_validator("database_url", mode="before")
@@ -196,8 +206,10 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         assert isinstance(env_settings, EnvSettingsSource)
+        assert isinstance(dotenv_settings, DotEnvSettingsSource)
         # Direct values win over *_FILE, which wins over defaults.
-        return (init_settings, env_settings, dotenv_settings, _SecretFileSource(settings_cls))
+        secret_files = _SecretFileSource(settings_cls, dotenv_settings.env_vars)
+        return (init_settings, env_settings, dotenv_settings, secret_files)
 
     # ---- derived views -------------------------------------------------------------------
     @property

@@ -12,7 +12,6 @@ import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from http.client import HTTPException
 from urllib.error import URLError
 
@@ -25,6 +24,7 @@ from app.domain import BaselineSummary, DeliveryFailure, Event, Key
 from app.notify.deliver import Outgoing
 from app.outbox import SlackThreads
 from app.render import SlackMessage, clean, slack_messages
+from app.retry_after import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -273,18 +273,8 @@ def retry_after(headers: Mapping[str, object], now: datetime | None = None) -> f
         value = value[0] if value else None
     if value is None:
         return None
-    text = str(value).strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    return min(max(seconds, 1.0), RETRY_AFTER_MAX)
+    seconds = retry_after_seconds(value, now)
+    return None if seconds is None else min(max(seconds, 1.0), RETRY_AFTER_MAX)
 
 
 def _network(exc: BaseException) -> str:

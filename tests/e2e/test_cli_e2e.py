@@ -215,3 +215,25 @@ def test_poll_does_not_race_a_running_leader(world: World) -> None:
         leader.release()
         engine.dispose()
     assert world.run("poll").returncode == 0  # once the leader is gone, it runs
+
+
+def test_unwritable_database_directory_is_one_line(sqlite_world: World) -> None:
+    for command in ("poll", "status", "migrate"):
+        result = sqlite_world.run(command, DATABASE_URL="sqlite:////proc/flinkswatch/none.db")
+        assert result.returncode == 1, (command, result.stderr)
+        (line,) = result.stderr.strip().splitlines()
+        assert "cannot create the database directory /proc/flinkswatch" in line
+
+
+def test_database_from_a_newer_version_is_one_line(sqlite_world: World) -> None:
+    import sqlite3
+
+    assert sqlite_world.run("migrate").returncode == 0
+    path = sqlite_world.env["DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    result = sqlite_world.run("migrate")
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert "the database is at revision 9999, which this flinkswatch" in line
+    assert "Traceback" not in result.stderr

@@ -196,3 +196,21 @@ def test_degraded_answer_records_valid_rows_and_reports_skips(engine: sa.Engine)
     result = poller.poll_once()
     assert (result.outcome, result.skipped, result.events) == (Outcome.DEGRADED, 1, 1)
     assert events(engine) == [("baseline", "a", 1), ("added", "b", 2)]
+
+
+def test_a_cycle_that_lost_leadership_writes_and_sends_nothing(engine: sa.Engine) -> None:
+    from app.domain import Interrupted
+    from app.store import Store
+
+    source, channel, clock = FakeSource([row("a", 1)]), FakeChannel(), Clock()
+    poller = make_poller(engine, source, channel, clock)
+
+    def lost() -> None:
+        raise Interrupted("leader lock lost during the cycle")
+
+    poller.guard = lost
+    result = poller.poll_once()
+    assert (result.outcome, result.failure_kind) == (Outcome.FAILED, "leadership")
+    assert events(engine) == []
+    assert Store(engine).last_poll() is None  # not even a failed poll row
+    assert channel.sent == []

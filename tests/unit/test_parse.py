@@ -298,3 +298,26 @@ def test_unstorable_characters_are_replaced_not_fatal() -> None:
     )
     (row,) = parse_answer(body).rows
     assert row.client_name == "A\ufffdB \ufffd \U0001f600"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("120", 120.0),
+        ("1.5", 1.5),
+        ("Wed, 21 Oct 2026 07:28:30 GMT", 30.0),
+        ("Wed, 21 Oct 2026 07:28:30 -0000", 30.0),  # a date with no zone claim: UTC
+        ("soon", None),
+        ("-3", None),
+        ("inf", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_retry_after_header(header: str | None, expected: float | None) -> None:
+    from datetime import UTC, datetime
+
+    from app.retry_after import retry_after_seconds
+
+    now = datetime(2026, 10, 21, 7, 28, tzinfo=UTC)
+    assert retry_after_seconds(header, now) == expected

@@ -170,3 +170,18 @@ def test_recipient_listing_url(monkeypatch: pytest.MonkeyPatch) -> None:
         load_settings().listing_url
         == "http://127.0.0.1:9/api/v1/recipients/dc-abc/providers/requests"
     )
+
+
+def test_secret_file_named_in_dotenv(tmp_path: Path) -> None:
+    secret = tmp_path / "flinks-secret"
+    secret.write_text("from-a-file\n")
+    (tmp_path / ".env").write_text(
+        f"FLINKS_CLIENT_ID=partner\nFLINKS_CLIENT_SECRET_FILE={secret}\n"
+    )
+    assert load_settings().require_flinks_credentials() == ("partner", "from-a-file")
+
+
+@pytest.mark.parametrize("url", ["https://slack-gov.com/api", "https://slack-gov.com/api/"])
+def test_slack_api_url_always_ends_with_a_slash(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("SLACK_API_URL", url)
+    assert load_settings().slack_api_url == "https://slack-gov.com/api/"
