@@ -14,6 +14,7 @@ import json
 import logging
 import re
 from datetime import UTC, datetime
+from sys import intern
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, PlainValidator, StrictStr, StringConstraints
@@ -181,13 +182,15 @@ def _validate_row(item: object) -> Registration | None:
         reason = _REASONS.get(error["type"]) or error["msg"].removeprefix("Value error, ")
         log.warning("flinks.row_skipped key=%s field=%s reason=%s", _row_key(item), field, reason)
         return None
+    # Interned: names, ids, countries and statuses repeat across rows and across polls, so
+    # one copy serves every row and the state kept from the last cycle (docs/performance.md).
     return Registration(
-        row.client_id,
-        row.client_name,
+        intern(row.client_id),
+        intern(row.client_name),
         row.provider_id,
-        row.provider_name,
-        row.country,
-        row.registration_status,
+        intern(row.provider_name),
+        intern(row.country),
+        intern(row.registration_status),
         row.requested_on,
     )
 

@@ -11,8 +11,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
-from app.diff import DiffResult, diff
-from app.domain import ALERTED_BY_DEFAULT, CycleResult, EventKind, Interrupted, Outcome
+from app.diff import DiffResult, apply, diff
+from app.domain import (
+    ALERTED_BY_DEFAULT,
+    CycleResult,
+    EventKind,
+    Interrupted,
+    Key,
+    Outcome,
+    StoredRegistration,
+)
 from app.flinks import Fetched, FlinksError
 from app.logs import poll_id_var
 from app.notify.deliver import Channel, DeliveryReport, deliver_pending
@@ -50,6 +58,10 @@ class Poller:
     # Called just before the cycle writes; raises Interrupted when this instance may no
     # longer write (the service checks that it still holds the leader lock).
     guard: Callable[[], None] = lambda: None
+    # (poll id, state after it): our own last write, so a cycle need not read it back.
+    _state: tuple[int, dict[Key, StoredRegistration]] | None = field(
+        default=None, init=False, repr=False
+    )
 
     def poll_once(self) -> CycleResult:
         """One complete cycle, never raising:
@@ -105,6 +117,8 @@ class Poller:
         answer = fetched.answer
         outcome = Outcome.OK if answer.complete else Outcome.DEGRADED
         store = self.store
+        latest = store.last_success_id()
+        previous: dict[Key, StoredRegistration] | None = None
         if (
             answer.complete
             and fetched.digest == store.last_answer_digest()
@@ -113,11 +127,12 @@ class Poller:
             log.debug("poll.unchanged_answer digest=%s", fetched.digest[:12])
             result = DiffResult(events=(), changed=())
         else:
+            previous = self._previous_state(latest)
             result = diff(
-                store.load_state(),
+                previous,
                 answer,
                 started_at,
-                baseline=not store.has_synced(),
+                baseline=latest is None,
                 removal_confirm_polls=self.removal_confirm_polls,
             )
         events, changed, pending = result.events, result.changed, result.removals_pending
@@ -140,6 +155,7 @@ class Poller:
             alerted=self.alerted,
             digest=fetched.digest if answer.complete else None,
         )
+        self._remember(latest, poll_id, previous, result.changed)
         # Every event is in the history and in the alerts; one log line each is for debugging
         # only (a mass change of 10,000 rows would otherwise log 10,000 lines per cycle).
         if log.isEnabledFor(logging.DEBUG):
@@ -160,6 +176,27 @@ class Poller:
             poll_id=poll_id,
             kinds=tuple(sorted(Counter(str(e.event) for e in events).items())),
         )
+
+    def _previous_state(self, latest: int | None) -> dict[Key, StoredRegistration]:
+        """The stored state: kept from our own last cycle while no other process has written
+        a poll since (the leader lock makes that the normal case), else read back."""
+        if self._state is not None and self._state[0] == latest:
+            return self._state[1]
+        return self.store.load_state()
+
+    def _remember(
+        self,
+        latest: int | None,
+        poll_id: int,
+        previous: dict[Key, StoredRegistration] | None,
+        changed: tuple[StoredRegistration, ...],
+    ) -> None:
+        if previous is not None:
+            self._state = (poll_id, apply(previous, changed))
+        elif self._state is not None and self._state[0] == latest:
+            self._state = (poll_id, self._state[1])  # an identical answer changed nothing
+        else:
+            self._state = None
 
     def _failed(self, started_at: datetime, error: str, kind: str) -> CycleResult:
         poll_id = None

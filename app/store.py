@@ -140,6 +140,14 @@ class Store:
             poll_id: int = conn.execute(stmt).scalar_one()
         return poll_id
 
+    def last_success_id(self) -> int | None:
+        """The id of the latest ok or degraded poll: the one whose state is stored now."""
+        p = poll_runs.c
+        stmt = sa.select(p.id).where(p.outcome.in_(_SUCCESS)).order_by(p.id.desc()).limit(1)
+        with reading(self._engine) as conn:
+            found: int | None = conn.execute(stmt).scalar()
+        return found
+
     def has_synced(self) -> bool:
         """True once any poll succeeded (ok or degraded): later sightings are `added`."""
         stmt = sa.select(sa.exists().where(poll_runs.c.outcome.in_(_SUCCESS)))

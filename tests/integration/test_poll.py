@@ -214,3 +214,45 @@ def test_a_cycle_that_lost_leadership_writes_and_sends_nothing(engine: sa.Engine
     assert events(engine) == []
     assert Store(engine).last_poll() is None  # not even a failed poll row
     assert channel.sent == []
+
+
+def test_state_kept_between_cycles_is_dropped_when_another_process_wrote(
+    engine: sa.Engine,
+) -> None:
+    """A replica that took over and wrote polls: our remembered state is stale, read it back."""
+    clock = Clock()
+    mine = make_poller(engine, FakeSource([row("a", 1)]), FakeChannel(), clock)
+    mine.poll_once()
+    clock.tick()
+    other = make_poller(
+        engine, FakeSource([row("a", 1, "PENDING_ACTIVATION")]), FakeChannel(), clock
+    )
+    assert other.poll_once().events == 1
+    clock.tick()
+    # A different answer (so no identical-answer shortcut): only b is new.
+    mine.source = FakeSource([row("a", 1, "PENDING_ACTIVATION"), row("b", 2)])
+    assert mine.poll_once().events == 1  # not a second status_changed from a stale memory
+    assert events(engine) == [
+        ("baseline", "a", 1),
+        ("status_changed", "a", 1),
+        ("added", "b", 2),
+    ]
+
+
+def test_remembered_state_survives_a_failed_write(engine: sa.Engine) -> None:
+    """A cycle whose write failed changed nothing: the next one diffs against the same state."""
+    from app.domain import Interrupted
+
+    source, channel, clock = FakeSource([row("a", 1)]), FakeChannel(), Clock()
+    poller = make_poller(engine, source, channel, clock)
+    poller.poll_once()
+    source.rows = [row("a", 1, "ACTIVE")]
+
+    def refuse() -> None:
+        raise Interrupted("leader lock lost during the cycle")
+
+    poller.guard = refuse
+    assert poller.poll_once().failure_kind == "leadership"
+    poller.guard = lambda: None
+    assert poller.poll_once().events == 1
+    assert [e[0] for e in events(engine)] == ["baseline", "status_changed"]
