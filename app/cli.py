@@ -7,10 +7,14 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from app import __version__, db, logs, output
 from app.domain import Outcome
 from app.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 log = logging.getLogger("flinkswatch")
 
@@ -171,16 +175,28 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _migrated_engine(settings: Settings) -> Engine:
+    """An engine for the read-only commands, which never migrate: the schema must be current."""
+    engine = db.make_engine(settings.database_url.get_secret_value())
+    try:
+        current = db.schema_is_current(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    if not current:
+        engine.dispose()
+        raise ConfigError(
+            "the database has no current flinkswatch schema: "
+            "run `flinkswatch migrate` (or `flinkswatch poll`) first"
+        )
+    return engine
+
+
 def _query(settings: Settings, args: argparse.Namespace, *, history: bool) -> int:
     from app import queries
 
-    engine = db.make_engine(settings.database_url.get_secret_value())
+    engine = _migrated_engine(settings)
     try:
-        if not db.schema_is_current(engine):
-            raise ConfigError(
-                "the database has no current flinkswatch schema: "
-                "run `flinkswatch migrate` (or `flinkswatch poll`) first"
-            )
         filters = queries.Filters(
             client_id=args.client_id,
             provider_id=args.provider_id,
@@ -244,13 +260,8 @@ def cmd_notify_test(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_deliveries(settings: Settings, args: argparse.Namespace) -> int:
     from app.outbox import Outbox
 
-    engine = db.make_engine(settings.database_url.get_secret_value())
+    engine = _migrated_engine(settings)
     try:
-        if not db.schema_is_current(engine):
-            raise ConfigError(
-                "the database has no current flinkswatch schema: "
-                "run `flinkswatch migrate` (or `flinkswatch poll`) first"
-            )
         rows = Outbox(engine).list_deliveries(args.status, args.channel, max(1, args.limit))
     finally:
         engine.dispose()

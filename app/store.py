@@ -148,12 +148,6 @@ class Store:
             found: int | None = conn.execute(stmt).scalar()
         return found
 
-    def has_synced(self) -> bool:
-        """True once any poll succeeded (ok or degraded): later sightings are `added`."""
-        stmt = sa.select(sa.exists().where(poll_runs.c.outcome.in_(_SUCCESS)))
-        with reading(self._engine) as conn:
-            return bool(conn.execute(stmt).scalar())
-
     def last_answer_digest(self) -> str | None:
         """The digest of the latest successful poll if it was ok; None if it was degraded."""
         stmt = (

@@ -244,9 +244,13 @@ def test_a_failure_late_in_record_cycle_leaves_nothing(store: Store) -> None:
 
 
 def test_poll_bookkeeping(store: Store) -> None:
-    assert (store.has_synced(), store.last_poll(), store.last_success_at()) == (False, None, None)
+    assert (store.last_success_id(), store.last_poll(), store.last_success_at()) == (
+        None,
+        None,
+        None,
+    )
     failed = store.record_failure(started_at=T0, finished_at=T0, error="boom " * 200)
-    assert not store.has_synced()
+    assert store.last_success_id() is None
     last = store.last_poll()
     assert last is not None
     assert (last.id, last.outcome) == (failed, Outcome.FAILED)
@@ -255,13 +259,16 @@ def test_poll_bookkeeping(store: Store) -> None:
 
     t1, t2 = T0 + timedelta(minutes=5), T0 + timedelta(minutes=10)
     a = reg()
-    baseline(store, [a], at=t1, digest="d1")
-    assert (store.has_synced(), store.last_answer_digest(), store.last_success_at()) == (
-        True,
+    ok = baseline(store, [a], at=t1, digest="d1")
+    assert (store.last_success_id(), store.last_answer_digest(), store.last_success_at()) == (
+        ok,
         "d1",
         t1,
     )
-    cycle(store, t2, (stored(a, missing_polls=1),), outcome=Outcome.DEGRADED, digest="d2")
+    degraded = cycle(
+        store, t2, (stored(a, missing_polls=1),), outcome=Outcome.DEGRADED, digest="d2"
+    )
+    assert store.last_success_id() == degraded
     assert store.last_answer_digest() is None  # latest success was degraded
     assert store.last_success_at() == t2
     assert store.has_pending_removals()
@@ -595,7 +602,7 @@ def test_unreachable_database_is_one_line_without_password() -> None:
     engine = db.make_engine(f"postgresql://fw:s3cr3t-pw@127.0.0.1:{port}/fw")
     try:
         with pytest.raises(db.DatabaseError) as caught:
-            Store(engine).has_synced()
+            Store(engine).last_success_id()
     finally:
         engine.dispose()
     message = str(caught.value)
