@@ -1,5 +1,5 @@
 """`python -m app` is the same as the `flinkswatch` command."""
 
-from app.cli import main
+from app.cli.commands import main
 
 raise SystemExit(main())

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
-from app.diff import DiffResult, apply, diff
+from app.core.diff import DiffResult, apply, diff
+from app.db.outbox import Outbox
+from app.db.store import Store
 from app.domain import (
     ALERTED_BY_DEFAULT,
     CycleResult,
@@ -21,11 +23,9 @@ from app.domain import (
     Outcome,
     StoredRegistration,
 )
-from app.flinks import Fetched, FlinksError
+from app.flinks.client import Fetched, FlinksError
 from app.logs import poll_id_var
 from app.notify.deliver import Channel, DeliveryReport, deliver_pending
-from app.outbox import Outbox
-from app.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import Gauge
 
+from app.db.leader import Leadership, Role
 from app.domain import CycleResult, Interrupted, Outcome
-from app.leader import Leadership, Role
 from app.poll import Poller
 from app.settings import ConfigError
-from app.web import Health, Metrics, serve
+from app.web.server import Health, Metrics, serve
 
 log = logging.getLogger(__name__)
 

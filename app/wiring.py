@@ -7,18 +7,19 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from app import db, queries
-from app.flinks import FlinksClient
-from app.leader import FileGuard, Leadership, leadership_for
+from app.db import engine as db
+from app.db import queries
+from app.db.leader import FileGuard, Leadership, leadership_for
+from app.db.outbox import Outbox, SlackThreads
+from app.db.store import Store
+from app.flinks.client import FlinksClient
 from app.notify.console import ConsoleChannel
 from app.notify.deliver import Channel
 from app.notify.email import EmailChannel
 from app.notify.routing import Destination, Filter, destinations
 from app.notify.slack import SlackBotChannel, SlackWebhookChannel
-from app.outbox import Outbox, SlackThreads
 from app.poll import Poller
 from app.settings import SECRET_FIELDS, ConfigError, Settings
-from app.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from app.domain import BaselineSummary, Event
 from app.notify.deliver import Outgoing
-from app.render import console_lines
+from app.notify.render import console_lines
 
 alerts = logging.getLogger("flinkswatch.alerts")
 

@@ -18,7 +18,7 @@ from typing import Literal
 
 from app.domain import BaselineSummary, DeliveryFailure, Event
 from app.notify.deliver import Outgoing
-from app.render import EmailParts, clean, email_parts
+from app.notify.render import EmailParts, clean, email_parts
 
 log = logging.getLogger(__name__)
 

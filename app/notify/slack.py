@@ -20,10 +20,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
+from app.db.outbox import SlackThreads
 from app.domain import BaselineSummary, DeliveryFailure, Event, Key
 from app.notify.deliver import Outgoing
-from app.outbox import SlackThreads
-from app.render import SlackMessage, clean, slack_messages
+from app.notify.render import SlackMessage, clean, slack_messages
 from app.retry_after import retry_after_seconds
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.simulator import FlinksSimulator
+from app.demo.simulator import FlinksSimulator
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import FakeSMTP
 

@@ -10,7 +10,7 @@ from conftest import World, with_channels
 from fakes.slack_server import FakeSlack
 from fakes.smtp_server import FakeSMTP
 
-from app.simulator import FlinksSimulator
+from app.demo.simulator import FlinksSimulator
 
 pytestmark = pytest.mark.e2e
 
@@ -96,6 +96,6 @@ def test_routes_threads_and_deliveries_command(
 
 
 def _columns() -> list[str]:
-    from app.cli import DELIVERY_COLUMNS
+    from app.cli.commands import DELIVERY_COLUMNS
 
     return list(DELIVERY_COLUMNS)

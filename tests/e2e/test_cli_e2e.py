@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from app.simulator import FlinksSimulator
+from app.demo.simulator import FlinksSimulator
 from tests.e2e.conftest import World, with_channels
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import FakeSMTP
@@ -195,8 +195,8 @@ def test_check_reports_each_service(world: World, slack: FakeSlack, smtp: FakeSM
 
 def test_poll_does_not_race_a_running_leader(world: World) -> None:
     """On PostgreSQL a one-off poll beside a leader steps aside; on SQLite the file is locked."""
-    from app import db
-    from app.leader import Role, leadership_for
+    from app.db import engine as db
+    from app.db.leader import Role, leadership_for
 
     engine = db.make_engine(world.env["DATABASE_URL"])
     leader = leadership_for(engine)

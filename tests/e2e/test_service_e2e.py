@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from app.simulator import FlinksSimulator
+from app.demo.simulator import FlinksSimulator
 from tests.e2e.conftest import World
 from tests.fakes.smtp_server import free_port
 

@@ -15,11 +15,11 @@ import pytest
 import sqlalchemy as sa
 import stamina
 
-from app import db
+from app.db import engine as db
+from app.db.tables import registration_events, registrations
+from app.demo.simulator import FlinksSimulator, bulk_rows
 from app.domain import Outcome
 from app.settings import load_settings
-from app.simulator import FlinksSimulator, bulk_rows
-from app.tables import registration_events, registrations
 from app.wiring import App, build_app
 from tests.faults.test_outages import move
 from tests.faults.upstream import seed_rows

@@ -16,11 +16,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from app import db
+from app.db import engine as db
+from app.db.store import Store
+from app.db.tables import deliveries, registration_events
+from app.demo.simulator import FlinksSimulator
 from app.domain import EventKind
-from app.simulator import FlinksSimulator
-from app.store import Store
-from app.tables import deliveries, registration_events
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import FakeSMTP
 from tests.faults.harness import Alert, Launcher, alerts_in, record_figures, service_env, wait_until

@@ -14,9 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from app.db import DatabaseError, reading
-from app.simulator import FlinksSimulator, format_timestamp
-from app.tables import registrations
+from app.db.engine import DatabaseError, reading
+from app.db.tables import registrations
+from app.demo.simulator import FlinksSimulator, format_timestamp
 from tests.faults.harness import Alert
 
 STATUSES = ("PENDING_APPROVAL", "PENDING_ACTIVATION", "ACTIVE")

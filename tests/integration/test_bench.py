@@ -1,4 +1,4 @@
-"""The benchmark's code path at a tiny size, so `python -m app.bench` cannot rot. No timings are
+"""The benchmark's code path at a tiny size, so `python -m bench` cannot rot. No timings are
 asserted: only that every step ran, printed its ratio to the floor, and measured something."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def test_bench_prints_every_step_with_its_ratio_to_the_floor(tmp_path: Path) -> 
         [
             sys.executable,
             "-m",
-            "app.bench",
+            "bench",
             "--sizes",
             "200",
             "--backends",

@@ -24,7 +24,7 @@ import yaml
 
 from app.domain import CycleResult, Outcome
 from app.settings import Settings
-from app.web import Health, Metrics, serve
+from app.web.server import Health, Metrics, serve
 from tests.e2e.test_container_e2e import IMAGE_UID, instructions, read_image
 
 ROOT = Path(__file__).parents[2]

@@ -17,7 +17,8 @@ import pytest
 import stamina
 from pydantic import SecretStr
 
-from app.flinks import (
+from app.demo.simulator import LISTING_PATH, TOKEN_PATH, FlinksSimulator
+from app.flinks.client import (
     ATTEMPTS,
     FlinksAuthError,
     FlinksBadAnswer,
@@ -27,7 +28,6 @@ from app.flinks import (
     retry_after_seconds,
 )
 from app.settings import ConfigError, Settings
-from app.simulator import LISTING_PATH, TOKEN_PATH, FlinksSimulator
 
 CLIENT_ID = "partner-123"
 SECRET = "s3cr3t-Value-Never-Logged"

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app.leader import FileGuard, PgLeader, Role, leadership_for
+from app.db.leader import FileGuard, PgLeader, Role, leadership_for
+from app.demo.simulator import FlinksSimulator
 from app.settings import ConfigError
-from app.simulator import FlinksSimulator
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import free_port
 from tests.faults.harness import Alert, Launcher, Proc, alerts_in, service_env, wait_until

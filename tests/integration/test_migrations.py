@@ -1,5 +1,5 @@
 """Alembic migrations on real SQLite and PostgreSQL: up, down, up again, and they agree with
-app/tables.py."""
+app/db/tables.py."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from app import db
-from app.tables import metadata
+from app.db import engine as db
+from app.db.tables import metadata
 
 APP_TABLES = {
     "registrations",

@@ -11,14 +11,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from app import db, queries
+from app.db import engine as db
+from app.db import queries
+from app.db.outbox import Outbox
+from app.db.store import Store
 from app.domain import BaselineSummary, DeliveryFailure, Event, Outcome
-from app.flinks import Fetched, FlinksUnavailable
-from app.listing import parse_answer
+from app.flinks.client import Fetched, FlinksUnavailable
+from app.flinks.listing import parse_answer
 from app.notify.deliver import Outgoing
-from app.outbox import Outbox
 from app.poll import Poller
-from app.store import Store
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -199,8 +200,8 @@ def test_degraded_answer_records_valid_rows_and_reports_skips(engine: sa.Engine)
 
 
 def test_a_cycle_that_lost_leadership_writes_and_sends_nothing(engine: sa.Engine) -> None:
+    from app.db.store import Store
     from app.domain import Interrupted
-    from app.store import Store
 
     source, channel, clock = FakeSource([row("a", 1)]), FakeChannel(), Clock()
     poller = make_poller(engine, source, channel, clock)

@@ -11,14 +11,14 @@ import pytest
 import sqlalchemy as sa
 from fakes.slack_server import FakeSlack
 
-from app import db
+from app.db import engine as db
+from app.db.outbox import Outbox
+from app.db.store import Store
 from app.domain import ALERTED_BY_DEFAULT, Event, EventKind, Outcome
 from app.notify.deliver import deliver_pending
 from app.notify.routing import destinations, instance_name, parse_routes
 from app.notify.slack import SlackBotChannel
-from app.outbox import Outbox
 from app.settings import ConfigError, Settings, load_settings
-from app.store import Store
 from app.wiring import build_channels, channel_routes
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

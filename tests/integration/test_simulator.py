@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from app.flinks import parse_answer
-from app.simulator import (
+from app.demo.simulator import (
     LISTING_PATH,
     NEXT_STATUS,
     FlinksSimulator,
@@ -22,6 +21,7 @@ from app.simulator import (
     format_timestamp,
     mutate_status,
 )
+from app.flinks.client import parse_answer
 
 STEP = {"PENDING_APPROVAL": 0, "PENDING_ACTIVATION": 1, "ACTIVE": 2}
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

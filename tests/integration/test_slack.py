@@ -15,13 +15,13 @@ import sqlalchemy as sa
 from fakes.slack_server import FakeSlack
 from fakes.smtp_server import free_port
 
-from app import db
+from app.db import engine as db
+from app.db.outbox import Outbox, SlackThreads
+from app.db.store import Store
 from app.domain import ALERTED_BY_DEFAULT, DeliveryFailure, Event, EventKind, Outcome
 from app.notify.deliver import DeliveryReport, deliver_pending
+from app.notify.render import THREADED_MAX_REGISTRATIONS
 from app.notify.slack import SlackBotChannel, SlackWebhookChannel, retry_after
-from app.outbox import Outbox, SlackThreads
-from app.render import THREADED_MAX_REGISTRATIONS
-from app.store import Store
 
 TOKEN = "xoxb-super-secret-token"
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)

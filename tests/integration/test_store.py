@@ -12,7 +12,12 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from app import db, queries
+from app.db import engine as db
+from app.db import queries
+from app.db.outbox import Outbox
+from app.db.queries import Filters
+from app.db.store import Store
+from app.db.tables import deliveries, registrations
 from app.domain import (
     ALERTED_BY_DEFAULT,
     Event,
@@ -21,10 +26,6 @@ from app.domain import (
     Registration,
     StoredRegistration,
 )
-from app.outbox import Outbox
-from app.queries import Filters
-from app.store import Store
-from app.tables import deliveries, registrations
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOSTILE = "x' OR 1=1 --"

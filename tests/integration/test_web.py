@@ -14,7 +14,8 @@ import pytest
 
 from app import __version__
 from app.domain import CycleResult, Outcome
-from app.web import Health, Metrics, probe, serve
+from app.web.probe import probe
+from app.web.server import Health, Metrics, serve
 
 
 @pytest.fixture

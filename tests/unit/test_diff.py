@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.diff import apply, diff
+from app.core.diff import apply, diff
 from app.domain import (
     Answer,
     Direction,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from app.domain import BaselineSummary, Event, EventKind
-from app.render import email_parts, slack_messages
+from app.notify.render import email_parts, slack_messages
 
 GOLDEN = Path(__file__).parents[1] / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"

@@ -19,13 +19,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import db
-from app.diff import diff
+from app.cli.output import HISTORY_COLUMNS, render
+from app.core.diff import diff
+from app.db import engine as db
+from app.db.store import Store
 from app.domain import ALERTED_BY_DEFAULT, Event, EventKind, Outcome, Registration
-from app.listing import FlinksBadAnswer, parse_answer
-from app.output import HISTORY_COLUMNS, render
-from app.render import console_lines, email_parts, slack_messages
-from app.store import Store
+from app.flinks.listing import FlinksBadAnswer, parse_answer
+from app.notify.render import console_lines, email_parts, slack_messages
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 NASTY = [

@@ -7,7 +7,7 @@ import io
 import json
 from datetime import UTC, datetime
 
-from app.output import HISTORY_COLUMNS, render
+from app.cli.output import HISTORY_COLUMNS, render
 
 ROW: dict[str, object] = {
     "client_id": "dc-a",

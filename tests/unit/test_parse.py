@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.listing import FlinksBadAnswer, parse_answer, parse_timestamp
+from app.flinks.listing import FlinksBadAnswer, parse_answer, parse_timestamp
 
 CLIENT = "dc-xxxxxxxxxxxxxxxxxxxxxxxxx"
 

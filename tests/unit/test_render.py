@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from app.domain import BaselineSummary, Event, EventKind
-from app.render import (
+from app.notify.render import (
     SLACK_BLOCKS_TEXT_LIMIT,
     SLACK_TEXT_LIMIT,
     SlackMessage,

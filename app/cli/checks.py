@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from app import db
+from app.db import engine as db
 from app.domain import DeliveryFailure
-from app.flinks import FlinksError
+from app.flinks.client import FlinksError
 from app.settings import ConfigError, Settings
 
 Check = tuple[bool, str]

@@ -9,7 +9,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from app import __version__, db, logs, output
+from app import __version__, logs
+from app.cli import output
+from app.db import engine as db
 from app.domain import Outcome
 from app.settings import ConfigError, Settings, load_settings
 
@@ -142,7 +144,7 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_poll(settings: Settings, _args: argparse.Namespace) -> int:
-    from app.leader import Role
+    from app.db.leader import Role
     from app.wiring import build_app
 
     app = build_app(settings)
@@ -193,7 +195,7 @@ def _migrated_engine(settings: Settings) -> Engine:
 
 
 def _query(settings: Settings, args: argparse.Namespace, *, history: bool) -> int:
-    from app import queries
+    from app.db import queries
 
     engine = _migrated_engine(settings)
     try:
@@ -223,7 +225,7 @@ def cmd_history(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_check(settings: Settings, _args: argparse.Namespace) -> int:
-    from app.checks import run_checks
+    from app.cli.checks import run_checks
 
     failures = 0
     for ok, line in run_checks(settings):
@@ -249,7 +251,7 @@ DELIVERY_COLUMNS = (
 
 
 def cmd_notify_test(settings: Settings, args: argparse.Namespace) -> int:
-    from app.notify.sample import notify_test
+    from app.cli.sample import notify_test
     from app.wiring import build_channels
 
     # No engine: a sample never starts a Slack thread nor touches the outbox.
@@ -258,7 +260,7 @@ def cmd_notify_test(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_deliveries(settings: Settings, args: argparse.Namespace) -> int:
-    from app.outbox import Outbox
+    from app.db.outbox import Outbox
 
     engine = _migrated_engine(settings)
     try:
@@ -270,7 +272,7 @@ def cmd_deliveries(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from app.demo import run_demo
+    from app.demo.run import run_demo
 
     return run_demo(settings, interval=args.interval, cycles=args.cycles, seed=args.seed)
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
-from app.db import DatabaseError, database_error, safe_url
+from app.db.engine import DatabaseError, database_error, safe_url
 from app.settings import ConfigError
 
 log = logging.getLogger(__name__)

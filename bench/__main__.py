@@ -1,4 +1,4 @@
-"""`python -m app.bench`: how a poll cycle compares with merely fetching and parsing the listing,
+"""`python -m bench`: how a poll cycle compares with merely fetching and parsing the listing,
 at 1k, 10k and 100k registrations, on SQLite and PostgreSQL (docs/performance.md)."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from app.bench_env import idle_service_rss, pg_unavailable
-from app.bench_run import Figure, Options, measure
+from bench.env import idle_service_rss, pg_unavailable
+from bench.run import Figure, Options, measure
 
 PG_ENV = "FLINKSWATCH_BENCH_PG_URL"
 IDLE_ROWS = 100
@@ -47,7 +47,7 @@ def _backends(text: str) -> list[str]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m app.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--sizes", type=_sizes, default=[1000, 10_000, 100_000])
     parser.add_argument("--backends", type=_backends, default=["sqlite", "postgresql"])
     parser.add_argument(

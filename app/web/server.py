@@ -1,20 +1,16 @@
 """Health, readiness and Prometheus metrics of the running service (SPEC 7).
 
 The server exposes counters and health only: no registration data, no settings, no secrets.
-`python -m app.web [/path]` probes the local server: the container's HEALTHCHECK.
+`python -m app.web [/path]` (app/web/probe.py) is the container's HEALTHCHECK.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -227,33 +223,3 @@ def serve(host: str, port: int, health: Health, metrics: Metrics) -> ThreadingHT
 
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
-
-
-def probe(path: str = "/healthz", env: Mapping[str, str] = os.environ, timeout: float = 5) -> int:
-    """GET `path` on the local server named by HTTP_HOST/HTTP_PORT; 0 when it answers 200.
-
-    The container's HEALTHCHECK (slim images have no curl). Prints the answer, which Docker
-    keeps in `docker inspect`; the body holds no secret.
-    """
-    host = env.get("HTTP_HOST", "127.0.0.1").strip()
-    if host in ("", "0.0.0.0"):  # noqa: S104 - bound to every interface: ask the loopback one
-        host = "127.0.0.1"
-    url = f"http://{host}:{env.get('HTTP_PORT', '8080').strip()}{path}"
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            status, text = response.status, response.read().decode()
-    except urllib.error.HTTPError as err:
-        status, text = err.code, err.read().decode()
-    except OSError as exc:
-        print(f"{url}: {exc}")
-        return 1
-    print(f"{status} {text}")
-    return 0 if status == 200 else 1
-
-
-def main(argv: Sequence[str] = ()) -> int:
-    return probe(argv[0]) if argv else probe()
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

@@ -53,7 +53,7 @@ def peak_rss_mib() -> float:
 
 # ---- the simulated upstream, in a child process --------------------------------------------------
 def _upstream_main(conn: Connection, n: int, seed: int) -> None:
-    from app.simulator import FlinksSimulator, bulk_rows, mutate_status
+    from app.demo.simulator import FlinksSimulator, bulk_rows, mutate_status
 
     base = bulk_rows(n, seed)
     sim = FlinksSimulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, rows=base[:1])

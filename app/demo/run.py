@@ -10,9 +10,9 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from app.demo.simulator import FlinksSimulator, demo_rows
 from app.service import Service
 from app.settings import Settings
-from app.simulator import FlinksSimulator, demo_rows
 from app.wiring import build_app
 
 log = logging.getLogger(__name__)

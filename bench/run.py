@@ -11,7 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.bench_env import (
+from app.domain import CycleResult, Outcome
+from app.flinks.client import FlinksClient
+from app.settings import load_settings
+from app.wiring import App, build_app
+from bench.env import (
     CLIENT_ID,
     CLIENT_SECRET,
     Scratch,
@@ -20,10 +24,6 @@ from app.bench_env import (
     peak_rss_mib,
     reset_peak_rss,
 )
-from app.domain import CycleResult, Outcome
-from app.flinks import FlinksClient
-from app.settings import load_settings
-from app.wiring import App, build_app
 
 STEPS = ("floor", "first sync", "no change", "10% changed")
 

@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from app import pgcopy
-from app.db import reading, translate_errors
+from app.db import pgcopy
+from app.db.engine import reading, translate_errors
+from app.db.tables import UTCDateTime, deliveries, poll_runs, registration_events, registrations
 from app.domain import (
     DeliveryStatus,
     Event,
@@ -27,7 +28,6 @@ from app.domain import (
     StoredRegistration,
 )
 from app.notify.routing import Filter
-from app.tables import UTCDateTime, deliveries, poll_runs, registration_events, registrations
 
 _SUCCESS = (Outcome.OK.value, Outcome.DEGRADED.value)
 _MAX_ERROR_CHARS = 500

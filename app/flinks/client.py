@@ -18,7 +18,7 @@ import httpx
 import stamina
 
 from app.domain import Answer
-from app.listing import (
+from app.flinks.listing import (
     FlinksAuthError,
     FlinksBadAnswer,
     FlinksError,

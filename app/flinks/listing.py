@@ -81,7 +81,7 @@ def _provider_id(value: object) -> int:
     return value
 
 
-# Limits follow the columns of app/tables.py, so a valid row always fits the database;
+# Limits follow the columns of app/db/tables.py, so a valid row always fits the database;
 # the pattern asks for one non-blank character (checked by pydantic-core: fast on 100k rows).
 _ClientId = Annotated[StrictStr, StringConstraints(max_length=128, pattern=r"\S")]
 _Country = Annotated[StrictStr, StringConstraints(max_length=16)]

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, Row
 
-from app.db import reading, translate_errors
+from app.db.engine import reading, translate_errors
+from app.db.tables import deliveries, registration_events, slack_threads
 from app.domain import BaselineSummary, DeliveryStatus, Event, EventKind, Key, PendingDelivery
-from app.tables import deliveries, registration_events, slack_threads
 
 _MAX_ERROR_CHARS = 500
 _NO_HOLD = 2**62  # larger than any delivery id

@@ -9,10 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from app import tables
-from app.db import reading
+from app.db import tables
+from app.db.engine import reading
+from app.db.outbox import EVENT_FIELDS, load_details
 from app.domain import Registration
-from app.outbox import EVENT_FIELDS, load_details
 
 _REG_FIELDS = tuple(f.name for f in fields(Registration))
 

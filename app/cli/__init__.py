@@ -1,0 +1,1 @@
+"""The `flinkswatch` command (SPEC 4): parsing, the commands, `check` and their output."""

@@ -1,0 +1,1 @@
+"""The benchmark (`python -m bench`): kept out of the installed package."""
