@@ -116,6 +116,15 @@ class Answer:
         return self.skipped == 0
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """A validated listing with the sha256 and size of the raw body it came from."""
+
+    answer: Answer
+    digest: str
+    size: int
+
+
 class Outcome(enum.StrEnum):
     OK = "ok"
     FAILED = "failed"
@@ -138,6 +147,31 @@ class CycleResult:
         None  # flinks_auth, flinks_unavailable, flinks_bad_answer, database...
     )
     kinds: tuple[tuple[str, int], ...] = ()  # events of this cycle by kind
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPlan:
+    """The outbox rows one cycle's events call for, decided by app.notify.routing."""
+
+    summaries: tuple[str, ...] = ()  # channels that get the baseline summary
+    everything: tuple[str, ...] = ()  # channels taking every event of `kinds`
+    kinds: frozenset[EventKind] = frozenset()
+    routed: tuple[tuple[str, tuple[int, ...]], ...] = ()  # channel -> indexes into the events
+
+
+@dataclass(frozen=True, slots=True)
+class CycleRecord:
+    """Everything one successful cycle writes, in one transaction (app.db.store)."""
+
+    started_at: datetime
+    finished_at: datetime
+    outcome: Outcome
+    rows_seen: int
+    rows_skipped: int
+    changed: tuple[StoredRegistration, ...]
+    events: tuple[Event, ...]
+    deliveries: DeliveryPlan
+    digest: str | None  # of a complete answer only: what the next identical answer may skip
 
 
 @dataclass(frozen=True, slots=True)

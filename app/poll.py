@@ -12,20 +12,22 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from app.core.diff import DiffResult, apply, diff
-from app.db.outbox import Outbox
-from app.db.store import Store
+from app.core.text import one_line
 from app.domain import (
     ALERTED_BY_DEFAULT,
+    CycleRecord,
     CycleResult,
     EventKind,
+    Fetched,
     Interrupted,
     Key,
     Outcome,
     StoredRegistration,
 )
-from app.flinks.client import Fetched, FlinksError
+from app.flinks.listing import FlinksError
 from app.logs import poll_id_var
-from app.notify.deliver import Channel, DeliveryReport, deliver_pending
+from app.notify.deliver import Channel, DeliveryReport, DeliveryStore, deliver_pending
+from app.notify.routing import plan_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,17 @@ class Source(Protocol):
     def fetch(self) -> Fetched: ...
 
 
+class CycleStore(Protocol):
+    """What a cycle reads and writes (app.db.store.Store)."""
+
+    def last_success_id(self) -> int | None: ...
+    def last_answer_digest(self) -> str | None: ...
+    def has_pending_removals(self) -> bool: ...
+    def load_state(self) -> dict[Key, StoredRegistration]: ...
+    def record_cycle(self, record: CycleRecord) -> int: ...
+    def record_failure(self, *, started_at: datetime, finished_at: datetime, error: str) -> int: ...
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -47,8 +60,8 @@ class Poller:
     """Everything one cycle needs, built once by app.wiring."""
 
     source: Source
-    store: Store
-    outbox: Outbox
+    store: CycleStore
+    outbox: DeliveryStore
     channels: Sequence[Channel]
     removal_confirm_polls: int = 2
     delivery_max_attempts: int = 10
@@ -99,7 +112,7 @@ class Poller:
         try:
             fetched = self.source.fetch()
         except FlinksError as exc:
-            return self._failed(started_at, str(exc), _failure_kind(exc))
+            return self._failed(started_at, str(exc), exc.kind)
         except Exception as exc:
             log.exception("poll.unexpected_error stage=fetch")
             return self._failed(started_at, f"unexpected error: {type(exc).__name__}", "unexpected")
@@ -110,8 +123,8 @@ class Poller:
             log.warning("poll.not_recorded reason=%s", exc)
             return CycleResult(outcome=Outcome.FAILED, error=str(exc), failure_kind=LEADERSHIP_LOST)
         except Exception as exc:  # noqa: BLE001 - database down, constraint, bug: nothing recorded
-            log.error("poll.record_failed error=%r", _one_line(exc))
-            return self._failed(started_at, f"recording failed: {_one_line(exc)}", "database")
+            log.error("poll.record_failed error=%r", one_line(exc))
+            return self._failed(started_at, f"recording failed: {one_line(exc)}", "database")
 
     def _diff_and_record(self, started_at: datetime, fetched: Fetched) -> CycleResult:
         answer = fetched.answer
@@ -143,18 +156,19 @@ class Poller:
                 self.removal_confirm_polls,
             )
         self.guard()
-        poll_id = store.record_cycle(
+        routes = [(channel.name, channel.filter) for channel in self.channels]
+        record = CycleRecord(
             started_at=started_at,
             finished_at=self.clock(),
             outcome=outcome,
             rows_seen=len(answer.rows),
             rows_skipped=answer.skipped,
-            changed=changed,
-            events=events,
-            channels=[c.name for c in self.channels],
-            alerted=self.alerted,
+            changed=tuple(changed),
+            events=tuple(events),
+            deliveries=plan_deliveries(events, routes, self.alerted),
             digest=fetched.digest if answer.complete else None,
         )
+        poll_id = store.record_cycle(record)
         self._remember(latest, poll_id, previous, result.changed)
         # Every event is in the history and in the alerts; one log line each is for debugging
         # only (a mass change of 10,000 rows would otherwise log 10,000 lines per cycle).
@@ -205,7 +219,7 @@ class Poller:
                 started_at=started_at, finished_at=self.clock(), error=error
             )
         except Exception as exc:  # noqa: BLE001 - the database may be the thing that failed
-            log.error("poll.failure_not_recorded error=%r", _one_line(exc))
+            log.error("poll.failure_not_recorded error=%r", one_line(exc))
         return CycleResult(outcome=Outcome.FAILED, error=error, poll_id=poll_id, failure_kind=kind)
 
     def _deliver(self) -> DeliveryReport | None:
@@ -218,7 +232,7 @@ class Poller:
                 sleep=self.sleep,
             )
         except Exception as exc:  # noqa: BLE001 - e.g. database down: retried next cycle
-            log.error("delivery.skipped error=%r", _one_line(exc))
+            log.error("delivery.skipped error=%r", one_line(exc))
             return None
 
 
@@ -226,16 +240,3 @@ def _with_delivery(result: CycleResult, report: DeliveryReport | None) -> CycleR
     if report is None:
         return replace(result, delivery_failures=1)
     return replace(result, delivered=report.sent, delivery_failures=report.failed)
-
-
-def _failure_kind(exc: FlinksError) -> str:
-    """FlinksAuthError -> flinks_auth, FlinksBadAnswer -> flinks_bad_answer, ..."""
-    name = type(exc).__name__.removeprefix("Flinks").removesuffix("Error")
-    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
-    return f"flinks_{snake}" if snake else "flinks"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
-    return f"{type(exc).__name__}: {first}"[:300]

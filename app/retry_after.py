@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -11,9 +13,24 @@ from email.utils import parsedate_to_datetime
 _DELTA = re.compile(r"\d+(?:\.\d+)?")
 
 
-def retry_after_seconds(value: object, now: datetime | None = None) -> float | None:
-    """Seconds to wait from delta-seconds ("120", "1.5") or an HTTP-date; None if absent or
-    unreadable. Not clamped: each caller knows its own bounds."""
+def retry_after_seconds(
+    value: object, now: datetime | None = None, *, low: float = 0.0, high: float = math.inf
+) -> float | None:
+    """Seconds to wait from delta-seconds ("120", "1.5") or an HTTP-date, clamped to
+    [low, high] (each caller knows its own bounds); None if absent or unreadable."""
+    seconds = _seconds(value, now)
+    return None if seconds is None else min(max(seconds, low), high)
+
+
+def header(headers: Mapping[str, object]) -> object:
+    """The Retry-After value of a header mapping, whatever its case; the first of a list."""
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def _seconds(value: object, now: datetime | None) -> float | None:
     if value is None:
         return None
     text = str(value).strip()

@@ -35,6 +35,28 @@ class LeadershipLost(Interrupted):
 
 
 @dataclass
+class Waits:
+    """The stop flag and the leader lock, shared by the service and the cycles it runs:
+    waits inside a cycle (Slack pacing, Retry-After) end at once on shutdown, and a cycle
+    confirms the lock before it writes and between messages."""
+
+    leader: Leadership
+    stop: threading.Event = field(default_factory=threading.Event)
+    lost: threading.Event = field(default_factory=threading.Event)  # set when the lock went
+
+    def sleep(self, seconds: float) -> None:
+        """Stopping when shutdown is requested meanwhile; LeadershipLost when the lock went."""
+        if self.stop.wait(seconds):
+            raise Stopping("shutdown requested")
+        self.confirm_leader()
+
+    def confirm_leader(self) -> None:
+        if not self.leader.still_held():
+            self.lost.set()
+            raise LeadershipLost("leader lock lost during the cycle")
+
+
+@dataclass
 class LeaderHealth(Health):
     """Health that knows the role: a standby is healthy (it is ready to take over) and says so;
     a leader, or an instance that cannot reach the lock, is judged by its polls."""
@@ -54,6 +76,7 @@ class Service:
     """Polls every `interval` seconds, never two cycles at once, until `stop` is set."""
 
     poller: Poller
+    waits: Waits  # the poller's (app.wiring.build_app)
     interval: int
     http_host: str = "127.0.0.1"
     http_port: int = 0
@@ -62,9 +85,6 @@ class Service:
     counts: Callable[[], tuple[dict[str, int], dict[tuple[str, str], int]]] | None = None
     before_poll: Callable[[int], None] | None = None  # demo: advance the simulated upstream
     max_cycles: int | None = None
-    # Built from the poller's database (app.wiring.build_leader) when not given.
-    leader: Leadership | None = None
-    stop: threading.Event = field(default_factory=threading.Event)
     cycles: int = 0
 
     def __post_init__(self) -> None:
@@ -75,17 +95,12 @@ class Service:
             "1 while this instance holds the leader lock (polls and delivers), else 0.",
             registry=self.metrics.registry,
         )
-        # Waits inside a cycle (Slack pacing, Retry-After) end at once on shutdown.
-        self.poller.sleep = self._interruptible_sleep
-        self.poller.guard = self._confirm_leader
+        self.leader: Leadership = self.waits.leader
+        self.stop = self.waits.stop
 
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT (or max_cycles); returns the exit status 0.
         ConfigError when a second instance starts on the same SQLite file."""
-        if self.leader is None:
-            from app.wiring import build_leader
-
-            self.leader = build_leader(self.poller.store.engine)
         self._take_role(self.leader.check())  # SQLite: refuse before serving anything
         try:
             return self._serve()
@@ -133,7 +148,6 @@ class Service:
     def _cycle(self) -> None:
         if self.stop.is_set():
             return
-        assert self.leader is not None
         role = self._take_role(self.leader.check())
         if role is Role.UNKNOWN:
             # Polling without the lock could race another replica: the cycle fails instead.
@@ -151,6 +165,9 @@ class Service:
             self.before_poll(self.cycles)
         started = time.monotonic()
         result = self.poller.poll_once()
+        if self.waits.lost.is_set():
+            self.waits.lost.clear()
+            self._take_role(Role.UNKNOWN)
         self._observe(result, time.monotonic() - started)
         self.cycles += 1
         if self.max_cycles is not None and self.cycles >= self.max_cycles:
@@ -179,16 +196,6 @@ class Service:
             "poll.skipped reason=%s",
             "overlap" if event.code == EVENT_JOB_MAX_INSTANCES else "misfire",
         )
-
-    def _interruptible_sleep(self, seconds: float) -> None:
-        if self.stop.wait(seconds):
-            raise Stopping("shutdown requested")
-        self._confirm_leader()
-
-    def _confirm_leader(self) -> None:
-        if self.leader is not None and not self.leader.still_held():
-            self._take_role(Role.UNKNOWN)
-            raise LeadershipLost("leader lock lost during the cycle")
 
     def _install_signal_handlers(self) -> dict[int, object]:
         if threading.current_thread() is not threading.main_thread():

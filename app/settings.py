@@ -9,14 +9,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
     EnvSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -40,6 +41,43 @@ SECRET_FIELDS: tuple[str, ...] = (
 
 class ConfigError(Exception):
     """A setting is missing or invalid; the message is one line naming it, with no secret."""
+
+
+def psycopg_url(url: str) -> str:
+    """SQLAlchemy 2 reads a bare postgresql:// as psycopg2; we ship psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _alert_kinds(value: object) -> object:
+    """ALERT_EVENTS, `added, removed`, as the event kinds that get a delivery row per channel."""
+    if not isinstance(value, str):
+        return value
+    names = [part.strip().lower() for part in value.split(",") if part.strip()]
+    allowed = [kind.value for kind in EventKind if kind is not EventKind.BASELINE]
+    unknown = [name for name in names if name not in allowed]
+    if unknown:
+        raise ValueError(f"unknown event kind {unknown[0]!r} (choose from {', '.join(allowed)})")
+    return frozenset(EventKind(name) for name in names)
+
+
+def _routes(kind: Literal["slack", "email"]) -> BeforeValidator:
+    return BeforeValidator(lambda v: parse_routes(v, kind) if isinstance(v, str) else v)
+
+
+def _addresses(value: object) -> object:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+# Parsed once, when Settings is built; NoDecode keeps pydantic-settings from reading JSON.
+AlertKinds = Annotated[frozenset[EventKind], NoDecode, BeforeValidator(_alert_kinds)]
+SlackRoutes = Annotated[tuple[Rule, ...], NoDecode, _routes("slack")]
+EmailRoutes = Annotated[tuple[Rule, ...], NoDecode, _routes("email")]
+Addresses = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_addresses)]
 
 
 class _SecretFileSource(PydanticBaseSettingsSource):
@@ -109,7 +147,8 @@ class Settings(BaseSettings):
     slack_webhook_url: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_threads: bool = True
-    slack_routes: str = ""
+    slack_routes: SlackRoutes = ()
+    slack_timeout_seconds: float = Field(default=30, gt=0, le=600)
 
     smtp_host: str = ""
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -118,12 +157,12 @@ class Settings(BaseSettings):
     smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
     smtp_timeout_seconds: float = Field(default=30, gt=0, le=600)
     email_from: str = ""
-    email_to: str = ""
-    email_routes: str = ""
+    email_to: Addresses = ()
+    email_routes: EmailRoutes = ()
     smtp_ca_bundle: str = ""
 
     delivery_max_attempts: int = Field(default=10, ge=1)
-    alert_events: str = ",".join(sorted(ALERTED_BY_DEFAULT))
+    alert_events: AlertKinds = ALERTED_BY_DEFAULT
     routes_default: Literal["all", "unmatched"] = "all"
 
     http_host: str = "127.0.0.1"
@@ -163,25 +202,10 @@ class Settings(BaseSettings):
         raw = value.get_secret_value() if isinstance(value, SecretStr) else value
         if isinstance(raw, str):
             raw = raw.strip() or DEFAULT_DATABASE_URL
-            # SQLAlchemy 2.0 reads a bare postgresql:// as psycopg2; we ship psycopg 3.
-            for prefix in ("postgresql://", "postgres://"):
-                if raw.startswith(prefix):
-                    raw = "postgresql+psycopg://" + raw[len(prefix) :]
+            raw = psycopg_url(raw)
             if "://" not in raw:
                 raise ValueError("must be a SQLAlchemy URL such as sqlite:///path or postgresql://")
             return SecretStr(raw)
-        return value
-
-    @field_validator("alert_events")
-    @classmethod
-    def _alert_events(cls, value: str) -> str:
-        _alert_kinds(value)
-        return value
-
-    @field_validator("slack_routes", "email_routes")
-    @classmethod
-    def _routes(cls, value: str, info: Any) -> str:
-        parse_routes(value, "slack" if info.field_name == "slack_routes" else "email")
         return value
 
     @field_validator("routes_default", mode="before")
@@ -212,21 +236,33 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, dotenv_settings, secret_files)
 
     # ---- derived views -------------------------------------------------------------------
+    def _channel_parts(self) -> dict[str, dict[str, bool]]:
+        """Each channel's settings and whether they are set: the one rule is that a channel is
+        on when all of its parts are set, and worth a warning when only some are."""
+        return {
+            "Slack bot": {
+                "SLACK_BOT_TOKEN": bool(_secret(self.slack_bot_token)),
+                "SLACK_CHANNEL": bool(self.slack_channel.strip()),
+            },
+            "Slack webhook": {"SLACK_WEBHOOK_URL": bool(_secret(self.slack_webhook_url))},
+            "email": {
+                "SMTP_HOST": bool(self.smtp_host.strip()),
+                "EMAIL_FROM": bool(self.email_from.strip()),
+                "EMAIL_TO": bool(self.email_to),
+            },
+        }
+
     @property
     def slack_bot_enabled(self) -> bool:
-        return bool(_secret(self.slack_bot_token) and self.slack_channel)
+        return all(self._channel_parts()["Slack bot"].values())
 
     @property
     def slack_webhook_enabled(self) -> bool:
-        return bool(_secret(self.slack_webhook_url))
+        return all(self._channel_parts()["Slack webhook"].values())
 
     @property
     def email_enabled(self) -> bool:
-        return bool(self.smtp_host and self.email_from and self.email_recipients)
-
-    @property
-    def email_recipients(self) -> list[str]:
-        return [part.strip() for part in self.email_to.split(",") if part.strip()]
+        return all(self._channel_parts()["email"].values())
 
     @property
     def listing_url(self) -> str:
@@ -235,27 +271,12 @@ class Settings(BaseSettings):
             return f"{base}/api/v1/recipients/{self.flinks_recipient_id}/providers/requests"
         return f"{base}/api/v1/recipients/providers/requests"
 
-    @property
-    def alerted_kinds(self) -> frozenset[EventKind]:
-        """ALERT_EVENTS as event kinds: those that get a delivery row per channel."""
-        return _alert_kinds(self.alert_events)
-
-    @property
-    def slack_route_rules(self) -> tuple[Rule, ...]:
-        return parse_routes(self.slack_routes, "slack")
-
-    @property
-    def email_route_rules(self) -> tuple[Rule, ...]:
-        return parse_routes(self.email_routes, "email")
-
     def incomplete_channels(self) -> list[str]:
         """Channels with some but not all of their settings: off, and worth a warning."""
         notes = []
-        if bool(_secret(self.slack_bot_token)) != bool(self.slack_channel):
-            notes.append("Slack bot needs both SLACK_BOT_TOKEN and SLACK_CHANNEL")
-        parts = [bool(self.smtp_host), bool(self.email_from), bool(self.email_recipients)]
-        if any(parts) and not all(parts):
-            notes.append("email needs SMTP_HOST, EMAIL_FROM and EMAIL_TO")
+        for channel, parts in self._channel_parts().items():
+            if any(parts.values()) and not all(parts.values()):
+                notes.append(f"{channel} needs {_and(list(parts))}")
         return notes
 
     def require_flinks_credentials(self) -> tuple[str, str]:
@@ -274,13 +295,11 @@ class Settings(BaseSettings):
         return client_id, client_secret
 
 
-def _alert_kinds(text: str) -> frozenset[EventKind]:
-    names = [part.strip().lower() for part in text.split(",") if part.strip()]
-    allowed = [kind.value for kind in EventKind if kind is not EventKind.BASELINE]
-    unknown = [name for name in names if name not in allowed]
-    if unknown:
-        raise ValueError(f"unknown event kind {unknown[0]!r} (choose from {', '.join(allowed)})")
-    return frozenset(EventKind(name) for name in names)
+def _and(names: list[str]) -> str:
+    if len(names) == 1:
+        return names[0]
+    both = "both " if len(names) == 2 else ""
+    return f"{both}{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _secret(value: SecretStr | None) -> str:

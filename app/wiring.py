@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import httpx
 from sqlalchemy.engine import Engine
 
 from app.db import engine as db
 from app.db import queries
-from app.db.leader import FileGuard, Leadership, leadership_for
-from app.db.outbox import Outbox, SlackThreads
+from app.db.leader import Leadership, leadership_for
+from app.db.outbox import Outbox
 from app.db.store import Store
+from app.db.threads import SlackThreadTable
 from app.flinks.client import FlinksClient
 from app.notify.console import ConsoleChannel
 from app.notify.deliver import Channel
 from app.notify.email import EmailChannel
-from app.notify.routing import Destination, Filter, destinations
+from app.notify.routing import Destination, destinations
 from app.notify.slack import SlackBotChannel, SlackWebhookChannel
-from app.poll import Poller
+from app.notify.slack_threads import SlackThreads
+from app.poll import Poller, Source
+from app.service import Service, Waits
 from app.settings import SECRET_FIELDS, ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -49,6 +54,23 @@ def build_engine(settings: Settings) -> Engine:
     return db.make_engine(settings.database_url.get_secret_value())
 
 
+def build_read_engine(settings: Settings) -> Engine:
+    """An engine for the read-only commands, which never migrate: the schema must be current."""
+    engine = build_engine(settings)
+    try:
+        current = db.schema_is_current(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    if not current:
+        engine.dispose()
+        raise ConfigError(
+            "the database has no current flinkswatch schema: "
+            "run `flinkswatch migrate` (or `flinkswatch poll`) first"
+        )
+    return engine
+
+
 def prepare_database(settings: Settings, engine: Engine) -> None:
     """Bring the schema to head when AUTO_MIGRATE is on; otherwise insist it already is."""
     if settings.auto_migrate:
@@ -61,7 +83,7 @@ def prepare_database(settings: Settings, engine: Engine) -> None:
 
 def slack_destinations(settings: Settings) -> list[Destination]:
     """The bot's channel instances: SLACK_CHANNEL, and one per other channel of SLACK_ROUTES."""
-    rules = settings.slack_route_rules
+    rules = settings.slack_routes
     if rules and not settings.slack_bot_enabled:
         raise ConfigError("SLACK_ROUTES: needs SLACK_BOT_TOKEN and SLACK_CHANNEL")
     if not settings.slack_bot_enabled:
@@ -72,19 +94,13 @@ def slack_destinations(settings: Settings) -> list[Destination]:
 
 def email_destinations(settings: Settings) -> list[Destination]:
     """The email instances: EMAIL_TO, and one per other recipient list of EMAIL_ROUTES."""
-    rules = settings.email_route_rules
+    rules = settings.email_routes
     if rules and not settings.email_enabled:
         raise ConfigError("EMAIL_ROUTES: needs SMTP_HOST, EMAIL_FROM and EMAIL_TO")
     if not settings.email_enabled:
         return []
     unmatched = settings.routes_default == "unmatched"
-    return destinations("email", ",".join(settings.email_recipients), rules, unmatched)
-
-
-def channel_routes(settings: Settings) -> dict[str, Filter]:
-    """Channel name -> which events it takes, for the store's delivery rows."""
-    found = slack_destinations(settings) + email_destinations(settings)
-    return {dest.name: dest.filter for dest in found}
+    return destinations("email", ",".join(settings.email_to), rules, unmatched)
 
 
 def build_channels(settings: Settings, engine: Engine | None = None) -> list[Channel]:
@@ -93,7 +109,9 @@ def build_channels(settings: Settings, engine: Engine | None = None) -> list[Cha
     channels: list[Channel] = []
     for note in settings.incomplete_channels():
         log.warning("settings.channel_incomplete detail=%r", note)
-    threads = SlackThreads(engine) if engine is not None and settings.slack_threads else None
+    threads = None
+    if engine is not None and settings.slack_threads:
+        threads = SlackThreads(SlackThreadTable(engine))
     for dest in slack_destinations(settings):
         assert settings.slack_bot_token is not None
         channels.append(
@@ -101,9 +119,10 @@ def build_channels(settings: Settings, engine: Engine | None = None) -> list[Cha
                 token=settings.slack_bot_token.get_secret_value(),
                 channel=dest.target,
                 api_url=settings.slack_api_url,
-                timeout=settings.flinks_timeout_seconds,
+                timeout=settings.slack_timeout_seconds,
                 name=dest.name,
                 threads=threads,
+                accepts=dest.filter,
             )
         )
     if settings.slack_webhook_enabled:
@@ -111,7 +130,7 @@ def build_channels(settings: Settings, engine: Engine | None = None) -> list[Cha
         channels.append(
             SlackWebhookChannel(
                 url=settings.slack_webhook_url.get_secret_value(),
-                timeout=settings.flinks_timeout_seconds,
+                timeout=settings.slack_timeout_seconds,
             )
         )
     for dest in email_destinations(settings):
@@ -127,6 +146,7 @@ def build_channels(settings: Settings, engine: Engine | None = None) -> list[Cha
                 timeout=settings.smtp_timeout_seconds,
                 ca_bundle=settings.smtp_ca_bundle,
                 name=dest.name,
+                accepts=dest.filter,
             )
         )
     return channels or [ConsoleChannel()]
@@ -137,8 +157,21 @@ def build_leader(engine: Engine) -> Leadership:
     return leadership_for(engine)
 
 
-def build_flinks(settings: Settings) -> FlinksClient:
-    return FlinksClient.from_settings(settings)
+def build_flinks(settings: Settings, http: httpx.Client | None = None) -> FlinksClient:
+    """The Flinks client; ConfigError when the credentials are missing."""
+    client_id, client_secret = settings.require_flinks_credentials()
+    return FlinksClient(
+        listing_url=settings.listing_url,
+        token_url=settings.flinks_token_url,
+        client_id=client_id,
+        client_secret=client_secret,
+        scope=settings.flinks_scope,
+        token_auth=settings.flinks_token_auth,
+        token_format=settings.flinks_token_format,
+        timeout=settings.flinks_timeout_seconds,
+        http=http,
+        verify=settings.flinks_ca_bundle or True,
+    )
 
 
 @dataclass
@@ -147,44 +180,70 @@ class App:
 
     engine: Engine
     flinks: FlinksClient
+    outbox: Outbox
     poller: Poller
-    leader: Leadership | None = None  # the SQLite file lock is held from build_app on
+    waits: Waits
+    leader: Leadership  # the SQLite file lock is held from build_app on
 
     def counts(self) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
         """Registrations by status, deliveries by (channel, state): the service's gauges."""
-        return queries.status_counts(self.engine), self.poller.outbox.delivery_counts()
+        return queries.status_counts(self.engine), self.outbox.delivery_counts()
 
     def close(self) -> None:
-        if self.leader is not None:
-            self.leader.release()
+        self.leader.release()
         self.flinks.close()
         self.engine.dispose()
 
 
-def build_app(settings: Settings) -> App:
-    """Flinks client, database (migrated when AUTO_MIGRATE), channels and the poller."""
+def build_app(settings: Settings, source: Source | None = None) -> App:
+    """Flinks client, database (migrated when AUTO_MIGRATE), channels and the poller.
+    `source` replaces the Flinks client as what the poller fetches from (the benchmark)."""
     flinks = build_flinks(settings)
     engine = build_engine(settings)
     leader = build_leader(engine)
     try:
-        if isinstance(leader, FileGuard):
-            leader.acquire()  # a second instance on a SQLite file stops before migrating
+        leader.acquire()  # a second instance on a SQLite file stops before migrating
         prepare_database(settings, engine)
     except BaseException:
         leader.release()
         flinks.close()
         engine.dispose()
         raise
+    outbox, waits = Outbox(engine), Waits(leader)
     poller = Poller(
-        source=flinks,
-        store=Store(engine, routes=channel_routes(settings)),
-        outbox=Outbox(engine),
+        source=source or flinks,
+        store=Store(engine),
+        outbox=outbox,
         channels=build_channels(settings, engine),
         removal_confirm_polls=settings.removal_confirm_polls,
         delivery_max_attempts=settings.delivery_max_attempts,
-        alerted=settings.alerted_kinds,
+        alerted=settings.alert_events,
+        sleep=waits.sleep,
+        guard=waits.confirm_leader,
     )
-    return App(engine=engine, flinks=flinks, poller=poller, leader=leader)
+    return App(engine, flinks, outbox, poller, waits, leader)
+
+
+def build_service(
+    settings: Settings,
+    app: App,
+    *,
+    http_port: int | None = None,
+    before_poll: Callable[[int], None] | None = None,
+    max_cycles: int | None = None,
+) -> Service:
+    """The long-running service around `app`'s poller (`run`, and `demo` with its extras)."""
+    return Service(
+        poller=app.poller,
+        waits=app.waits,
+        interval=settings.poll_interval_seconds,
+        http_host=settings.http_host,
+        http_port=settings.http_port if http_port is None else http_port,
+        token_renewals=lambda: app.flinks.token_renewals,
+        counts=app.counts,
+        before_poll=before_poll,
+        max_cycles=max_cycles,
+    )
 
 
 def _plain(value: object) -> str | None:

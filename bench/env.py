@@ -23,6 +23,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from app.settings import psycopg_url
+
 CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret"
 IDLE_TIMEOUT = 120.0  # seconds to wait for the service's first poll
 
@@ -122,19 +124,12 @@ class Scratch:
 
     def _admin(self, sql: str) -> None:
         assert self.pg_admin is not None
-        engine = sa.create_engine(pg_driver_url(self.pg_admin), isolation_level="AUTOCOMMIT")
+        engine = sa.create_engine(psycopg_url(self.pg_admin), isolation_level="AUTOCOMMIT")
         try:
             with engine.connect() as conn:
                 conn.execute(sa.text(sql))
         finally:
             engine.dispose()
-
-
-def pg_driver_url(url: str) -> str:
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
 
 
 def pg_unavailable(url: str) -> str | None:

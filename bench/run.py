@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.domain import CycleResult, Outcome
+from app.domain import CycleResult, Fetched, Outcome
 from app.flinks.client import FlinksClient
 from app.settings import load_settings
 from app.wiring import App, build_app
@@ -64,6 +64,18 @@ def _client(upstream: Upstream) -> FlinksClient:
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
     )
+
+
+@dataclass
+class _FreshClient:
+    """A new Flinks client per fetch, as for the floor: each cycle pays for a token and a
+    connection."""
+
+    upstream: Upstream
+
+    def fetch(self) -> Fetched:
+        with _client(self.upstream) as client:
+            return client.fetch()
 
 
 def _traced(figure: Figure, run: Callable[[], object]) -> None:
@@ -135,17 +147,11 @@ class CycleBench:
             flinks_recipient_id="",
             auto_migrate=True,
         )
-        self.app = build_app(settings)
+        self.app = build_app(settings, source=_FreshClient(self.upstream))
         return self.app
 
     def _cycle(self, app: App) -> Callable[[], CycleResult]:
-        # A new client per run, as for the floor: each cycle pays for a token and a connection.
-        def run() -> CycleResult:
-            with _client(self.upstream) as client:
-                app.poller.source = client
-                return app.poller.poll_once()
-
-        return run
+        return app.poller.poll_once
 
     def run_all(self) -> list[Figure]:
         """First sync, no change, 10% changed: the timed runs of every step first, then the

@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from app.settings import psycopg_url
+
 PG_ENV = "FLINKSWATCH_TEST_PG_URL"
 
 
 def _pg_admin_url() -> str | None:
     url = os.environ.get(PG_ENV, "").strip()
     if url:
-        return url.replace("postgresql://", "postgresql+psycopg://", 1)
+        return psycopg_url(url)
     return None
 
 

@@ -21,13 +21,10 @@ def run_checks(settings: Settings) -> Iterator[Check]:
     from app.wiring import build_channels
 
     for channel in build_channels(settings):
-        check = getattr(channel, "check", None)
         if channel.name == "console":
             yield True, "alerts: no channel configured, alerts go to the console log"
-        elif check is None:
-            yield True, f"{channel.name}: configured (a webhook can only be verified by posting)"
         else:
-            yield _guard(channel.name, check)
+            yield _guard(channel.name, channel.check)
 
 
 def _guard(name: str, probe: Callable[[], str]) -> Check:
@@ -41,7 +38,9 @@ def _guard(name: str, probe: Callable[[], str]) -> Check:
 
 
 def _database(settings: Settings) -> str:
-    engine = db.make_engine(settings.database_url.get_secret_value())
+    from app.wiring import build_engine
+
+    engine = build_engine(settings)
     try:
         if db.schema_is_current(engine):
             return f"reachable, schema at head ({db.head_revision()})"

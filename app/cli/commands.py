@@ -16,7 +16,7 @@ from app.domain import Outcome
 from app.settings import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    pass
 
 log = logging.getLogger("flinkswatch")
 
@@ -124,21 +124,11 @@ def _since(text: str) -> datetime:
 
 # ---- commands -----------------------------------------------------------------------------
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
-    from app.service import Service
-    from app.wiring import build_app
+    from app.wiring import build_app, build_service
 
     app = build_app(settings)
     try:
-        service = Service(
-            poller=app.poller,
-            interval=settings.poll_interval_seconds,
-            http_host=settings.http_host,
-            http_port=settings.http_port,
-            token_renewals=lambda: app.flinks.token_renewals,
-            counts=app.counts,
-            leader=app.leader,
-        )
-        return service.run()
+        return build_service(settings, app).run()
     finally:
         app.close()
 
@@ -150,7 +140,7 @@ def cmd_poll(settings: Settings, _args: argparse.Namespace) -> int:
     app = build_app(settings)
     try:
         # Beside running replicas on PostgreSQL, a one-off poll must not race the leader.
-        role = app.leader.check() if app.leader is not None else Role.LEADER
+        role = app.leader.check()
         if role is not Role.LEADER:
             reason = {
                 Role.STANDBY: "another flinkswatch instance holds the leader lock",
@@ -168,7 +158,9 @@ def cmd_poll(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
-    engine = db.make_engine(settings.database_url.get_secret_value())
+    from app.wiring import build_engine
+
+    engine = build_engine(settings)
     try:
         db.migrate(engine)
         print(f"database schema at {db.current_revision(engine)}")
@@ -177,27 +169,11 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _migrated_engine(settings: Settings) -> Engine:
-    """An engine for the read-only commands, which never migrate: the schema must be current."""
-    engine = db.make_engine(settings.database_url.get_secret_value())
-    try:
-        current = db.schema_is_current(engine)
-    except BaseException:
-        engine.dispose()
-        raise
-    if not current:
-        engine.dispose()
-        raise ConfigError(
-            "the database has no current flinkswatch schema: "
-            "run `flinkswatch migrate` (or `flinkswatch poll`) first"
-        )
-    return engine
-
-
 def _query(settings: Settings, args: argparse.Namespace, *, history: bool) -> int:
     from app.db import queries
+    from app.wiring import build_read_engine
 
-    engine = _migrated_engine(settings)
+    engine = build_read_engine(settings)
     try:
         filters = queries.Filters(
             client_id=args.client_id,
@@ -261,8 +237,9 @@ def cmd_notify_test(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_deliveries(settings: Settings, args: argparse.Namespace) -> int:
     from app.db.outbox import Outbox
+    from app.wiring import build_read_engine
 
-    engine = _migrated_engine(settings)
+    engine = build_read_engine(settings)
     try:
         rows = Outbox(engine).list_deliveries(args.status, args.channel, max(1, args.limit))
     finally:

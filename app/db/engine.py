@@ -4,7 +4,6 @@ errors, and Alembic run from code with the migrations shipped inside the package
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.resources import files
@@ -18,6 +17,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy.engine import Connection, Engine
+
+from app.core.text import one_line
+from app.settings import psycopg_url
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +35,7 @@ class DatabaseError(Exception):
 
 
 def _parse_url(url: str) -> sa.URL:
-    parsed = sa.make_url(url)
-    # SQLAlchemy 2.0 reads a bare postgresql:// as psycopg2; we ship psycopg 3.
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed
+    return sa.make_url(psycopg_url(url))
 
 
 def safe_url(url: sa.URL | str) -> str:
@@ -110,19 +108,13 @@ def reading(engine: Engine) -> Iterator[Connection]:
 
 def database_error(exc: sa.exc.DBAPIError, url: sa.URL) -> DatabaseError:
     """Turn a driver error into a one-line DatabaseError that names the URL without password."""
-    reason = _one_line(str(exc.orig) if exc.orig is not None else str(exc))
+    # psycopg prefixes "connection failed: connection to server at ... failed: <reason>".
+    reason = one_line(str(exc.orig) if exc.orig is not None else str(exc)) or "unknown error"
     if url.password:
         reason = reason.replace(str(url.password), "***")
     if exc.statement is None:  # raised while connecting, not by a statement
         return DatabaseError(f"cannot connect to database {safe_url(url)}: {reason}")
     return DatabaseError(f"database error on {safe_url(url)}: {reason}")
-
-
-def _one_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    first = lines[0] if lines else "unknown error"
-    # psycopg prefixes "connection failed: connection to server at ... failed: <reason>".
-    return re.sub(r"\s+", " ", first)[:300]
 
 
 @contextmanager
@@ -183,7 +175,7 @@ def _run_alembic(engine: Engine, action: Callable[[Config], None]) -> None:
         raise DatabaseError(
             f"cannot migrate: the database is at revision {before}, which this flinkswatch "
             f"(head {head_revision()}) does not know: run the newer version, or restore the "
-            f"backup taken before the upgrade ({_one_line(str(exc))})"
+            f"backup taken before the upgrade ({one_line(str(exc))})"
         ) from None
     log.info(
         "db.migrated url=%s from=%s to=%s", safe_url(engine.url), before, current_revision(engine)

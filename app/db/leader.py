@@ -42,6 +42,11 @@ class Role(enum.StrEnum):
 class Leadership(Protocol):
     """Asked before every cycle; only a LEADER may poll and deliver."""
 
+    def acquire(self) -> None:
+        """Claim at start where a second instance must be refused before it migrates or
+        serves (a SQLite file: ConfigError); elsewhere nothing, the first check() decides."""
+        return
+
     def check(self) -> Role:
         """Take or confirm the lock; never raises."""
         ...
@@ -53,7 +58,7 @@ class Leadership(Protocol):
     def release(self) -> None: ...
 
 
-class PgLeader:
+class PgLeader(Leadership):
     """`pg_try_advisory_lock` held by a connection of its own (not from the poll's pool).
     The lock lives exactly as long as that session, so a lost connection is lost leadership."""
 
@@ -121,7 +126,7 @@ class PgLeader:
                 conn.close()
 
 
-class FileGuard:
+class FileGuard(Leadership):
     """An exclusive `flock` on `<database>.lock`: SQLite admits one instance per file.
     The kernel drops the lock when the process dies, even on SIGKILL."""
 
@@ -169,7 +174,7 @@ def _flock(path: Path) -> IO[str]:
     return handle
 
 
-class AlwaysLeader:
+class AlwaysLeader(Leadership):
     """For an in-memory SQLite database: nothing else can share it."""
 
     def check(self) -> Role:

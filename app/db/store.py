@@ -1,11 +1,10 @@
-"""The only place that reads and writes the database: SQLAlchemy Core, bulk statements, one
-transaction per poll cycle. Datetimes go in and come out UTC-aware. Driver errors are raised as
-app.db.DatabaseError."""
+"""The poll cycle's reads and its one write transaction: SQLAlchemy Core, bulk statements.
+Datetimes go in and come out UTC-aware. Driver errors are raised as DatabaseError."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +18,8 @@ from app.db import pgcopy
 from app.db.engine import reading, translate_errors
 from app.db.tables import UTCDateTime, deliveries, poll_runs, registration_events, registrations
 from app.domain import (
+    CycleRecord,
+    DeliveryPlan,
     DeliveryStatus,
     Event,
     EventKind,
@@ -27,7 +28,6 @@ from app.domain import (
     Registration,
     StoredRegistration,
 )
-from app.notify.routing import Filter
 
 _SUCCESS = (Outcome.OK.value, Outcome.DEGRADED.value)
 _MAX_ERROR_CHARS = 500
@@ -45,10 +45,8 @@ class PollInfo:
 
 
 class Store:
-    def __init__(self, engine: Engine, routes: Mapping[str, Filter] | None = None) -> None:
+    def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        # Channel name -> which events it takes (SLACK_ROUTES, EMAIL_ROUTES); absent: all.
-        self._routes = dict(routes or {})
 
     @property
     def engine(self) -> Engine:
@@ -90,42 +88,25 @@ class Store:
                     state[row[0], row[2]] = _stored_from_raw(row, parse, poll_time)
             return state
 
-    def record_cycle(
-        self,
-        *,
-        started_at: datetime,
-        finished_at: datetime,
-        outcome: Outcome,
-        rows_seen: int,
-        rows_skipped: int,
-        changed: Sequence[StoredRegistration],
-        events: Sequence[Event],
-        channels: Sequence[str],
-        alerted: Collection[EventKind],
-        digest: str | None,
-    ) -> int:
+    def record_cycle(self, record: CycleRecord) -> int:
         """In ONE transaction: the poll_runs row, the upserted state, the events, and the
-        deliveries they call for (one per alerted event and channel, plus one baseline summary
-        per channel). Returns the poll id."""
+        deliveries the plan calls for. Returns the poll id."""
         run = {
-            "started_at": started_at,
-            "finished_at": finished_at,
-            "outcome": outcome.value,
-            "rows_seen": rows_seen,
-            "rows_skipped": rows_skipped,
-            "events": len(events),
-            "answer_digest": digest,
+            "started_at": record.started_at,
+            "finished_at": record.finished_at,
+            "outcome": record.outcome.value,
+            "rows_seen": record.rows_seen,
+            "rows_skipped": record.rows_skipped,
+            "events": len(record.events),
+            "answer_digest": record.digest,
         }
         with self._write() as conn:
             poll_id: int = conn.execute(
                 sa.insert(poll_runs).values(run).returning(poll_runs.c.id)
             ).scalar_one()
-            _upsert(conn, changed, events, finished_at)
-            _insert_events(conn, poll_id, events)
-            has_baseline = any(ev.event is EventKind.BASELINE for ev in events)
-            _insert_deliveries(
-                conn, poll_id, channels, alerted, has_baseline, finished_at, self._routes
-            )
+            _upsert(conn, record.changed, record.events, record.finished_at)
+            _insert_events(conn, poll_id, record.events)
+            _insert_deliveries(conn, poll_id, record.deliveries, record.finished_at)
         return poll_id
 
     def record_failure(self, *, started_at: datetime, finished_at: datetime, error: str) -> int:
@@ -275,72 +256,43 @@ def _event_to_row(ev: Event, poll_id: int) -> dict[str, Any]:
 
 
 def _insert_deliveries(
-    conn: Connection,
-    poll_id: int,
-    channels: Sequence[str],
-    alerted: Collection[EventKind],
-    has_baseline: bool,
-    created_at: datetime,
-    routes: Mapping[str, Filter],
+    conn: Connection, poll_id: int, plan: DeliveryPlan, created_at: datetime
 ) -> None:
-    """The outbox rows of one poll: a baseline summary per default channel, then per channel
-    one row for each alerted event it accepts. A channel taking everything gets its rows built
-    in SQL from the events just inserted (no id round trip); a routed one filters in Python."""
-    pending = DeliveryStatus.PENDING.value
-    base = {"poll_id": poll_id, "status": pending, "created_at": created_at}
-    # A routed channel (only some providers, say) would misread a count of everything.
-    homes = [ch for ch in channels if ch not in routes or routes[ch].catch_all]
-    if has_baseline and homes:
-        summaries = [{**base, "event_id": None, "channel": ch, "kind": "summary"} for ch in homes]
-        conn.execute(sa.insert(deliveries), summaries)
-    kinds = [kind.value for kind in alerted if kind is not EventKind.BASELINE]
-    if not kinds:
-        return
+    """The outbox rows of one poll, as planned by app.notify.routing: summaries, then the rows
+    of channels taking every alerted event (built in SQL from the events just inserted, no id
+    round trip), then those of routed channels (by position in the poll's events)."""
+    base = {"poll_id": poll_id, "status": DeliveryStatus.PENDING.value, "created_at": created_at}
+    if plan.summaries:
+        rows = [
+            {**base, "event_id": None, "channel": ch, "kind": "summary"} for ch in plan.summaries
+        ]
+        conn.execute(sa.insert(deliveries), rows)
     e = registration_events.c
     target = ["poll_id", "event_id", "channel", "kind", "status", "created_at"]
-    routed: list[str] = []
-    for channel in channels:
-        if channel in routes and not routes[channel].everything:
-            routed.append(channel)
-            continue
-        rows = (
+    kinds = sorted(kind.value for kind in plan.kinds)
+    for channel in plan.everything:
+        select = (
             sa.select(
                 e.poll_id,
                 e.id,
                 sa.literal(channel, sa.String()),
                 sa.literal("event", sa.String()),
-                sa.literal(pending, sa.String()),
+                sa.literal(base["status"], sa.String()),
                 sa.literal(created_at, UTCDateTime()),
             )
             .where(e.poll_id == poll_id, e.event.in_(kinds))
             .order_by(e.id)
         )
-        conn.execute(sa.insert(deliveries).from_select(target, rows))
-    if routed:
-        _insert_routed(conn, poll_id, kinds, {ch: routes[ch] for ch in routed}, base)
-
-
-def _insert_routed(
-    conn: Connection,
-    poll_id: int,
-    kinds: list[str],
-    routes: Mapping[str, Filter],
-    base: dict[str, Any],
-) -> None:
-    e = registration_events.c
-    stmt = (
-        sa.select(e.id, e.client_id, e.client_name, e.provider_id, e.provider_name, e.country)
-        .where(e.poll_id == poll_id, e.event.in_(kinds))
-        .order_by(e.id)
-    )
-    events = conn.execute(stmt).all()
-    rows = [
-        {**base, "event_id": ev.id, "channel": channel, "kind": "event"}
-        for channel, accepts in routes.items()
-        for ev in events
-        if accepts.accepts(ev)
-    ]
-    if rows:
+        conn.execute(sa.insert(deliveries).from_select(target, select))
+    if plan.routed:
+        # Event ids follow the order of the poll's events (_insert_events).
+        ids = conn.execute(sa.select(e.id).where(e.poll_id == poll_id).order_by(e.id)).scalars()
+        by_index = list(ids)
+        rows = [
+            {**base, "event_id": by_index[i], "channel": channel, "kind": "event"}
+            for channel, indexes in plan.routed
+            for i in indexes
+        ]
         conn.execute(sa.insert(deliveries), rows)
 
 

@@ -11,9 +11,8 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from app.demo.simulator import FlinksSimulator, demo_rows
-from app.service import Service
 from app.settings import Settings
-from app.wiring import build_app
+from app.wiring import build_app, build_service
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +49,10 @@ def run_demo(settings: Settings, *, interval: int, cycles: int | None, seed: int
     )
     app = build_app(demo_settings)
     try:
-        service = Service(
-            poller=app.poller,
-            interval=interval,
-            http_host=settings.http_host,
+        service = build_service(
+            demo_settings,
+            app,
             http_port=_free_or_off(settings.http_host, settings.http_port),
-            token_renewals=lambda: app.flinks.token_renewals,
-            counts=app.counts,
-            leader=app.leader,
             # The first poll takes the baseline; every later one sees the upstream move.
             before_poll=lambda n: simulator.advance(rng) if n else None,
             max_cycles=cycles,

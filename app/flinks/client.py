@@ -9,15 +9,13 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal
 
 import httpx
 import stamina
 
-from app.domain import Answer
+from app.domain import Fetched
 from app.flinks.listing import (
     FlinksAuthError,
     FlinksBadAnswer,
@@ -28,8 +26,8 @@ from app.flinks.listing import (
     parse_timestamp,
     snippet,
 )
-from app.retry_after import retry_after_seconds as parse_retry_after
-from app.settings import ConfigError, Settings
+from app.retry_after import retry_after_seconds
+from app.settings import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +53,6 @@ _RENEWABLE = frozenset({400, 401, 403})  # Flinks reports an expired token with 
 # ---- HTTP ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Fetched:
-    """A validated listing with the sha256 and size of the raw body it came from."""
-
-    answer: Answer
-    digest: str
-    size: int
-
-
 class _Transient(Exception):
     """A 429 or 5xx answer, raised inside the retry loop so stamina retries it."""
 
@@ -71,12 +60,6 @@ class _Transient(Exception):
         super().__init__(f"HTTP {status}")
         self.status = status
         self.retry_after = retry_after
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as delta-seconds or an HTTP-date, clamped to [0, MAX_RETRY_AFTER]."""
-    seconds = parse_retry_after(value, now)
-    return None if seconds is None else min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def _backoff(exc: Exception) -> bool | float:
@@ -145,22 +128,6 @@ class FlinksClient:
         self._renew_at = 0.0
         self._expires_in = 0
         self.token_renewals = 0  # tokens obtained, the first included; read by the metrics
-
-    @classmethod
-    def from_settings(cls, settings: Settings, http: httpx.Client | None = None) -> FlinksClient:
-        client_id, client_secret = settings.require_flinks_credentials()
-        return cls(
-            listing_url=settings.listing_url,
-            token_url=settings.flinks_token_url,
-            client_id=client_id,
-            client_secret=client_secret,
-            scope=settings.flinks_scope,
-            token_auth=settings.flinks_token_auth,
-            token_format=settings.flinks_token_format,
-            timeout=settings.flinks_timeout_seconds,
-            http=http,
-            verify=settings.flinks_ca_bundle or True,
-        )
 
     def __enter__(self) -> FlinksClient:
         return self
@@ -272,7 +239,9 @@ class FlinksClient:
                 with attempt:
                     attempts += 1
                     response = self._http.request(method, url, timeout=self._timeout, **kwargs)
-                    wait = retry_after_seconds(response.headers.get("retry-after"))
+                    wait = retry_after_seconds(
+                        response.headers.get("retry-after"), high=MAX_RETRY_AFTER
+                    )
                     _log_response(method, response, wait)
                     if response.status_code == 429 or response.status_code >= 500:
                         raise _Transient(response.status_code, wait)

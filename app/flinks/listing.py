@@ -30,21 +30,31 @@ _MAX_INT64 = 2**63 - 1  # provider_id is a BIGINT column
 class FlinksError(Exception):
     """Base of every error of this module."""
 
+    kind = "flinks"  # the failure_kind of a cycle (logs, metrics, poll_runs)
+
 
 class FlinksAuthError(FlinksError):
     """The token endpoint refused the credentials."""
+
+    kind = "flinks_auth"  # the failure_kind of a cycle (logs, metrics, poll_runs)
 
 
 class FlinksUnavailable(FlinksError):
     """Flinks could not be reached or kept failing transiently."""
 
+    kind = "flinks_unavailable"  # the failure_kind of a cycle (logs, metrics, poll_runs)
+
 
 class FlinksRequestError(FlinksError):
     """Flinks refused the request for a reason a retry will not fix."""
 
+    kind = "flinks_request"  # the failure_kind of a cycle (logs, metrics, poll_runs)
+
 
 class FlinksBadAnswer(FlinksError):
     """The body is not what the API documents."""
+
+    kind = "flinks_bad_answer"  # the failure_kind of a cycle (logs, metrics, poll_runs)
 
 
 _TIMESTAMP = re.compile(

@@ -7,13 +7,13 @@ import logging
 from collections.abc import Sequence
 
 from app.domain import BaselineSummary, Event
-from app.notify.deliver import Outgoing
+from app.notify.deliver import Channel, Outgoing
 from app.notify.render import console_lines
 
 alerts = logging.getLogger("flinkswatch.alerts")
 
 
-class ConsoleChannel:
+class ConsoleChannel(Channel):
     """Used when no other channel is configured, and by `flinkswatch demo`."""
 
     name: str = "console"

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from app.core.text import one_line
 from app.domain import BaselineSummary, DeliveryFailure, Event, Interrupted, PendingDelivery
+from app.notify.routing import Filter
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +32,30 @@ class Outgoing:
 
 
 class Channel(Protocol):
-    """An alert destination. `render` is cheap and pure-ish; only `Outgoing.send` does I/O."""
+    """An alert destination. `render` is cheap and pure-ish; only `Outgoing.send` does I/O.
+    Implementations subclass this to inherit the defaults of the optional members."""
 
-    name: str  # "console", "slack", "slack_webhook", "email": the deliveries' channel column
+    name: str  # "console", "slack", "slack:#nbc", "email": the deliveries' channel column
     min_interval: float  # seconds between two messages to this channel
+    filter: Filter = Filter()  # which events it takes (SLACK_ROUTES, EMAIL_ROUTES): all
 
     def render(self, events: Sequence[Event], summary: BaselineSummary | None) -> list[Outgoing]:
         """One poll's alerts as messages, in order; together they carry every alert given."""
         ...
 
+    def session(self) -> contextlib.AbstractContextManager[None]:
+        """Held around one delivery run: a channel may keep one connection for all of it
+        (email: one SMTP session). By default nothing is held."""
+        return contextlib.nullcontext()
+
+    def check(self) -> str:
+        """Reach the destination without sending (`flinkswatch check`): what works, or
+        DeliveryFailure. By default the channel cannot be verified without posting."""
+        return f"{self.name}: configured (it can only be verified by sending)"
+
 
 class DeliveryStore(Protocol):
-    """The part of app.store.Store that delivery needs."""
+    """The part of the outbox (app.db.outbox.Outbox) that delivery needs."""
 
     def pending_deliveries(
         self, channel: str, now: datetime, limit: int = 1000
@@ -124,13 +138,14 @@ class _ChannelRun:
         try:
             rows = self.store.pending_deliveries(name, self.now())
         except Exception as exc:  # noqa: BLE001 - e.g. database down: nothing to mark, try later
-            self._error(f"cannot load pending deliveries: {_one_line(exc)}", permanent=False)
+            self._error(
+                f"cannot load pending deliveries: {one_line(str(exc) or type(exc).__name__)}",
+                permanent=False,
+            )
             return
         self.remaining = {row.id: row for row in rows}
-        # A channel may hold one connection for the whole run (email: one SMTP session).
-        session = getattr(self.channel, "session", None)
         try:
-            with session() if session is not None and rows else contextlib.nullcontext():
+            with self.channel.session() if rows else contextlib.nullcontext():
                 for group in _by_poll(rows):
                     self._send_poll(group)
         except DeliveryFailure as exc:
@@ -203,7 +218,7 @@ class _ChannelRun:
                 log.error(
                     "delivery.mark_failed_failed channel=%s error=%s",
                     self.channel.name,
-                    _one_line(mark_exc),
+                    one_line(str(mark_exc) or type(mark_exc).__name__),
                 )
                 continue
             if tried:
@@ -231,8 +246,3 @@ def _by_poll(rows: Sequence[PendingDelivery]) -> list[list[PendingDelivery]]:
     for row in rows:
         groups.setdefault(row.poll_id, []).append(row)
     return list(groups.values())
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:300]

@@ -17,15 +17,16 @@ from email.utils import formatdate, make_msgid
 from typing import Literal
 
 from app.domain import BaselineSummary, DeliveryFailure, Event
-from app.notify.deliver import Outgoing
+from app.notify.deliver import Channel, Outgoing
 from app.notify.render import EmailParts, clean, email_parts
+from app.notify.routing import Filter
 
 log = logging.getLogger(__name__)
 
 Security = Literal["starttls", "ssl", "none"]
 
 
-class EmailChannel:
+class EmailChannel(Channel):
     """Sends each poll's alerts as one email to every recipient."""
 
     name: str = "email"
@@ -43,8 +44,10 @@ class EmailChannel:
         timeout: float,
         ca_bundle: str = "",
         name: str = "email",
+        accepts: Filter | None = None,
     ) -> None:
         self.name = name
+        self.filter = accepts or Filter()
         self.host, self.port, self.security = host, port, security
         self._username, self._password = username, password
         self.sender, self.recipients, self.timeout = sender, list(recipients), timeout

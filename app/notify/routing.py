@@ -7,9 +7,11 @@ Fields: client (id or name), provider (id or name), country; values match case-i
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
+
+from app.domain import DeliveryPlan, Event, EventKind
 
 FIELDS = ("client", "provider", "country")
 CHANNEL_NAME_LIMIT = 32  # deliveries.channel is String(32)
@@ -159,3 +161,32 @@ def instance_name(kind: Kind, target: str) -> str:
         return name
     digest = hashlib.sha256(_same(kind, target).encode()).hexdigest()[:8]
     return f"{name[: CHANNEL_NAME_LIMIT - 9]}~{digest}"
+
+
+def plan_deliveries(
+    events: Sequence[Event],
+    channels: Sequence[tuple[str, Filter]],
+    alerted: Collection[EventKind],
+) -> DeliveryPlan:
+    """Which channel gets which of one cycle's events: a baseline summary per channel that
+    takes everything by default (a routed one would misread a count of everything), then per
+    channel the alerted events its filter accepts. Channels that accept everything are named
+    with the kinds, so the store can build their rows in SQL without a list of 100,000 ids."""
+    kinds = frozenset(kind for kind in alerted if kind is not EventKind.BASELINE)
+    summaries: tuple[str, ...] = ()
+    if any(ev.event is EventKind.BASELINE for ev in events):
+        summaries = tuple(name for name, accepts in channels if accepts.catch_all)
+    alerts = [i for i, ev in enumerate(events) if ev.event in kinds]
+    if not alerts:
+        return DeliveryPlan(summaries=summaries)
+    routed = (
+        (name, tuple(i for i in alerts if accepts.accepts(events[i])))
+        for name, accepts in channels
+        if not accepts.everything
+    )
+    return DeliveryPlan(
+        summaries=summaries,
+        everything=tuple(name for name, accepts in channels if accepts.everything),
+        kinds=kinds,
+        routed=tuple((name, found) for name, found in routed if found),
+    )

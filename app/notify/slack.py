@@ -11,7 +11,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from http.client import HTTPException
 from urllib.error import URLError
 
@@ -20,11 +20,12 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
-from app.db.outbox import SlackThreads
-from app.domain import BaselineSummary, DeliveryFailure, Event, Key
-from app.notify.deliver import Outgoing
+from app.domain import BaselineSummary, DeliveryFailure, Event
+from app.notify.deliver import Channel, Outgoing
 from app.notify.render import SlackMessage, clean, slack_messages
-from app.retry_after import retry_after_seconds
+from app.notify.routing import Filter
+from app.notify.slack_threads import SlackThreads
+from app.retry_after import header, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def _preview(message: SlackMessage, channel: str | None) -> str:
     return json.dumps(payload, indent=2, ensure_ascii=False)
 
 
-class SlackBotChannel:
+class SlackBotChannel(Channel):
     """Posts with chat.postMessage; the external ref is "channel:ts" of the message. With
     `threads`, a message about one registration replies in that registration's thread."""
 
@@ -125,8 +126,10 @@ class SlackBotChannel:
         timeout: float,
         name: str = "slack",
         threads: SlackThreads | None = None,
+        accepts: Filter | None = None,
     ) -> None:
         self.name = name
+        self.filter = accepts or Filter()
         self.channel = channel
         self._threads = threads
         self._client = WebClient(
@@ -145,7 +148,7 @@ class SlackBotChannel:
         """Send one rendered message, in its registration's thread if it has one; raises
         DeliveryFailure. A first message about one registration becomes that thread's root."""
         key = message.thread_key if self._threads is not None else None
-        root = self._root(key) if key is not None else None
+        root = self._threads.root(self.channel, key) if self._threads and key else None
         channel, thread_ts = root if root is not None else (self.channel, None)
         try:
             response = self._client.chat_postMessage(
@@ -166,23 +169,9 @@ class SlackBotChannel:
             raise DeliveryFailure(f"Slack unreachable: {_network(exc)}", permanent=False) from None
         posted_in, ts = str(response.get("channel", channel)), str(response.get("ts", ""))
         if key is not None and root is None and ts:
-            self._remember(key, posted_in, ts)
+            assert self._threads is not None
+            self._threads.remember(self.channel, key, posted_in, ts)
         return f"{posted_in}:{ts}"
-
-    def _root(self, key: Key) -> tuple[str, str] | None:
-        assert self._threads is not None
-        try:
-            return self._threads.root(self.channel, key)
-        except Exception as exc:  # noqa: BLE001 - no thread is better than no alert
-            log.warning("slack.thread_lookup_failed error=%s", type(exc).__name__)
-            return None
-
-    def _remember(self, key: Key, posted_in: str, ts: str) -> None:
-        assert self._threads is not None
-        try:
-            self._threads.remember(self.channel, key, posted_in, ts, datetime.now(UTC))
-        except Exception as exc:  # noqa: BLE001 - delivered already; the next one starts a thread
-            log.warning("slack.thread_not_saved error=%s", type(exc).__name__)
 
     def check(self) -> str:
         """Call auth.test: 'Slack bot ok (team X, user Y)', or raise DeliveryFailure."""
@@ -212,7 +201,7 @@ class SlackBotChannel:
         return _classify(text, status, error, response.headers)
 
 
-class SlackWebhookChannel:
+class SlackWebhookChannel(Channel):
     """Posts to an incoming webhook. The URL is a secret: it never appears in logs or errors."""
 
     name: str = "slack_webhook"
@@ -268,13 +257,7 @@ def _classify(text: str, status: int, error: str, headers: Mapping[str, object])
 
 def retry_after(headers: Mapping[str, object], now: datetime | None = None) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or HTTP-date), clamped; None if absent."""
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    if isinstance(value, list):
-        value = value[0] if value else None
-    if value is None:
-        return None
-    seconds = retry_after_seconds(value, now)
-    return None if seconds is None else min(max(seconds, 1.0), RETRY_AFTER_MAX)
+    return retry_after_seconds(header(headers), now, low=1.0, high=RETRY_AFTER_MAX)
 
 
 def _network(exc: BaseException) -> str:

@@ -33,7 +33,8 @@ def test_bench_prints_every_step_with_its_ratio_to_the_floor(tmp_path: Path) -> 
         text=True,
         timeout=120,
         cwd=tmp_path,  # no .env of the developer's is read
-        env={"PATH": "/usr/bin:/bin"},  # none of the developer's settings
+        # None of the developer's settings; bench/ sits beside app/, outside the package.
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parents[2])},
         check=False,
     )
     assert done.returncode == 0, done.stderr

@@ -194,7 +194,7 @@ def test_a_failing_channel_does_not_block_another(slack: FakeSlack) -> None:
     assert "xoxb" not in report.errors[0]
 
 
-class Exploding:
+class Exploding(Channel):
     name = "broken"
     min_interval = 0.0
 

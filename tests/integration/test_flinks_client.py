@@ -20,14 +20,16 @@ from pydantic import SecretStr
 from app.demo.simulator import LISTING_PATH, TOKEN_PATH, FlinksSimulator
 from app.flinks.client import (
     ATTEMPTS,
+    MAX_RETRY_AFTER,
     FlinksAuthError,
     FlinksBadAnswer,
     FlinksClient,
     FlinksRequestError,
     FlinksUnavailable,
-    retry_after_seconds,
 )
+from app.retry_after import retry_after_seconds
 from app.settings import ConfigError, Settings
+from app.wiring import build_flinks
 
 CLIENT_ID = "partner-123"
 SECRET = "s3cr3t-Value-Never-Logged"
@@ -363,7 +365,7 @@ def test_retry_after_is_honoured(
 def test_retry_after_parsing(header: str | None, seconds: float | None) -> None:
     now = datetime(2026, 11, 24, 5, 0, 0, tzinfo=UTC)
 
-    assert retry_after_seconds(header, now=now) == seconds
+    assert retry_after_seconds(header, now=now, high=MAX_RETRY_AFTER) == seconds
 
 
 @pytest.mark.parametrize("status", [404, 405, 409, 422, 302])
@@ -453,7 +455,7 @@ def test_from_settings_builds_a_working_client(sim: FlinksSimulator) -> None:
         flinks_token_format="form",
     )
 
-    with FlinksClient.from_settings(settings) as client:
+    with build_flinks(settings) as client:
         fetched = client.fetch()
 
     assert {r.client_id for r in fetched.answer.rows} == {"dc-alpha"}

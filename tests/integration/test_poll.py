@@ -15,10 +15,10 @@ from app.db import engine as db
 from app.db import queries
 from app.db.outbox import Outbox
 from app.db.store import Store
-from app.domain import BaselineSummary, DeliveryFailure, Event, Outcome
-from app.flinks.client import Fetched, FlinksUnavailable
+from app.domain import BaselineSummary, DeliveryFailure, Event, Fetched, Outcome
+from app.flinks.client import FlinksUnavailable
 from app.flinks.listing import parse_answer
-from app.notify.deliver import Outgoing
+from app.notify.deliver import Channel, Outgoing
 from app.poll import Poller
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -51,7 +51,7 @@ class FakeSource:
 
 
 @dataclass
-class FakeChannel:
+class FakeChannel(Channel):
     """Collects what it was asked to send; fails while `down` is set."""
 
     name: str = "slack"

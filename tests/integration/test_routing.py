@@ -14,12 +14,12 @@ from fakes.slack_server import FakeSlack
 from app.db import engine as db
 from app.db.outbox import Outbox
 from app.db.store import Store
-from app.domain import ALERTED_BY_DEFAULT, Event, EventKind, Outcome
+from app.domain import ALERTED_BY_DEFAULT, CycleRecord, Event, EventKind, Outcome
 from app.notify.deliver import deliver_pending
-from app.notify.routing import destinations, instance_name, parse_routes
+from app.notify.routing import destinations, instance_name, parse_routes, plan_deliveries
 from app.notify.slack import SlackBotChannel
 from app.settings import ConfigError, Settings, load_settings
-from app.wiring import build_channels, channel_routes
+from app.wiring import build_channels
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TOKEN = "xoxb-routing"
@@ -92,8 +92,8 @@ def test_bad_settings_fail_at_start_with_one_line_naming_them(
 
 
 def test_alert_events_default_is_spec_and_can_add_details_changed() -> None:
-    assert settings().alerted_kinds == ALERTED_BY_DEFAULT
-    chosen = settings(alert_events="added, details_changed").alerted_kinds
+    assert settings().alert_events == ALERTED_BY_DEFAULT
+    chosen = settings(alert_events="added, details_changed").alert_events
     assert chosen == {EventKind.ADDED, EventKind.DETAILS_CHANGED}
 
 
@@ -139,18 +139,10 @@ def engine(db_url: str) -> Iterator[sa.Engine]:
 
 
 def record(engine: sa.Engine, config: Settings, events: tuple[Event, ...] = EVENTS) -> None:
-    Store(engine, routes=channel_routes(config)).record_cycle(
-        started_at=T0,
-        finished_at=T0,
-        outcome=Outcome.OK,
-        rows_seen=len(events),
-        rows_skipped=0,
-        changed=(),
-        events=events,
-        channels=[c.name for c in build_channels(config)],
-        alerted=config.alerted_kinds,
-        digest=None,
-    )
+    routes = [(c.name, c.filter) for c in build_channels(config)]
+    plan = plan_deliveries(events, routes, config.alert_events)
+    record = CycleRecord(T0, T0, Outcome.OK, len(events), 0, (), events, plan, None)
+    Store(engine).record_cycle(record)
 
 
 def owed(engine: sa.Engine, channel: str) -> list[tuple[str, int]]:

@@ -16,11 +16,14 @@ from fakes.slack_server import FakeSlack
 from fakes.smtp_server import free_port
 
 from app.db import engine as db
-from app.db.outbox import Outbox, SlackThreads
+from app.db.outbox import Outbox
+from app.db.threads import SlackThreadTable
+from app.notify.slack_threads import SlackThreads
 from app.db.store import Store
-from app.domain import ALERTED_BY_DEFAULT, DeliveryFailure, Event, EventKind, Outcome
+from app.domain import ALERTED_BY_DEFAULT, CycleRecord, DeliveryFailure, Event, EventKind, Outcome
 from app.notify.deliver import DeliveryReport, deliver_pending
 from app.notify.render import THREADED_MAX_REGISTRATIONS
+from app.notify.routing import Filter, plan_deliveries
 from app.notify.slack import SlackBotChannel, SlackWebhookChannel, retry_after
 
 TOKEN = "xoxb-super-secret-token"
@@ -263,18 +266,9 @@ def outbox_engine(sqlite_url: str) -> Iterator[sa.Engine]:
 
 
 def record_poll(engine: sa.Engine, events: list[Event]) -> None:
-    Store(engine).record_cycle(
-        started_at=NOW,
-        finished_at=NOW,
-        outcome=Outcome.OK,
-        rows_seen=len(events),
-        rows_skipped=0,
-        changed=(),
-        events=events,
-        channels=["slack"],
-        alerted=ALERTED_BY_DEFAULT,
-        digest=None,
-    )
+    plan = plan_deliveries(events, [("slack", Filter())], ALERTED_BY_DEFAULT)
+    record = CycleRecord(NOW, NOW, Outcome.OK, len(events), 0, (), tuple(events), plan, None)
+    Store(engine).record_cycle(record)
 
 
 def run(engine: sa.Engine, channel: SlackBotChannel, clock: FakeClock) -> DeliveryReport:
@@ -352,7 +346,7 @@ def test_later_events_of_a_registration_reply_in_its_thread(
     slack: FakeSlack, outbox_engine: sa.Engine
 ) -> None:
     channel = SlackBotChannel(
-        TOKEN, "#alerts", slack.api_url, 5, threads=SlackThreads(outbox_engine)
+        TOKEN, "#alerts", slack.api_url, 5, threads=SlackThreads(SlackThreadTable(outbox_engine))
     )
     clock = FakeClock()
     record_poll(outbox_engine, [numbered(1), numbered(2)])
@@ -364,7 +358,8 @@ def test_later_events_of_a_registration_reply_in_its_thread(
     reply = slack.wait_for(3)[2]
     root_ts = Outbox(outbox_engine).list_deliveries(limit=5)[-1]["external_ref"]
     assert (
-        reply.payload["thread_ts"] == SlackThreads(outbox_engine).root("#alerts", ("c-002", 2))[1]
+        reply.payload["thread_ts"]
+        == SlackThreadTable(outbox_engine).root("#alerts", ("c-002", 2))[1]
     )
     assert reply.payload["thread_ts"] != root_ts.split(":")[1]  # c-002's root, not c-001's
     assert "Bank 002" in reply.text
@@ -374,13 +369,13 @@ def test_a_burst_is_grouped_in_the_channel_not_threaded(
     slack: FakeSlack, outbox_engine: sa.Engine
 ) -> None:
     channel = SlackBotChannel(
-        TOKEN, "#alerts", slack.api_url, 5, threads=SlackThreads(outbox_engine)
+        TOKEN, "#alerts", slack.api_url, 5, threads=SlackThreads(SlackThreadTable(outbox_engine))
     )
     record_poll(outbox_engine, [numbered(i) for i in range(THREADED_MAX_REGISTRATIONS + 1)])
     run(outbox_engine, channel, FakeClock())
     (message,) = slack.wait_for(1)
     assert "thread_ts" not in message.payload
-    assert SlackThreads(outbox_engine).root("#alerts", ("c-000", 0)) is None
+    assert SlackThreadTable(outbox_engine).root("#alerts", ("c-000", 0)) is None
 
 
 def test_dry_run_preview_is_the_payload(slack: FakeSlack) -> None:

@@ -20,12 +20,14 @@ from app.db.store import Store
 from app.db.tables import deliveries, registrations
 from app.domain import (
     ALERTED_BY_DEFAULT,
+    CycleRecord,
     Event,
     EventKind,
     Outcome,
     Registration,
     StoredRegistration,
 )
+from app.notify.routing import Filter, plan_deliveries
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOSTILE = "x' OR 1=1 --"
@@ -108,7 +110,8 @@ def cycle(
     digest: str | None = None,
     alerted: frozenset[EventKind] = ALERTED_BY_DEFAULT,
 ) -> int:
-    return store.record_cycle(
+    plan = plan_deliveries(events, [(name, Filter()) for name in channels], alerted)
+    record = CycleRecord(
         started_at=at - timedelta(seconds=2),
         finished_at=at,
         outcome=outcome,
@@ -116,10 +119,10 @@ def cycle(
         rows_skipped=1 if outcome is Outcome.DEGRADED else 0,
         changed=changed,
         events=events,
-        channels=channels,
-        alerted=alerted,
+        deliveries=plan,
         digest=digest,
     )
+    return store.record_cycle(record)
 
 
 def baseline(

@@ -23,9 +23,10 @@ from app.cli.output import HISTORY_COLUMNS, render
 from app.core.diff import diff
 from app.db import engine as db
 from app.db.store import Store
-from app.domain import ALERTED_BY_DEFAULT, Event, EventKind, Outcome, Registration
+from app.domain import ALERTED_BY_DEFAULT, CycleRecord, Event, EventKind, Outcome, Registration
 from app.flinks.listing import FlinksBadAnswer, parse_answer
 from app.notify.render import console_lines, email_parts, slack_messages
+from app.notify.routing import Filter, plan_deliveries
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 NASTY = [
@@ -228,18 +229,19 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 def record(store: Store, rows: list[Registration]) -> dict[Any, Any]:
     answer = parse_answer(json.dumps([_raw(r) for r in rows]).encode())
     result = diff(store.load_state(), answer, NOW, baseline=False, removal_confirm_polls=2)
-    store.record_cycle(
-        started_at=NOW,
-        finished_at=NOW,
-        outcome=Outcome.OK,
-        rows_seen=len(answer.rows),
-        rows_skipped=answer.skipped,
-        changed=result.changed,
-        events=result.events,
-        channels=["console"],
-        alerted=ALERTED_BY_DEFAULT,
-        digest=None,
+    plan = plan_deliveries(result.events, [("console", Filter())], ALERTED_BY_DEFAULT)
+    record = CycleRecord(
+        NOW,
+        NOW,
+        Outcome.OK,
+        len(answer.rows),
+        answer.skipped,
+        result.changed,
+        result.events,
+        plan,
+        None,
     )
+    store.record_cycle(record)
     return store.load_state()
 
 

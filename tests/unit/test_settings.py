@@ -159,7 +159,7 @@ def test_channels_on_only_when_complete(monkeypatch: pytest.MonkeyPatch) -> None
     s = load_settings()
     assert s.slack_bot_enabled
     assert s.email_enabled
-    assert s.email_recipients == ["a@example.com", "b@example.com"]
+    assert s.email_to == ("a@example.com", "b@example.com")
     assert s.incomplete_channels() == []
 
 
