@@ -17,14 +17,14 @@ from fakes.smtp_server import free_port
 
 from app.db import engine as db
 from app.db.outbox import Outbox
-from app.db.threads import SlackThreadTable
-from app.notify.slack_threads import SlackThreads
 from app.db.store import Store
+from app.db.threads import SlackThreadTable
 from app.domain import ALERTED_BY_DEFAULT, CycleRecord, DeliveryFailure, Event, EventKind, Outcome
 from app.notify.deliver import DeliveryReport, deliver_pending
 from app.notify.render import THREADED_MAX_REGISTRATIONS
 from app.notify.routing import Filter, plan_deliveries
 from app.notify.slack import SlackBotChannel, SlackWebhookChannel, retry_after
+from app.notify.slack_threads import SlackThreads
 
 TOKEN = "xoxb-super-secret-token"
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
