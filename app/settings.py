@@ -16,7 +16,6 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
-    EnvSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
@@ -229,8 +228,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        assert isinstance(env_settings, EnvSettingsSource)
-        assert isinstance(dotenv_settings, DotEnvSettingsSource)
+        if not isinstance(dotenv_settings, DotEnvSettingsSource):
+            raise TypeError("pydantic-settings changed its .env source")  # pinned: <3
         # Direct values win over *_FILE, which wins over defaults.
         secret_files = _SecretFileSource(settings_cls, dotenv_settings.env_vars)
         return (init_settings, env_settings, dotenv_settings, secret_files)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
 
 import httpx
-from sqlalchemy.engine import Engine
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 from app.db import engine as db
 from app.db import queries
@@ -38,15 +42,12 @@ def secrets_of(settings: Settings) -> list[str]:
         value = getattr(settings, name)
         if value is not None:
             values.append(value.get_secret_value())
-    url = settings.database_url.get_secret_value()
     try:
-        from sqlalchemy import make_url
-
-        password = make_url(url).password
-        if password:
-            values.append(str(password))
-    except Exception:  # noqa: BLE001, S110 - an unparsable URL fails later with its own message
-        pass
+        password = urlsplit(settings.database_url.get_secret_value()).password
+    except ValueError:  # an unparsable URL fails later, with its own message
+        password = None
+    if password:
+        values += [password, unquote(password)]  # as written, and as the driver receives it
     return [v for v in values if v]
 
 
@@ -113,10 +114,9 @@ def build_channels(settings: Settings, engine: Engine | None = None) -> list[Cha
     if engine is not None and settings.slack_threads:
         threads = SlackThreads(SlackThreadTable(engine))
     for dest in slack_destinations(settings):
-        assert settings.slack_bot_token is not None
         channels.append(
             SlackBotChannel(
-                token=settings.slack_bot_token.get_secret_value(),
+                token=_plain(settings.slack_bot_token) or "",
                 channel=dest.target,
                 api_url=settings.slack_api_url,
                 timeout=settings.slack_timeout_seconds,
@@ -126,10 +126,9 @@ def build_channels(settings: Settings, engine: Engine | None = None) -> list[Cha
             )
         )
     if settings.slack_webhook_enabled:
-        assert settings.slack_webhook_url is not None
         channels.append(
             SlackWebhookChannel(
-                url=settings.slack_webhook_url.get_secret_value(),
+                url=_plain(settings.slack_webhook_url) or "",
                 timeout=settings.slack_timeout_seconds,
             )
         )

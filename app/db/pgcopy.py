@@ -41,9 +41,11 @@ def upsert_registrations(conn: Connection, columns: Sequence[str], rows: Iterabl
         "removed_at = CASE WHEN EXCLUDED.present THEN NULL "
         f"ELSE COALESCE({registrations.name}.removed_at, EXCLUDED.removed_at) END"
     )
-    conn.exec_driver_sql(
-        f"INSERT INTO {registrations.name} ({names}) "
+    # Table and column names come from app.db.tables, never from input; values go by COPY.
+    upsert = (
+        f"INSERT INTO {registrations.name} ({names}) "  # noqa: S608 - names, not input
         f"SELECT {names} FROM fw_incoming_registrations "
         f"ON CONFLICT (client_id, provider_id) DO UPDATE SET {', '.join(updates)}"
     )
+    conn.exec_driver_sql(upsert)
     conn.exec_driver_sql("DROP TABLE fw_incoming_registrations")

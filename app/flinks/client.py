@@ -266,10 +266,11 @@ def _read_token(response: httpx.Response) -> tuple[str, int]:
         data = response.json()
     except ValueError:
         data = None
-    token = data.get("access_token") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        raise FlinksBadAnswer("Flinks token answer has no access_token")
+    token = data.get("access_token")
     if not isinstance(token, str) or not token:
         raise FlinksBadAnswer("Flinks token answer has no access_token")
-    assert isinstance(data, dict)
     expires_in = data.get("expires_in")
     if isinstance(expires_in, str) and expires_in.isdigit():
         expires_in = int(expires_in)

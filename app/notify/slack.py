@@ -168,8 +168,7 @@ class SlackBotChannel(Channel):
         except NETWORK_ERRORS as exc:
             raise DeliveryFailure(f"Slack unreachable: {_network(exc)}", permanent=False) from None
         posted_in, ts = str(response.get("channel", channel)), str(response.get("ts", ""))
-        if key is not None and root is None and ts:
-            assert self._threads is not None
+        if self._threads is not None and key is not None and root is None and ts:
             self._threads.remember(self.channel, key, posted_in, ts)
         return f"{posted_in}:{ts}"
 
