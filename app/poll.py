@@ -17,6 +17,7 @@ from app.domain import (
     ALERTED_BY_DEFAULT,
     CycleRecord,
     CycleResult,
+    Event,
     EventKind,
     Fetched,
     Interrupted,
@@ -129,32 +130,9 @@ class Poller:
     def _diff_and_record(self, started_at: datetime, fetched: Fetched) -> CycleResult:
         answer = fetched.answer
         outcome = Outcome.OK if answer.complete else Outcome.DEGRADED
-        store = self.store
-        latest = store.last_success_id()
-        previous: dict[Key, StoredRegistration] | None = None
-        if (
-            answer.complete
-            and fetched.digest == store.last_answer_digest()
-            and not store.has_pending_removals()
-        ):
-            log.debug("poll.unchanged_answer digest=%s", fetched.digest[:12])
-            result = DiffResult(events=(), changed=())
-        else:
-            previous = self._previous_state(latest)
-            result = diff(
-                previous,
-                answer,
-                started_at,
-                baseline=latest is None,
-                removal_confirm_polls=self.removal_confirm_polls,
-            )
-        events, changed, pending = result.events, result.changed, result.removals_pending
-        if pending:
-            log.warning(
-                "poll.removals_pending count=%d confirm_polls=%d",
-                pending,
-                self.removal_confirm_polls,
-            )
+        latest = self.store.last_success_id()
+        previous, result = self._diff(started_at, fetched, latest)
+        events = result.events
         self.guard()
         routes = [(channel.name, channel.filter) for channel in self.channels]
         record = CycleRecord(
@@ -163,25 +141,14 @@ class Poller:
             outcome=outcome,
             rows_seen=len(answer.rows),
             rows_skipped=answer.skipped,
-            changed=tuple(changed),
+            changed=tuple(result.changed),
             events=tuple(events),
             deliveries=plan_deliveries(events, routes, self.alerted),
             digest=fetched.digest if answer.complete else None,
         )
-        poll_id = store.record_cycle(record)
+        poll_id = self.store.record_cycle(record)
         self._remember(latest, poll_id, previous, result.changed)
-        # Every event is in the history and in the alerts; one log line each is for debugging
-        # only (a mass change of 10,000 rows would otherwise log 10,000 lines per cycle).
-        if log.isEnabledFor(logging.DEBUG):
-            for event in (e for e in events if e.event is not EventKind.BASELINE):
-                log.debug(
-                    "event.%s client_id=%s provider_id=%d from=%s to=%s",
-                    event.event,
-                    event.client_id,
-                    event.provider_id,
-                    event.from_status,
-                    event.to_status,
-                )
+        _log_events(events)
         return CycleResult(
             outcome=outcome,
             rows=len(answer.rows),
@@ -190,6 +157,35 @@ class Poller:
             poll_id=poll_id,
             kinds=tuple(sorted(Counter(str(e.event) for e in events).items())),
         )
+
+    def _diff(
+        self, started_at: datetime, fetched: Fetched, latest: int | None
+    ) -> tuple[dict[Key, StoredRegistration] | None, DiffResult]:
+        """The diff against the stored state (and that state), or nothing when the answer is
+        byte-identical to the last complete one and no removal is being counted."""
+        store, answer = self.store, fetched.answer
+        if (
+            answer.complete
+            and fetched.digest == store.last_answer_digest()
+            and not store.has_pending_removals()
+        ):
+            log.debug("poll.unchanged_answer digest=%s", fetched.digest[:12])
+            return None, DiffResult(events=(), changed=())
+        previous = self._previous_state(latest)
+        result = diff(
+            previous,
+            answer,
+            started_at,
+            baseline=latest is None,
+            removal_confirm_polls=self.removal_confirm_polls,
+        )
+        if result.removals_pending:
+            log.warning(
+                "poll.removals_pending count=%d confirm_polls=%d",
+                result.removals_pending,
+                self.removal_confirm_polls,
+            )
+        return previous, result
 
     def _previous_state(self, latest: int | None) -> dict[Key, StoredRegistration]:
         """The stored state: kept from our own last cycle while no other process has written
@@ -234,6 +230,22 @@ class Poller:
         except Exception as exc:  # noqa: BLE001 - e.g. database down: retried next cycle
             log.error("delivery.skipped error=%r", one_line(exc))
             return None
+
+
+def _log_events(events: Sequence[Event]) -> None:
+    # Every event is in the history and in the alerts; one log line each is for debugging
+    # only (a mass change of 10,000 rows would otherwise log 10,000 lines per cycle).
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    for event in (e for e in events if e.event is not EventKind.BASELINE):
+        log.debug(
+            "event.%s client_id=%s provider_id=%d from=%s to=%s",
+            event.event,
+            event.client_id,
+            event.provider_id,
+            event.from_status,
+            event.to_status,
+        )
 
 
 def _with_delivery(result: CycleResult, report: DeliveryReport | None) -> CycleResult:

@@ -107,48 +107,51 @@ def email_destinations(settings: Settings) -> list[Destination]:
 def build_channels(settings: Settings, engine: Engine | None = None) -> list[Channel]:
     """The alert channels whose settings are complete (one per routed destination too); the
     console when there are none. With an engine and SLACK_THREADS, the bot replies in threads."""
-    channels: list[Channel] = []
     for note in settings.incomplete_channels():
         log.warning("settings.channel_incomplete detail=%r", note)
+    channels = _slack_channels(settings, engine) + _email_channels(settings)
+    return channels or [ConsoleChannel()]
+
+
+def _slack_channels(settings: Settings, engine: Engine | None) -> list[Channel]:
     threads = None
     if engine is not None and settings.slack_threads:
         threads = SlackThreads(SlackThreadTable(engine))
-    for dest in slack_destinations(settings):
-        channels.append(
-            SlackBotChannel(
-                token=_plain(settings.slack_bot_token) or "",
-                channel=dest.target,
-                api_url=settings.slack_api_url,
-                timeout=settings.slack_timeout_seconds,
-                name=dest.name,
-                threads=threads,
-                accepts=dest.filter,
-            )
+    channels: list[Channel] = [
+        SlackBotChannel(
+            token=_plain(settings.slack_bot_token) or "",
+            channel=dest.target,
+            api_url=settings.slack_api_url,
+            timeout=settings.slack_timeout_seconds,
+            name=dest.name,
+            threads=threads,
+            accepts=dest.filter,
         )
+        for dest in slack_destinations(settings)
+    ]
     if settings.slack_webhook_enabled:
-        channels.append(
-            SlackWebhookChannel(
-                url=_plain(settings.slack_webhook_url) or "",
-                timeout=settings.slack_timeout_seconds,
-            )
+        url = _plain(settings.slack_webhook_url) or ""
+        channels.append(SlackWebhookChannel(url=url, timeout=settings.slack_timeout_seconds))
+    return channels
+
+
+def _email_channels(settings: Settings) -> list[Channel]:
+    return [
+        EmailChannel(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            security=settings.smtp_security,
+            username=_plain(settings.smtp_username),
+            password=_plain(settings.smtp_password),
+            sender=settings.email_from,
+            recipients=dest.target.split(","),
+            timeout=settings.smtp_timeout_seconds,
+            ca_bundle=settings.smtp_ca_bundle,
+            name=dest.name,
+            accepts=dest.filter,
         )
-    for dest in email_destinations(settings):
-        channels.append(
-            EmailChannel(
-                host=settings.smtp_host,
-                port=settings.smtp_port,
-                security=settings.smtp_security,
-                username=_plain(settings.smtp_username),
-                password=_plain(settings.smtp_password),
-                sender=settings.email_from,
-                recipients=dest.target.split(","),
-                timeout=settings.smtp_timeout_seconds,
-                ca_bundle=settings.smtp_ca_bundle,
-                name=dest.name,
-                accepts=dest.filter,
-            )
-        )
-    return channels or [ConsoleChannel()]
+        for dest in email_destinations(settings)
+    ]
 
 
 def build_leader(engine: Engine) -> Leadership:

@@ -73,6 +73,16 @@ def _parser() -> argparse.ArgumentParser:
         "check", help="validate settings and reach every configured service"
     ).set_defaults(func=cmd_check)
 
+    _inspect_commands(sub)
+    demo = sub.add_parser("demo", help="run against a simulated Flinks on a throwaway database")
+    demo.add_argument("--interval", type=int, default=5, help="seconds between polls (5)")
+    demo.add_argument("--cycles", type=int, default=None, help="stop after N polls")
+    demo.add_argument("--seed", type=int, default=None, help="seed of the simulated upstream")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def _inspect_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     status = sub.add_parser("status", help="the current registrations")
     _filters(status, history=False)
     status.add_argument("--all", action="store_true", help="include removed registrations")
@@ -94,13 +104,6 @@ def _parser() -> argparse.ArgumentParser:
     deliveries.add_argument("--limit", type=int, default=200, help="rows to show (200)")
     deliveries.add_argument("--format", choices=("table", "json", "csv"), default="table")
     deliveries.set_defaults(func=cmd_deliveries)
-
-    demo = sub.add_parser("demo", help="run against a simulated Flinks on a throwaway database")
-    demo.add_argument("--interval", type=int, default=5, help="seconds between polls (5)")
-    demo.add_argument("--cycles", type=int, default=None, help="stop after N polls")
-    demo.add_argument("--seed", type=int, default=None, help="seed of the simulated upstream")
-    demo.set_defaults(func=cmd_demo)
-    return parser
 
 
 def _filters(parser: argparse.ArgumentParser, *, history: bool) -> None:

@@ -67,6 +67,22 @@ def diff(
     return DiffResult(events=tuple(events), changed=tuple(changed), removals_pending=pending)
 
 
+def _changes(prev: StoredRegistration, row: Registration, now: datetime) -> list[Event]:
+    """A present registration seen again: details_changed first, then status_changed."""
+    old = prev.registration
+    before, after = old.registration_status, row.registration_status
+    events = []
+    changes = tuple(_detail_changes(old, row))
+    if changes:
+        events.append(_event(EventKind.DETAILS_CHANGED, row, now, before, after, changes=changes))
+    if before != after:
+        since = prev.status_since
+        events.append(
+            _event(EventKind.STATUS_CHANGED, row, now, before, after, previous_status_since=since)
+        )
+    return events
+
+
 def _sighted(
     prev: StoredRegistration | None, row: Registration, now: datetime, *, baseline: bool
 ) -> tuple[list[Event], StoredRegistration | None]:
@@ -95,30 +111,7 @@ def _sighted(
         )
         return [event], stored
 
-    events = []
-    changes = tuple(_detail_changes(old, row))
-    if changes:
-        events.append(
-            _event(
-                EventKind.DETAILS_CHANGED,
-                row,
-                now,
-                old.registration_status,
-                row.registration_status,
-                changes=changes,
-            )
-        )
-    if moved:
-        events.append(
-            _event(
-                EventKind.STATUS_CHANGED,
-                row,
-                now,
-                old.registration_status,
-                row.registration_status,
-                previous_status_since=prev.status_since,
-            )
-        )
+    events = _changes(prev, row, now)
     if events or prev.missing_polls:
         return events, stored
     return events, None

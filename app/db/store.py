@@ -4,10 +4,10 @@ Datetimes go in and come out UTC-aware. Driver errors are raised as DatabaseErro
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from app.db import pgcopy
 from app.db.engine import reading, translate_errors
+from app.db.state import read_state
 from app.db.tables import UTCDateTime, deliveries, poll_runs, registration_events, registrations
 from app.domain import (
     CycleRecord,
@@ -25,7 +26,6 @@ from app.domain import (
     EventKind,
     Key,
     Outcome,
-    Registration,
     StoredRegistration,
 )
 
@@ -60,33 +60,8 @@ class Store:
     # ---- the poll cycle ----------------------------------------------------------------
 
     def load_state(self) -> dict[Key, StoredRegistration]:
-        """Every registration, present or removed, in one SELECT. The driver's rows are
-        converted here rather than by SQLAlchemy's per-value result processors, which were most
-        of a 100,000-row cycle (docs/performance.md)."""
-        with reading(self._engine) as conn:
-            sql = str(_STATE_SELECT.compile(dialect=conn.dialect))
-            parse = _sqlite_utc if conn.dialect.name == "sqlite" else _aware_utc
-            # first_seen_at and status_since are poll times: few distinct values, parsed once
-            # and shared (100,000 rows: 200,000 datetimes fewer).
-            seen: dict[Any, datetime] = {}
-
-            def poll_time(value: Any) -> datetime:
-                found = seen.get(value)
-                if found is None:
-                    found = seen[value] = parse(value)
-                return found
-
-            if conn.dialect.name != "sqlite":
-                poll_time = parse  # the driver already built every datetime: nothing to share
-
-            # The driver's cursor in slices: few calls (not one SQLAlchemy fetchone per row),
-            # and never all 100,000 raw rows alive next to the state built from them.
-            cursor = conn.exec_driver_sql(sql).cursor
-            state: dict[Key, StoredRegistration] = {}
-            while rows := cursor.fetchmany(_CHUNK):
-                for row in rows:
-                    state[row[0], row[2]] = _stored_from_raw(row, parse, poll_time)
-            return state
+        """Every registration, present or removed (app.db.state)."""
+        return read_state(self._engine)
 
     def record_cycle(self, record: CycleRecord) -> int:
         """In ONE transaction: the poll_runs row, the upserted state, the events, and the
@@ -300,43 +275,3 @@ def _dump_details(event: Event) -> str | None:
     if not event.changes:
         return None
     return json.dumps({field: [old, new] for field, old, new in event.changes})
-
-
-# ---- reading helpers -------------------------------------------------------------------
-
-_r = registrations.c
-# The columns of load_state, in the order of Registration then StoredRegistration.
-_STATE_SELECT = sa.select(
-    _r.client_id,
-    _r.client_name,
-    _r.provider_id,
-    _r.provider_name,
-    _r.country,
-    _r.registration_status,
-    _r.requested_on,
-    _r.first_seen_at,
-    _r.status_since,
-    _r.missing_polls,
-    _r.present,
-)
-
-
-def _stored_from_raw(
-    row: Sequence[Any], utc: Callable[[Any], datetime], poll_time: Callable[[Any], datetime]
-) -> StoredRegistration:
-    cid, cname, pid, pname, country, status, requested, first, since, missing, present = row
-    reg = Registration(cid, cname, pid, pname, country, status, utc(requested))
-    return StoredRegistration(reg, poll_time(first), poll_time(since), missing, bool(present))
-
-
-def _sqlite_utc(value: str | datetime) -> datetime:
-    # SQLAlchemy stores SQLite datetimes as naive UTC text, "2024-01-01 00:00:00.000000".
-    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _aware_utc(value: datetime) -> datetime:
-    # psycopg gives timestamptz in the session's time zone, UTC as app.db sets it up.
-    if value.tzinfo is UTC:
-        return value
-    return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
