@@ -9,20 +9,19 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
-    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
-from app.domain import ALERTED_BY_DEFAULT, EventKind
-from app.notify.routing import Rule, parse_routes
+from app.domain import ALERTED_BY_DEFAULT
+from app.settings_types import Addresses, AlertKinds, EmailRoutes, SlackRoutes, psycopg_url
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/flinkswatch.db"
 DEFAULT_TOKEN_URL = "https://api.flinks.io/api/v1/token"
@@ -40,43 +39,6 @@ SECRET_FIELDS: tuple[str, ...] = (
 
 class ConfigError(Exception):
     """A setting is missing or invalid; the message is one line naming it, with no secret."""
-
-
-def psycopg_url(url: str) -> str:
-    """SQLAlchemy 2 reads a bare postgresql:// as psycopg2; we ship psycopg 3."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
-
-
-def _alert_kinds(value: object) -> object:
-    """ALERT_EVENTS, `added, removed`, as the event kinds that get a delivery row per channel."""
-    if not isinstance(value, str):
-        return value
-    names = [part.strip().lower() for part in value.split(",") if part.strip()]
-    allowed = [kind.value for kind in EventKind if kind is not EventKind.BASELINE]
-    unknown = [name for name in names if name not in allowed]
-    if unknown:
-        raise ValueError(f"unknown event kind {unknown[0]!r} (choose from {', '.join(allowed)})")
-    return frozenset(EventKind(name) for name in names)
-
-
-def _routes(kind: Literal["slack", "email"]) -> BeforeValidator:
-    return BeforeValidator(lambda v: parse_routes(v, kind) if isinstance(v, str) else v)
-
-
-def _addresses(value: object) -> object:
-    if isinstance(value, str):
-        return tuple(part.strip() for part in value.split(",") if part.strip())
-    return value
-
-
-# Parsed once, when Settings is built; NoDecode keeps pydantic-settings from reading JSON.
-AlertKinds = Annotated[frozenset[EventKind], NoDecode, BeforeValidator(_alert_kinds)]
-SlackRoutes = Annotated[tuple[Rule, ...], NoDecode, _routes("slack")]
-EmailRoutes = Annotated[tuple[Rule, ...], NoDecode, _routes("email")]
-Addresses = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_addresses)]
 
 
 class _SecretFileSource(PydanticBaseSettingsSource):

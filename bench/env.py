@@ -23,7 +23,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from app.settings import psycopg_url
+from app.settings_types import psycopg_url
 
 CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret"
 IDLE_TIMEOUT = 120.0  # seconds to wait for the service's first poll

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app.settings import psycopg_url
+from app.settings_types import psycopg_url
 
 PG_ENV = "FLINKSWATCH_TEST_PG_URL"
 

@@ -19,7 +19,7 @@ from alembic.util import CommandError
 from sqlalchemy.engine import Connection, Engine
 
 from app.core.text import one_line
-from app.settings import psycopg_url
+from app.settings_types import psycopg_url
 
 log = logging.getLogger(__name__)
 

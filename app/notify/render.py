@@ -7,176 +7,54 @@ the medium it lands in; our own template text is trusted. Slack output is split 
 from __future__ import annotations
 
 import html
-import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Sequence
 from typing import Any
 
-from app.domain import BaselineSummary, Direction, Event, EventKind, Key, direction
+from app.domain import BaselineSummary, Event, EventKind
+from app.notify.phrases import (
+    _HTML,
+    _SLACK_BLOCK,
+    _SLACK_TEXT,
+    _TEXT,
+    SLACK_BLOCKS_TEXT_LIMIT,
+    SLACK_EVENTS_PER_MESSAGE,
+    SLACK_HEADER_LIMIT,
+    SLACK_LINE_LIMIT,
+    SLACK_SECTION_LIMIT,
+    SLACK_TEXT_LIMIT,
+    SUBJECT_NAME_LIMIT,
+    THREADED_MAX_REGISTRATIONS,
+    EmailParts,
+    SlackMessage,
+    _fit,
+    _html,
+    _kind,
+    _Parts,
+    _parts,
+    _plain,
+    _summary_line,
+    clean,
+    mrkdwn,
+)
 
-NAME_LIMIT = 200
-SLACK_TEXT_LIMIT = 8000  # per message `text`; Slack truncates at 40k, we stay far below
-# Slack answers msg_blocks_too_long at roughly 13k characters of block text in one message.
-SLACK_BLOCKS_TEXT_LIMIT = 10000
-SLACK_SECTION_LIMIT = 3000
-SLACK_HEADER_LIMIT = 150
-SLACK_EVENTS_PER_MESSAGE = 40  # + header and context blocks, well under the 50-block limit
-SLACK_LINE_LIMIT = 1200  # one event's fallback line, so a few always fit in one message
-SUBJECT_NAME_LIMIT = 60
-# With threads, a poll touching at most this many registrations gets one message each (so each
-# can reply in its own thread); a bigger poll is a burst and is grouped, never a flood.
-THREADED_MAX_REGISTRATIONS = 5
-
-Escape = Callable[..., str]
-# Bidirectional overrides can make a name display as something else: treat them as controls.
-_BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
-
-
-@dataclass(frozen=True, slots=True)
-class SlackMessage:
-    """One chat.postMessage payload and which alerts it carries (for delivery bookkeeping)."""
-
-    text: str
-    blocks: list[dict[str, Any]]
-    event_indexes: tuple[int, ...] = ()  # positions in the `events` given to slack_messages
-    summary: bool = False  # carries the baseline summary
-    thread_key: Key | None = None  # the one registration it is about, when only one
-
-
-@dataclass(frozen=True, slots=True)
-class EmailParts:
-    subject: str
-    text: str
-    html: str
-
-
-def clean(value: object, limit: int = NAME_LIMIT) -> str:
-    """Upstream text made safe to show: no control characters, one line, at most `limit` chars."""
-    text = "".join(
-        " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI else ch
-        for ch in str(value)
-    )
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def mrkdwn(value: object, limit: int = NAME_LIMIT) -> str:
-    """Clean, then escape Slack's three control characters (`&` first) so no mention can form."""
-    text = clean(value, limit)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _plain(value: object, limit: int = NAME_LIMIT) -> str:
-    return clean(value, limit)
-
-
-def _html(value: object, limit: int = NAME_LIMIT) -> str:
-    return html.escape(clean(value, limit))
-
-
-# ---- one event, described independently of the medium ------------------------------------
-@dataclass(frozen=True, slots=True)
-class _Style:
-    esc: Escape
-    arrow: str
-    code: Callable[[str], str]  # how a status code is set off
-
-
-_TEXT = _Style(_plain, "->", str)
-_SLACK_TEXT = _Style(mrkdwn, "->", str)  # the fallback: notifications show it as is
-_SLACK_BLOCK = _Style(mrkdwn, "→", lambda s: f"`{s}`")
-_HTML = _Style(_html, "->", lambda s: f"<code>{s}</code>")
-
-
-@dataclass(frozen=True, slots=True)
-class _Parts:
-    emoji: str  # Slack shortcode
-    label: str  # the kind in words
-    provider: str  # escaped
-    client: str  # escaped
-    ids: str  # client id, provider id and country
-    what: str  # status codes and changes, escaped
-    when: str  # requested date and age
-
-    @property
-    def who(self) -> str:
-        return f"{self.provider} for {self.client} ({self.ids})"
-
-
-def _parts(event: Event, style: _Style) -> _Parts:
-    esc = style.esc
-    ids = f"client {esc(event.client_id)}, provider {esc(event.provider_id)}, {esc(event.country)}"
-    emoji, label, what = _kind(event, style)
-    when = f"requested {event.requested_on:%Y-%m-%d}"
-    age = event.observed_at - event.requested_on
-    if age >= timedelta(minutes=1):
-        when += f" ({_duration(age)} ago)"
-    return _Parts(emoji, label, esc(event.provider_name), esc(event.client_name), ids, what, when)
-
-
-def _kind(event: Event, style: _Style) -> tuple[str, str, str]:
-    old = style.code(style.esc(event.from_status or "?", 80))
-    new = style.code(style.esc(event.to_status or "?", 80))
-    arrow, kind = style.arrow, event.event
-    if kind is EventKind.STATUS_CHANGED:
-        moved = f"{old} {arrow} {new}{_after(event, 'after')}"
-        way = direction(event.from_status, event.to_status)
-        if way is Direction.FORWARD:
-            icon = ":white_check_mark:" if event.to_status == "ACTIVE" else ":large_green_circle:"
-            return icon, "moved forward", moved
-        if way is Direction.BACKWARD:
-            return ":warning:", "moved BACKWARD", moved
-        return ":question:", f"unrecognised status {new}", moved
-    if kind is EventKind.ADDED:
-        return ":new:", "added", f"new registration, status {new}"
-    if kind is EventKind.REMOVED:
-        return ":x:", "removed", f"no longer listed, was {old}{_after(event, 'for')}"
-    if kind is EventKind.REAPPEARED:
-        return ":leftwards_arrow_with_hook:", "reappeared", f"listed again, {old} {arrow} {new}"
-    if kind is EventKind.DETAILS_CHANGED:
-        esc = style.esc
-        changes = "; ".join(
-            f"{esc(name, 40)}: {esc(before)} {arrow} {esc(after)}"
-            for name, before, after in event.changes
-        )
-        return ":pencil2:", "details changed", f"{changes or 'details'} (status {new})"
-    return ":eyes:", "baseline", f"status {new}"
-
-
-def _after(event: Event, word: str) -> str:
-    """How long it sat in the previous status, from the event's own fields (never the clock)."""
-    if event.previous_status_since is None:
-        return ""
-    return f" {word} {_duration(event.observed_at - event.previous_status_since)}"
-
-
-def _duration(delta: timedelta) -> str:
-    seconds = max(0, int(delta.total_seconds()))
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size * (2 if unit == "day" else 1):
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return "less than a minute"
-
-
-def _summary_line(summary: BaselineSummary, esc: Escape) -> str:
-    counts = ", ".join(f"{count} {esc(status, 80)}" for status, count in summary.by_status)
-    noun = "registration" if summary.total == 1 else "registrations"
-    return f"Now watching {summary.total} {noun}: {counts or 'none'}"
-
-
-def _fit(text: str, limit: int) -> str:
-    """Cap escaped text without cutting an `&...;` entity in half."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    amp = cut.rfind("&")
-    if amp != -1 and ";" not in cut[amp:]:
-        cut = cut[:amp]
-    return cut + "…"
-
+__all__ = [
+    "SLACK_BLOCKS_TEXT_LIMIT",
+    "SLACK_EVENTS_PER_MESSAGE",
+    "SLACK_HEADER_LIMIT",
+    "SLACK_LINE_LIMIT",
+    "SLACK_SECTION_LIMIT",
+    "SLACK_TEXT_LIMIT",
+    "SUBJECT_NAME_LIMIT",
+    "THREADED_MAX_REGISTRATIONS",
+    "EmailParts",
+    "SlackMessage",
+    "clean",
+    "console_lines",
+    "email_parts",
+    "mrkdwn",
+    "slack_messages",
+]
 
 # ---- Slack ----------------------------------------------------------------------------------
 _Rendered = tuple[int, str, dict[str, Any]]  # event index, fallback line, section block
