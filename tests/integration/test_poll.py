@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.db import engine as db
 from app.db import queries
@@ -20,6 +24,7 @@ from app.flinks.client import FlinksUnavailable
 from app.flinks.listing import parse_answer
 from app.notify.deliver import Channel, Outgoing
 from app.poll import Poller
+from tests.unit.test_poison_rows import hostile_rows
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -257,3 +262,78 @@ def test_remembered_state_survives_a_failed_write(engine: sa.Engine) -> None:
     poller.guard = lambda: None
     assert poller.poll_once().events == 1
     assert [e[0] for e in events(engine)] == ["baseline", "status_changed"]
+
+
+# ---- issue 14, hostile days: one row never stops the others, on both databases ------------------
+
+
+@pytest.mark.parametrize("requested_on", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_row_with_an_unrepresentable_date_is_skipped_not_fatal(
+    engine: sa.Engine, requested_on: str
+) -> None:
+    source, channel, clock = FakeSource([row("a", 1)]), FakeChannel(), Clock()
+    poller = make_poller(engine, source, channel, clock)
+    poller.poll_once()
+    clock.tick()
+    source.rows = [row("a", 1, "ACTIVE"), {**row("poison", 9), "requested_on": requested_on}]
+
+    result = poller.poll_once()
+
+    assert (result.outcome, result.skipped, result.events) == (Outcome.DEGRADED, 1, 1)
+    assert events(engine) == [("baseline", "a", 1), ("status_changed", "a", 1)]
+    assert channel.sent[-1] == ("status_changed:a/1",)
+
+
+@given(items=st.lists(hostile_rows(), min_size=1, max_size=5))
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_any_hostile_rows_make_a_cycle_ok_or_degraded_and_are_stored_as_parsed(
+    engine: sa.Engine, items: list[dict[str, Any]]
+) -> None:
+    """Every parsed row is storable: the cycle that stores it never fails (one database for all
+    examples, so later examples also update what earlier ones stored)."""
+    source = FakeSource([row("anchor", 1), *items])
+    expected = source.fetch().answer.rows
+
+    result = make_poller(engine, source, FakeChannel(), Clock()).poll_once()
+
+    assert result.outcome in (Outcome.OK, Outcome.DEGRADED), result.error
+    state = Store(engine).load_state()
+    for parsed in expected:
+        assert state[parsed.key].registration == parsed
+        assert state[parsed.key].present
+
+
+def test_conflicting_duplicates_leave_the_stored_state_of_their_key_untouched(
+    engine: sa.Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    source, channel, clock = FakeSource([row("a", 1), row("b", 2)]), FakeChannel(), Clock()
+    poller = make_poller(engine, source, channel, clock)
+    poller.poll_once()
+    before = Store(engine).load_state()[("a", 1)]
+    clock.tick()
+    caplog.set_level(logging.WARNING, logger="app.flinks")
+    source.rows = [row("a", 1, "ACTIVE"), row("b", 2, "ACTIVE"), row("a", 1, "PENDING_ACTIVATION")]
+
+    for _ in range(3):  # and again: an absent-by-conflict key is never counted toward a removal
+        result = poller.poll_once()
+        assert (result.outcome, result.skipped) == (Outcome.DEGRADED, 2)
+        clock.tick()
+
+    assert Store(engine).load_state()[("a", 1)] == before
+    assert events(engine) == [
+        ("baseline", "a", 1),
+        ("baseline", "b", 2),
+        ("status_changed", "b", 2),
+    ]
+    conflicts = [r.getMessage() for r in caplog.records if "conflicting_rows" in r.getMessage()]
+    assert len(conflicts) == 3
+    assert "key=a/1 rows=2 statuses=ACTIVE,PENDING_ACTIVATION" in conflicts[0]
+
+    clock.tick()
+    source.rows = [row("a", 1, "ACTIVE"), row("b", 2, "ACTIVE")]  # Flinks makes up its mind
+    assert poller.poll_once().outcome is Outcome.OK
+    assert events(engine)[-1] == ("status_changed", "a", 1)
