@@ -43,6 +43,8 @@ class Waits:
     leader: Leadership
     stop: threading.Event = field(default_factory=threading.Event)
     lost: threading.Event = field(default_factory=threading.Event)  # set when the lock went
+    # Only the service polls under the lock; a one-off `poll` checks it once, before the cycle.
+    guarding: bool = False
 
     def sleep(self, seconds: float) -> None:
         """Stopping when shutdown is requested meanwhile; LeadershipLost when the lock went."""
@@ -51,7 +53,7 @@ class Waits:
         self.confirm_leader()
 
     def confirm_leader(self) -> None:
-        if not self.leader.still_held():
+        if self.guarding and not self.leader.still_held():
             self.lost.set()
             raise LeadershipLost("leader lock lost during the cycle")
 
@@ -101,6 +103,7 @@ class Service:
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT (or max_cycles); returns the exit status 0.
         ConfigError when a second instance starts on the same SQLite file."""
+        self.waits.guarding = True
         self._take_role(self.leader.check())  # SQLite: refuse before serving anything
         try:
             return self._serve()
