@@ -251,12 +251,12 @@ DELIVERY_COLUMNS = (
     "status",
     "attempts",
     "next_attempt_at",
-    "last_error",
     "kind",
     "event",
     "client_id",
     "provider_name",
     "to_status",
+    "last_error",  # last: the table shows it whole, so it must not push the others apart
 )
 
 

@@ -102,18 +102,35 @@ class _Parts:
 
     @property
     def who(self) -> str:
-        return f"{self.provider} for {self.client} ({self.ids})"
+        return f"{self.provider} for {self.client}" + (f" ({self.ids})" if self.ids else "")
+
+
+def _names(event: Event, esc: Escape) -> tuple[str, str, str]:
+    """Provider, client and the ids in brackets. A name that is empty (or blank once cleaned)
+    is replaced by its id, which then leaves the brackets; an empty country is left out."""
+    provider, client = esc(event.provider_name), esc(event.client_name)
+    ids = []
+    if client:
+        ids.append(f"client {esc(event.client_id)}")
+    else:
+        client = f"client {esc(event.client_id)}"
+    if provider:
+        ids.append(f"provider {esc(event.provider_id)}")
+    else:
+        provider = f"provider {esc(event.provider_id)}"
+    if country := esc(event.country):
+        ids.append(country)
+    return provider, client, ", ".join(ids)
 
 
 def _parts(event: Event, style: _Style) -> _Parts:
-    esc = style.esc
-    ids = f"client {esc(event.client_id)}, provider {esc(event.provider_id)}, {esc(event.country)}"
+    provider, client, ids = _names(event, style.esc)
     emoji, label, what = _kind(event, style)
     when = f"requested {event.requested_on:%Y-%m-%d}"
     age = event.observed_at - event.requested_on
     if age >= timedelta(minutes=1):
         when += f" ({_duration(age)} ago)"
-    return _Parts(emoji, label, esc(event.provider_name), esc(event.client_name), ids, what, when)
+    return _Parts(emoji, label, provider, client, ids, what, when)
 
 
 def _kind(event: Event, style: _Style) -> tuple[str, str, str]:
@@ -240,7 +257,8 @@ def _slack_event(event: Event) -> tuple[str, dict[str, Any]]:
     t = _parts(event, _SLACK_TEXT)
     line = _fit(f"{t.emoji} {t.label}: {t.who}: {t.what}; {t.when}", SLACK_LINE_LIMIT)
     b = _parts(event, _SLACK_BLOCK)
-    body = f"{b.emoji} *{b.label}*: *{b.provider}* for *{b.client}*\n{b.what}\n_{b.when} · {b.ids}_"
+    ids = f" · {b.ids}" if b.ids else ""
+    body = f"{b.emoji} *{b.label}*: *{b.provider}* for *{b.client}*\n{b.what}\n_{b.when}{ids}_"
     block = {"type": "section", "text": {"type": "mrkdwn", "text": _fit(body, SLACK_SECTION_LIMIT)}}
     return line, block
 
@@ -315,7 +333,8 @@ def _brief(event: Event) -> str:
     def short(value: object) -> str:
         return clean(value, SUBJECT_NAME_LIMIT)
 
-    who = f"{short(event.provider_name)} for {short(event.client_name)}"
+    provider, client, _ = _names(event, short)
+    who = f"{provider} for {client}"
     new = short(event.to_status or "?")
     if event.event is EventKind.STATUS_CHANGED:
         return f"{who} {short(event.from_status or '?')} -> {new}"
@@ -325,8 +344,9 @@ def _brief(event: Event) -> str:
 
 
 def _html_line(p: _Parts) -> str:
+    ids = f" ({p.ids})" if p.ids else ""
     return (
-        f"<b>{p.label}</b>: <b>{p.provider}</b> for <b>{p.client}</b> ({p.ids})<br>"
+        f"<b>{p.label}</b>: <b>{p.provider}</b> for <b>{p.client}</b>{ids}<br>"
         f"{p.what}<br><small>{p.when}</small>"
     )
 
