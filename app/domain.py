@@ -187,7 +187,7 @@ class BaselineSummary:
 class DeliveryStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
-    FAILED = "failed"  # permanent failure after DELIVERY_MAX_ATTEMPTS tries; counted, never dropped
+    FAILED = "failed"  # gave up (see attempts_allowed); counted and kept, never dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,3 +215,16 @@ class DeliveryFailure(Exception):
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+
+
+TRANSIENT_ATTEMPTS_FACTOR = 100
+
+
+def attempts_allowed(max_attempts: int, *, permanent: bool) -> int:
+    """Failed attempts (of every kind, all counted) after which a delivery gives up as `failed`.
+
+    A permanent failure gives up at DELIVERY_MAX_ATTEMPTS; a transient one (network, 5xx, 429)
+    at a hundred times that, so an outage of Slack or the mail relay loses nothing unless it
+    lasts days: a down channel counts one attempt per cycle, on the first message it owes only
+    (1,000 attempts are about 3.5 days at the default 5-minute interval)."""
+    return max_attempts if permanent else max_attempts * TRANSIENT_ATTEMPTS_FACTOR

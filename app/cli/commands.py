@@ -1,4 +1,5 @@
-"""The `flinkswatch` command (SPEC 4). Exit: 0 done, 1 failed, 2 configuration, 3 degraded."""
+"""The `flinkswatch` command (SPEC 4). Exit: 0 done, 1 failed, 2 configuration, 3 degraded (rows
+skipped, or a delivery failed)."""
 
 from __future__ import annotations
 
@@ -157,6 +158,15 @@ def cmd_poll(settings: Settings, _args: argparse.Namespace) -> int:
     if result.outcome is Outcome.FAILED:
         print(f"flinkswatch: poll failed: {result.error}", file=sys.stderr)
         return EXIT_FAILED
+    if failures := result.delivery_failures:
+        # Recorded, but not every alert got out: degraded, so cron and wrappers notice.
+        noun = "delivery" if failures == 1 else "deliveries"
+        print(
+            f"flinkswatch: poll recorded, but {failures} {noun} failed (see the delivery.failed"
+            " lines above and `flinkswatch deliveries`)",
+            file=sys.stderr,
+        )
+        return EXIT_DEGRADED
     return EXIT_DEGRADED if result.outcome is Outcome.DEGRADED else EXIT_OK
 
 
@@ -220,12 +230,12 @@ DELIVERY_COLUMNS = (
     "status",
     "attempts",
     "next_attempt_at",
-    "last_error",
     "kind",
     "event",
     "client_id",
     "provider_name",
     "to_status",
+    "last_error",  # last: the table shows it whole, so it must not push the others apart
 )
 
 

@@ -1,4 +1,4 @@
-"""PURE: rows (dicts) -> table, JSON or CSV text for `status` and `history`."""
+"""PURE: rows (dicts) -> table, JSON or CSV text for `status`, `history` and `deliveries`."""
 
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ HISTORY_COLUMNS = (
     "requested_on",
 )
 _MAX_CELL = 40
+# Columns shown whole in a table (already bounded where they are stored): an error cut at 40
+# characters cannot be read. Put them last, so they do not push the other columns apart.
+_WHOLE_CELLS = frozenset({"last_error"})
 
 
 def iso(value: datetime) -> str:
@@ -78,7 +81,10 @@ def _cell(value: object, limit: int | None = _MAX_CELL) -> str:
 def _table(rows: Sequence[dict[str, object]], columns: Sequence[str]) -> str:
     if not rows:
         return "(none)"
-    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    limits = [None if c in _WHOLE_CELLS else _MAX_CELL for c in columns]
+    cells = [
+        [_cell(row.get(c), limit) for c, limit in zip(columns, limits, strict=True)] for row in rows
+    ]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]

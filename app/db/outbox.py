@@ -15,7 +15,14 @@ from sqlalchemy.engine import Connection, Engine, Row
 
 from app.db.engine import reading, translate_errors
 from app.db.tables import deliveries, registration_events
-from app.domain import BaselineSummary, DeliveryStatus, Event, EventKind, PendingDelivery
+from app.domain import (
+    BaselineSummary,
+    DeliveryStatus,
+    Event,
+    EventKind,
+    PendingDelivery,
+    attempts_allowed,
+)
 
 _MAX_ERROR_CHARS = 500
 _NO_HOLD = 2**62  # larger than any delivery id
@@ -102,16 +109,18 @@ class Outbox:
         next_attempt_at: datetime | None = None,
         count_attempt: bool = True,
     ) -> None:
-        """Count a failed attempt. Only a permanent failure that reached max_attempts gives up
-        (status failed); transient failures stay pending, so they are retried forever.
-        `count_attempt=False` (deliveries queued behind a failure, never tried) only records
-        the reason and the next try time."""
+        """Count a failed attempt; at `attempts_allowed(max_attempts, permanent=...)` failed
+        attempts the delivery gives up (status failed). `count_attempt=False` (deliveries queued
+        behind a failure, never tried) only records the reason and the next try time."""
         d = deliveries.c
         attempts: Any = d.attempts + 1 if count_attempt else d.attempts
         status: Any = DeliveryStatus.PENDING.value
-        if permanent and count_attempt:
+        if count_attempt:
             status = sa.case(
-                (attempts >= max_attempts, DeliveryStatus.FAILED.value),
+                (
+                    attempts >= attempts_allowed(max_attempts, permanent=permanent),
+                    DeliveryStatus.FAILED.value,
+                ),
                 else_=DeliveryStatus.PENDING.value,
             )
         stmt = (

@@ -15,7 +15,14 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from app.core.text import one_line
-from app.domain import BaselineSummary, DeliveryFailure, Event, Interrupted, PendingDelivery
+from app.domain import (
+    BaselineSummary,
+    DeliveryFailure,
+    Event,
+    Interrupted,
+    PendingDelivery,
+    attempts_allowed,
+)
 from app.notify.routing import Filter
 
 log = logging.getLogger(__name__)
@@ -80,7 +87,8 @@ class DeliveryStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class DeliveryReport:
-    """sent: marked sent; failed: given up (permanent, or out of attempts); pending: still owed."""
+    """sent: marked sent; failed: tried this cycle and failed (whether given up or not: the
+    cycle's `delivery_failures`); pending: still owed (including the failed ones not given up)."""
 
     sent: int = 0
     failed: int = 0
@@ -225,12 +233,12 @@ class _ChannelRun:
                 self._settle(ids, permanent)
 
     def _settle(self, ids: list[int], permanent: bool) -> None:
-        """Deliveries the store now considers failed for good (a permanent failure at the last
-        attempt) leave the pending count; transient ones stay pending however often they fail."""
+        """Every delivery tried and failed counts as this cycle's failure; those the store now
+        gives up on (see attempts_allowed) also leave the pending count."""
+        limit = attempts_allowed(self.max_attempts, permanent=permanent)
         for delivery_id in ids:
-            row = self.remaining[delivery_id]
-            if permanent and row.attempts + 1 >= self.max_attempts:
-                self.failed += 1
+            self.failed += 1
+            if self.remaining[delivery_id].attempts + 1 >= limit:
                 del self.remaining[delivery_id]
 
     def _error(self, error: str, *, permanent: bool) -> None:

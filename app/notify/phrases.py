@@ -98,18 +98,35 @@ class _Parts:
 
     @property
     def who(self) -> str:
-        return f"{self.provider} for {self.client} ({self.ids})"
+        return f"{self.provider} for {self.client}" + (f" ({self.ids})" if self.ids else "")
+
+
+def _names(event: Event, esc: Escape) -> tuple[str, str, str]:
+    """Provider, client and the ids in brackets. A name that is empty (or blank once cleaned)
+    is replaced by its id, which then leaves the brackets; an empty country is left out."""
+    provider, client = esc(event.provider_name), esc(event.client_name)
+    ids = []
+    if client:
+        ids.append(f"client {esc(event.client_id)}")
+    else:
+        client = f"client {esc(event.client_id)}"
+    if provider:
+        ids.append(f"provider {esc(event.provider_id)}")
+    else:
+        provider = f"provider {esc(event.provider_id)}"
+    if country := esc(event.country):
+        ids.append(country)
+    return provider, client, ", ".join(ids)
 
 
 def _parts(event: Event, style: _Style) -> _Parts:
-    esc = style.esc
-    ids = f"client {esc(event.client_id)}, provider {esc(event.provider_id)}, {esc(event.country)}"
+    provider, client, ids = _names(event, style.esc)
     emoji, label, what = _kind(event, style)
     when = f"requested {event.requested_on:%Y-%m-%d}"
     age = event.observed_at - event.requested_on
     if age >= timedelta(minutes=1):
         when += f" ({_duration(age)} ago)"
-    return _Parts(emoji, label, esc(event.provider_name), esc(event.client_name), ids, what, when)
+    return _Parts(emoji, label, provider, client, ids, what, when)
 
 
 def _kind(event: Event, style: _Style) -> tuple[str, str, str]:

@@ -30,6 +30,7 @@ from app.notify.phrases import (
     _fit,
     _html,
     _kind,
+    _names,
     _Parts,
     _parts,
     _plain,
@@ -118,7 +119,8 @@ def _slack_event(event: Event) -> tuple[str, dict[str, Any]]:
     t = _parts(event, _SLACK_TEXT)
     line = _fit(f"{t.emoji} {t.label}: {t.who}: {t.what}; {t.when}", SLACK_LINE_LIMIT)
     b = _parts(event, _SLACK_BLOCK)
-    body = f"{b.emoji} *{b.label}*: *{b.provider}* for *{b.client}*\n{b.what}\n_{b.when} · {b.ids}_"
+    ids = f" · {b.ids}" if b.ids else ""
+    body = f"{b.emoji} *{b.label}*: *{b.provider}* for *{b.client}*\n{b.what}\n_{b.when}{ids}_"
     block = {"type": "section", "text": {"type": "mrkdwn", "text": _fit(body, SLACK_SECTION_LIMIT)}}
     return line, block
 
@@ -193,7 +195,8 @@ def _brief(event: Event) -> str:
     def short(value: object) -> str:
         return clean(value, SUBJECT_NAME_LIMIT)
 
-    who = f"{short(event.provider_name)} for {short(event.client_name)}"
+    provider, client, _ = _names(event, short)
+    who = f"{provider} for {client}"
     new = short(event.to_status or "?")
     if event.event is EventKind.STATUS_CHANGED:
         return f"{who} {short(event.from_status or '?')} -> {new}"
@@ -203,8 +206,9 @@ def _brief(event: Event) -> str:
 
 
 def _html_line(p: _Parts) -> str:
+    ids = f" ({p.ids})" if p.ids else ""
     return (
-        f"<b>{p.label}</b>: <b>{p.provider}</b> for <b>{p.client}</b> ({p.ids})<br>"
+        f"<b>{p.label}</b>: <b>{p.provider}</b> for <b>{p.client}</b>{ids}<br>"
         f"{p.what}<br><small>{p.when}</small>"
     )
 

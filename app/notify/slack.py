@@ -2,6 +2,10 @@
 
 Neither retries inside the call (the delivery outbox does, honouring Retry-After); every failure
 becomes a DeliveryFailure classified permanent or transient, never naming the token or the URL.
+Transient means known to pass: rate limits, Slack's documented server-side errors, 408, 5xx,
+network errors, and a 2xx answer that is not Slack's (a proxy or captive portal page). Every
+other error, including an `ok: false` code we do not know, is permanent: retrying cannot fix
+what we do not understand, and a person should look.
 """
 
 from __future__ import annotations
@@ -42,44 +46,13 @@ TRANSIENT_ERRORS = frozenset(
         "org_login_required",
     }
 )
-PERMANENT_ERRORS = frozenset(
-    {
-        "invalid_auth",
-        "not_authed",
-        "account_inactive",
-        "token_revoked",
-        "token_expired",
-        "missing_scope",
-        "no_permission",
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "msg_too_long",
-        "msg_blocks_too_long",
-        "no_text",
-        "too_many_attachments",
-        "invalid_blocks",
-        "invalid_arguments",
-        "as_user_not_supported",
-        "ekm_access_denied",
-        "restricted_action",
-        "restricted_action_read_only_channel",
-        "restricted_action_thread_only_channel",
-        "restricted_action_non_threadable_channel",
-        "invalid_payload",
-        "no_service",
-        "no_team",
-        "invalid_token",
-        "action_prohibited",
-        "user_not_found",
-        "channel_is_archived",
-        "missing_text_or_fallback_or_attachments",
-        "posting_to_general_channel_denied",
-    }
-)
 # URLError, timeouts, refused and reset connections are all OSError; RemoteDisconnected is both.
 NETWORK_ERRORS = (OSError, HTTPException)
+# What the SDK raises on an answer it cannot read: a body in an unknown or wrong charset, JSON
+# that is not an object (it calls .get on it). Never a usable answer from Slack.
+UNREADABLE_ANSWER = (UnicodeError, LookupError, AttributeError)
 _ERROR_CODE = re.compile(r"[a-z_]{1,60}")
+NOT_SLACK = "not an answer from Slack"
 
 
 def _quiet_logger(name: str) -> logging.Logger:
@@ -150,23 +123,18 @@ class SlackBotChannel(Channel):
         key = message.thread_key if self._threads is not None else None
         root = self._threads.root(self.channel, key) if self._threads and key else None
         channel, thread_ts = root if root is not None else (self.channel, None)
-        try:
-            response = self._client.chat_postMessage(
+        response = self._call(
+            "chat.postMessage",
+            functools.partial(
+                self._client.chat_postMessage,
                 channel=channel,
                 text=message.text,
                 blocks=message.blocks,
                 thread_ts=thread_ts,
                 unfurl_links=False,
                 unfurl_media=False,
-            )
-        except SlackApiError as exc:
-            raise self._failure("chat.postMessage", exc.response) from None
-        except SlackClientError as exc:
-            raise DeliveryFailure(
-                f"Slack client error: {type(exc).__name__}", permanent=True
-            ) from None
-        except NETWORK_ERRORS as exc:
-            raise DeliveryFailure(f"Slack unreachable: {_network(exc)}", permanent=False) from None
+            ),
+        )
         posted_in, ts = str(response.get("channel", channel)), str(response.get("ts", ""))
         if self._threads is not None and key is not None and root is None and ts:
             self._threads.remember(self.channel, key, posted_in, ts)
@@ -174,23 +142,42 @@ class SlackBotChannel(Channel):
 
     def check(self) -> str:
         """Call auth.test: 'Slack bot ok (team X, user Y)', or raise DeliveryFailure."""
-        try:
-            response = self._client.auth_test()
-        except SlackApiError as exc:
-            raise self._failure("auth.test", exc.response) from None
-        except NETWORK_ERRORS as exc:
-            raise DeliveryFailure(f"Slack unreachable: {_network(exc)}", permanent=False) from None
+        response = self._call("auth.test", self._client.auth_test)
         team, user = (
             clean(response.get("team", "?")),
             clean(response.get("user", "?")),
         )
         return f"Slack bot ok (team {team}, user {user})"
 
+    def _call(self, method: str, call: Callable[[], SlackResponse]) -> SlackResponse:
+        """One Web API call; any failure as a DeliveryFailure (the SDK's own exceptions carry
+        the request, the token among it, so none is chained)."""
+        try:
+            return call()
+        except SlackApiError as exc:
+            raise self._failure(method, exc.response) from None
+        except SlackClientError as exc:
+            raise DeliveryFailure(
+                f"Slack client error: {type(exc).__name__}", permanent=True
+            ) from None
+        except NETWORK_ERRORS as exc:
+            raise DeliveryFailure(f"Slack unreachable: {_network(exc)}", permanent=False) from None
+        except UNREADABLE_ANSWER as exc:
+            text = f"Slack {method} failed: {NOT_SLACK} (unreadable: {type(exc).__name__})"
+            raise DeliveryFailure(text + _NOT_SLACK_HINT_API, permanent=False) from None
+
     def _failure(self, method: str, response: SlackResponse) -> DeliveryFailure:
         status = response.status_code
         data = response.data if isinstance(response.data, dict) else {}
-        raw = str(data.get("error", ""))
-        error = raw if _ERROR_CODE.fullmatch(raw) else "unexpected_response"
+        raw = data.get("error") if data.get("ok") is False else None
+        if isinstance(raw, str) and _ERROR_CODE.fullmatch(raw):
+            error = raw  # Slack's own answer: {"ok": false, "error": "<code>"}
+        elif 200 <= status < 300:
+            # HTML or anything else with a success status: something else answered for Slack.
+            text = f"Slack {method} failed: {NOT_SLACK} (HTTP {status})"
+            return DeliveryFailure(text + _NOT_SLACK_HINT_API, permanent=False)
+        else:
+            error = "unexpected_response"
         text = f"Slack {method} failed: {error} (HTTP {status})"
         if error in ("not_in_channel", "channel_not_found"):
             text += (
@@ -224,6 +211,9 @@ class SlackWebhookChannel(Channel):
             response = self._client.send(
                 text=message.text, blocks=message.blocks, unfurl_links=False, unfurl_media=False
             )
+        except UNREADABLE_ANSWER as exc:  # before ValueError: UnicodeError is one
+            text = f"Slack webhook failed: {NOT_SLACK} (unreadable: {type(exc).__name__})"
+            raise DeliveryFailure(text + _NOT_SLACK_HINT_WEBHOOK, permanent=False) from None
         except (SlackClientError, ValueError):
             # The SDK's message would quote the URL, which is the secret.
             raise DeliveryFailure(
@@ -234,7 +224,10 @@ class SlackWebhookChannel(Channel):
             raise DeliveryFailure(f"Slack webhook unreachable: {detail}", permanent=False) from None
         status, body = response.status_code, (response.body or "").strip()
         if 200 <= status < 300:
-            return None
+            if body == "ok":  # what Slack answers, and the only proof the message was taken
+                return None
+            text = f"Slack webhook failed: {NOT_SLACK} (HTTP {status})"
+            raise DeliveryFailure(text + _NOT_SLACK_HINT_WEBHOOK, permanent=False)
         error = body if _ERROR_CODE.fullmatch(body) else "unexpected_response"
         text = f"Slack webhook failed: {error} (HTTP {status})"
         raise _classify(text, status, error, response.headers)
@@ -243,15 +236,18 @@ class SlackWebhookChannel(Channel):
         return "Slack webhook configured (not tested: testing it would post a message)"
 
 
+_NOT_SLACK_HINT_API = "; check SLACK_API_URL and any proxy or captive portal on the way"
+_NOT_SLACK_HINT_WEBHOOK = "; check SLACK_WEBHOOK_URL and any proxy or captive portal on the way"
+
+
 def _classify(text: str, status: int, error: str, headers: Mapping[str, object]) -> DeliveryFailure:
+    """Transient only when known to pass; anything else (invalid_auth, channel_not_found, any
+    other 4xx, an error code we do not know) is permanent and gives up at the max attempts."""
     if status == 429 or error in ("ratelimited", "rate_limited"):
         return DeliveryFailure(text, permanent=False, retry_after=retry_after(headers))
-    if status >= 500 or error in TRANSIENT_ERRORS:
+    if status >= 500 or status == 408 or error in TRANSIENT_ERRORS:
         return DeliveryFailure(text, permanent=False)
-    if error in PERMANENT_ERRORS or 400 <= status < 500:
-        return DeliveryFailure(text, permanent=True)
-    # An ok:false error we do not know: retried, bounded by the outbox's max attempts.
-    return DeliveryFailure(text, permanent=False)
+    return DeliveryFailure(text, permanent=True)
 
 
 def retry_after(headers: Mapping[str, object], now: datetime | None = None) -> float | None:

@@ -76,6 +76,48 @@ def test_one_move_gives_one_slack_message_one_email_one_history_row(
     assert not any(secret in everything for secret in (*SECRETS, slack.webhook_url))
 
 
+def test_a_failed_delivery_is_counted_and_poll_exits_3(
+    world: World, flinks: FlinksSimulator, slack: FakeSlack
+) -> None:
+    """Issue 14: an unknown Slack error was retried for ever while `poll` said all was well."""
+    world.env.update(
+        {
+            "SLACK_BOT_TOKEN": slack.token,
+            "SLACK_CHANNEL": "C0REGISTRATIONS",
+            "SLACK_API_URL": slack.api_url,
+            "DELIVERY_MAX_ATTEMPTS": "1",
+        }
+    )
+
+    def deliveries() -> list[tuple[str, int]]:
+        listed = world.run("deliveries", "--format", "json")
+        assert listed.returncode == 0, listed.stderr
+        return [(d["status"], d["attempts"]) for d in json.loads(listed.stdout)]
+
+    slack.api_error("some_new_error")  # the baseline summary: refused for a reason we don't know
+    first = world.run("poll")
+    assert first.returncode == 3, first.stderr
+    assert "delivery_failures=1" in first.stderr
+    last = first.stderr.strip().splitlines()[-1]
+    assert last.startswith("flinkswatch: poll recorded, but 1 delivery failed"), last
+    assert "some_new_error" in first.stderr
+    assert deliveries() == [("failed", 1)]  # given up at once: a person must look
+
+    move(flinks, 2000, "PENDING_ACTIVATION")
+    slack.http_error(503)  # transient: reported, kept for the next cycle
+    second = world.run("poll")
+    assert second.returncode == 3, second.stderr
+    assert "delivery_failures=1" in second.stderr
+    assert deliveries() == [("pending", 1), ("failed", 1)]
+
+    third = world.run("poll")
+    assert third.returncode == 0, third.stderr
+    assert "delivery_failures=0" in third.stderr
+    assert deliveries() == [("sent", 1), ("failed", 1)]
+    (alert,) = slack.wait_for(1)
+    assert "PENDING_APPROVAL -> PENDING_ACTIVATION" in alert.text
+
+
 def test_status_lists_current_registrations(world: World, flinks: FlinksSimulator) -> None:
     assert world.run("poll").returncode == 0
     move(flinks, 1000, "ACTIVE")

@@ -196,9 +196,9 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             data = (json.dumps(body) if is_json else str(body or "")).encode()
             self.send_response(status)
             content_type = "application/json; charset=utf-8" if is_json else "text/plain"
-            self.send_header("Content-Type", content_type)
+            headers = {"Content-Type": content_type} | (headers or {})  # a script may override
             self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
+            for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)

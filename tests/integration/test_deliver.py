@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fakes.slack_server import FakeSlack
 
-from app.domain import BaselineSummary, Event, EventKind, PendingDelivery
+from app.domain import BaselineSummary, Event, EventKind, PendingDelivery, attempts_allowed
 from app.notify.console import ConsoleChannel
 from app.notify.deliver import Channel, DeliveryReport, Outgoing, deliver_pending
 from app.notify.slack import SlackBotChannel, SlackWebhookChannel
@@ -92,8 +92,9 @@ class MemoryStore:
             row = self.rows[i]
             row.attempts += 1 if count_attempt else 0
             row.error, row.next_attempt_at = error, next_attempt_at
-            # As app.outbox: only a permanent failure at the last attempt gives up.
-            row.status = "failed" if permanent and row.attempts >= max_attempts else "pending"
+            # As app.outbox: a counted attempt at the classification's limit gives up.
+            limit = attempts_allowed(max_attempts, permanent=permanent)
+            row.status = "failed" if count_attempt and row.attempts >= limit else "pending"
 
     def statuses(self, ids: Sequence[int]) -> list[str]:
         return [self.rows[i].status for i in ids]
@@ -240,7 +241,8 @@ def test_a_failure_midway_marks_only_the_messages_that_went_through(slack: FakeS
     # Only the message that failed counts an attempt; the ones behind it were never tried.
     assert all(store.rows[i].attempts == (1 if i in failing else 0) for i in rest)
     assert "HTTP 500" in (store.rows[rest[0]].error or "")
-    assert (report.sent, report.pending, report.failed) == (len(carried), len(rest), 0)
+    # The failed message counts in `failed` (this cycle's failures) and stays pending.
+    assert (report.sent, report.pending, report.failed) == (len(carried), len(rest), len(failing))
     assert len(slack.requests) == 3  # stopped after the failure: no hammering
 
     # The next cycle resumes where it stopped: every event exactly once, in order.
@@ -275,22 +277,45 @@ def test_permanent_failures_run_out_into_failed(slack: FakeSlack) -> None:
     for _ in range(2):
         slack.api_error("channel_not_found")
     first = deliver(store, [bot(slack)], Clock(), max_attempts=2)
-    assert (store.statuses([row]), first.failed, first.pending) == (["pending"], 0, 1)
+    # Not given up yet, but this cycle's failure is reported.
+    assert (store.statuses([row]), first.failed, first.pending) == (["pending"], 1, 1)
     report = deliver(store, [bot(slack)], Clock(), max_attempts=2)
     assert store.statuses([row]) == ["failed"]
     assert (report.failed, report.pending) == (1, 0)
 
 
-def test_transient_failures_never_run_out(slack: FakeSlack) -> None:
+def test_an_unknown_slack_error_gives_up_at_max_attempts(slack: FakeSlack) -> None:
+    store = MemoryStore()
+    (row,) = store.add("slack", 1, ev(0))
+    slack.api_error("some_new_error")
+    report = deliver(store, [bot(slack)], Clock(), max_attempts=1)
+    assert store.statuses([row]) == ["failed"]
+    assert (report.sent, report.failed, report.pending) == (0, 1, 0)
+    assert "some_new_error" in report.errors[0]
+    assert deliver(store, [bot(slack)], Clock(), max_attempts=1).failed == 0  # nothing to retry
+    assert slack.requests == ["/api/chat.postMessage"]
+
+
+def test_transient_failures_are_reported_every_cycle_and_run_out_later(
+    slack: FakeSlack,
+) -> None:
     store = MemoryStore()
     (row,) = store.add("slack", 1, ev(0))
     for _ in range(3):
         slack.http_error(503)
         report = deliver(store, [bot(slack)], Clock(), max_attempts=2)
-        assert (report.failed, report.pending) == (0, 1)
+        assert (report.failed, report.pending) == (1, 1)
     assert store.statuses([row]) == ["pending"]
     assert store.rows[row].attempts == 3
     assert deliver(store, [bot(slack)], Clock(), max_attempts=2).sent == 1
+
+    # Bounded all the same: at a hundred times DELIVERY_MAX_ATTEMPTS a transient failure gives up.
+    (doomed,) = store.add("slack", 2, ev(1))
+    store.rows[doomed].attempts = attempts_allowed(2, permanent=False) - 1
+    slack.http_error(503)
+    report = deliver(store, [bot(slack)], Clock(), max_attempts=2)
+    assert store.statuses([doomed]) == ["failed"]
+    assert (report.failed, report.pending) == (1, 0)
 
 
 def test_min_interval_between_messages_to_one_channel(slack: FakeSlack) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from fakes.slack_server import FakeSlack
+from fakes.slack_server import FakeSlack, Scripted
 from fakes.smtp_server import free_port
 
 from app.db import engine as db
@@ -112,6 +112,57 @@ def test_bot_server_side_errors_are_transient(slack: FakeSlack, error: str) -> N
     assert caught.value.permanent is False
 
 
+@pytest.mark.parametrize("error", ["some_new_error", "method_deprecated", "invalid_charset"])
+def test_bot_unknown_errors_are_permanent(slack: FakeSlack, error: str) -> None:
+    # Retrying cannot fix what we do not understand: a person has to look (issue 14).
+    slack.api_error(error)
+    with pytest.raises(DeliveryFailure) as caught:
+        send(bot(slack))
+    assert caught.value.permanent is True
+    assert f"Slack chat.postMessage failed: {error} (HTTP 200)" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<html><body>Please log in to the guest Wi-Fi</body></html>",  # a captive portal
+        "",  # an empty answer
+        "[1, 2]",  # JSON, but not Slack's object
+        '{"status": "proxy says hello"}',  # an object without Slack's "ok"
+    ],
+)
+def test_bot_200_that_is_not_slacks_answer_is_a_transient_failure(
+    slack: FakeSlack, body: str
+) -> None:
+    slack.enqueue(Scripted(200, body, {"Content-Type": "text/html"}))
+    with pytest.raises(DeliveryFailure) as caught:
+        send(bot(slack))
+    assert caught.value.permanent is False
+    assert "not an answer from Slack" in str(caught.value)
+    assert "HTTP 200" in str(caught.value) or "unreadable" in str(caught.value)
+    assert "SLACK_API_URL" in str(caught.value)
+    assert "<html>" not in str(caught.value)
+    assert TOKEN not in str(caught.value)
+
+
+def test_bot_check_reports_a_non_slack_answer(slack: FakeSlack) -> None:
+    slack.enqueue(Scripted(200, "<html>proxy error</html>"))
+    with pytest.raises(DeliveryFailure) as caught:
+        bot(slack).check()
+    assert caught.value.permanent is False
+    assert "auth.test" in str(caught.value)
+    assert "not an answer from Slack" in str(caught.value)
+
+
+@pytest.mark.parametrize("status", [408, 502, 504])
+def test_bot_http_timeouts_and_gateway_errors_are_transient(slack: FakeSlack, status: int) -> None:
+    slack.http_error(status)
+    with pytest.raises(DeliveryFailure) as caught:
+        send(bot(slack))
+    assert caught.value.permanent is False
+    assert f"HTTP {status}" in str(caught.value)
+
+
 def test_bot_http_500_is_transient(slack: FakeSlack) -> None:
     slack.http_error(500)
     with pytest.raises(DeliveryFailure) as caught:
@@ -196,6 +247,42 @@ def test_webhook_client_errors_are_permanent(slack: FakeSlack, status: int, body
     assert caught.value.permanent is True
     assert body in str(caught.value)
     assert "s3cr3tWebhookPart" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<html><body>Please log in to the guest Wi-Fi</body></html>",  # a captive portal
+        "",  # nothing at all
+        '{"ok": true}',  # Slack's webhooks answer the two letters ok, nothing else
+    ],
+)
+def test_webhook_200_that_is_not_ok_is_not_a_delivery(slack: FakeSlack, body: str) -> None:
+    slack.enqueue(Scripted(200, body))
+    with pytest.raises(DeliveryFailure) as caught:
+        send(webhook(slack))
+    assert caught.value.permanent is False
+    assert "not an answer from Slack" in str(caught.value)
+    assert "HTTP 200" in str(caught.value)
+    assert "<html>" not in str(caught.value)
+    assert "s3cr3tWebhookPart" not in str(caught.value)
+
+
+def test_webhook_unknown_error_is_permanent(slack: FakeSlack) -> None:
+    slack.http_error(400, "some_new_error")
+    with pytest.raises(DeliveryFailure) as caught:
+        send(webhook(slack))
+    assert caught.value.permanent is True
+    assert "some_new_error" in str(caught.value)
+
+
+def test_webhook_answer_in_a_broken_charset_is_a_transient_failure(slack: FakeSlack) -> None:
+    slack.enqueue(Scripted(200, "ok", {"Content-Type": "text/plain; charset=no-such-charset"}))
+    with pytest.raises(DeliveryFailure) as caught:
+        send(webhook(slack))
+    assert caught.value.permanent is False
+    assert "not a usable" not in str(caught.value)  # the URL is fine; the answer is not
+    assert "not an answer from Slack" in str(caught.value)
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
@@ -315,7 +402,7 @@ def test_429_delays_by_retry_after_and_loses_nothing(
     slack.rate_limit(retry_after=30)
     clock = FakeClock()
     first = run(outbox_engine, bot(slack), clock)
-    assert (first.sent, first.pending, first.failed) == (80, 120, 0)
+    assert (first.sent, first.pending, first.failed) == (80, 120, 40)  # 40 were refused
     clock.t += timedelta(seconds=29)
     assert run(outbox_engine, bot(slack), clock).sent == 0  # Retry-After not over yet
     clock.t += timedelta(seconds=2)
@@ -331,7 +418,8 @@ def test_invalid_auth_is_one_request_and_one_log_line_per_cycle(
     clock = FakeClock()
     for cycle in (1, 2):
         report = run(outbox_engine, bot(slack, token="xoxb-revoked"), clock)
-        assert (report.sent, report.failed, report.pending) == (0, 0, 200)
+        # This cycle's failure is reported (the 40 alerts of the message tried), none given up.
+        assert (report.sent, report.failed, report.pending) == (0, 40, 200)
         assert slack.requests == ["/api/chat.postMessage"] * cycle
     failures = [r for r in caplog.records if r.getMessage().startswith("delivery.failed")]
     assert len(failures) == 2
@@ -385,3 +473,38 @@ def test_dry_run_preview_is_the_payload(slack: FakeSlack) -> None:
     assert payload["blocks"][0]["type"] == "header"
     assert "PENDING_APPROVAL -> PENDING_ACTIVATION" in payload["text"]
     assert slack.requests == []
+
+
+def test_unknown_error_fails_for_good_at_one_attempt_and_is_reported(
+    slack: FakeSlack, outbox_engine: sa.Engine
+) -> None:
+    """Issue 14: some_new_error was retried for ever, still pending at attempts=4 with
+    DELIVERY_MAX_ATTEMPTS=1, and the cycle said delivery_failures=0."""
+    record_poll(outbox_engine, [numbered(1)])
+    clock = FakeClock()
+    for cycle in range(4):
+        slack.api_error("some_new_error")
+        report = deliver_pending(Outbox(outbox_engine), [bot(slack)], clock.now, 1, clock.sleep)
+        assert (report.sent, report.failed, report.pending) == (
+            (0, 1, 0) if cycle == 0 else (0,) * 3
+        )
+    (row,) = Outbox(outbox_engine).list_deliveries()
+    assert (row["status"], row["attempts"]) == ("failed", 1)
+    assert "some_new_error" in str(row["last_error"])
+    assert slack.requests == ["/api/chat.postMessage"]
+
+
+def test_webhook_captive_portal_is_not_marked_sent(
+    slack: FakeSlack, outbox_engine: sa.Engine
+) -> None:
+    record_poll(outbox_engine, [numbered(1)])
+    slack.enqueue(Scripted(200, "<html>Welcome to Airport Wi-Fi</html>"))
+    clock = FakeClock()
+    channel = webhook(slack)
+    channel.name = "slack"  # the channel the poll's deliveries were recorded for
+    first = deliver_pending(Outbox(outbox_engine), [channel], clock.now, 10, clock.sleep)
+    assert (first.sent, first.failed, first.pending) == (0, 1, 1)
+    assert slack.received == []
+    again = deliver_pending(Outbox(outbox_engine), [channel], clock.now, 10, clock.sleep)
+    assert (again.sent, again.failed, again.pending) == (1, 0, 0)
+    assert len(slack.wait_for(1)) == 1

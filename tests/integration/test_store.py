@@ -358,15 +358,36 @@ def test_mark_sent(store: Store, engine: sa.Engine) -> None:
     Outbox(store.engine).mark_sent([], T0)  # nothing to do is fine
 
 
-def test_transient_failures_stay_pending_forever(store: Store) -> None:
+def test_transient_failures_give_up_at_a_hundred_times_max_attempts(store: Store) -> None:
     (only,) = _added(store, 1)
-    for _ in range(5):
-        Outbox(store.engine).mark_failed(
-            [only], T0, "timeout " * 100, permanent=False, max_attempts=2
+    outbox = Outbox(store.engine)
+    for _ in range(99):
+        outbox.mark_failed([only], T0, "timeout " * 100, permanent=False, max_attempts=1)
+    (pending,) = outbox.pending_deliveries("slack", T0)
+    assert pending.attempts == 99
+    outbox.mark_failed([only], T0, "timeout", permanent=False, max_attempts=1)
+    assert outbox.pending_deliveries("slack", T0) == []
+    assert outbox.delivery_counts() == {("slack", "failed"): 1}
+
+
+def test_every_failed_attempt_counts_toward_max_attempts(store: Store) -> None:
+    (only,) = _added(store, 1)
+    outbox = Outbox(store.engine)
+    for _ in range(2):
+        outbox.mark_failed([only], T0, "HTTP 503", permanent=False, max_attempts=3)
+    outbox.mark_failed([only], T0, "some_new_error", permanent=True, max_attempts=3)
+    assert outbox.delivery_counts() == {("slack", "failed"): 1}
+
+
+def test_deliveries_never_tried_never_give_up(store: Store) -> None:
+    (only,) = _added(store, 1)
+    outbox = Outbox(store.engine)
+    for _ in range(3):
+        outbox.mark_failed(
+            [only], T0, "earlier failed", permanent=True, max_attempts=1, count_attempt=False
         )
-    (pending,) = Outbox(store.engine).pending_deliveries("slack", T0)
-    assert pending.attempts == 5
-    assert Outbox(store.engine).delivery_counts() == {("slack", "pending"): 1}
+    (pending,) = outbox.pending_deliveries("slack", T0)
+    assert pending.attempts == 0
 
 
 def test_permanent_failure_gives_up_at_max_attempts(store: Store, engine: sa.Engine) -> None:

@@ -48,3 +48,31 @@ def test_table_strips_control_characters() -> None:
 def test_empty_table_says_none() -> None:
     assert render([], HISTORY_COLUMNS, "table") == "(none)"
     assert json.loads(render([], HISTORY_COLUMNS, "json")) == []
+
+
+def test_deliveries_table_shows_the_whole_last_error_at_the_end() -> None:
+    from app.cli.commands import DELIVERY_COLUMNS
+
+    error = (
+        "not sent: an earlier message failed: Slack chat.postMessage failed: channel_not_found"
+        " (HTTP 200); invite the bot to #registrations, check the channel name, or add the"
+        " chat:write.public scope"
+    )
+    row: dict[str, object] = {
+        "id": 7,
+        "created_at": datetime(2026, 11, 2, 9, 30, tzinfo=UTC),
+        "channel": "slack",
+        "status": "pending",
+        "attempts": 3,
+        "next_attempt_at": None,
+        "last_error": error,
+        "kind": "event",
+        "event": "status_changed",
+        "client_id": "dc-a",
+        "provider_name": "NBC " * 30,
+        "to_status": "PENDING_ACTIVATION",
+    }
+    header, line = render([row], DELIVERY_COLUMNS, "table").splitlines()
+    assert header.split()[-1] == "LAST_ERROR"
+    assert line.endswith(error)  # readable in full, and the other columns stay aligned before it
+    assert "NBC " * 30 not in line  # other cells keep their cap

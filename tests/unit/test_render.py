@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -270,3 +271,32 @@ def test_long_names_are_capped() -> None:
     (line,) = console_lines([make_event(client_name="z" * 500)])
     assert "z" * 200 + "…" in line
     assert "z" * 201 not in line
+
+
+@pytest.mark.parametrize(
+    ("client_name", "provider_name", "country", "who"),
+    [
+        ("", "NBC", "CA", "NBC for client c-alpha (provider 12, CA)"),
+        (" \t\u202e", "NBC", "CA", "NBC for client c-alpha (provider 12, CA)"),  # blank once clean
+        ("Alpha Lending", "", "CA", "provider 12 for Alpha Lending (client c-alpha, CA)"),
+        ("Alpha Lending", "NBC", "", "NBC for Alpha Lending (client c-alpha, provider 12)"),
+        ("", "", "", "provider 12 for client c-alpha"),
+    ],
+)
+def test_empty_names_are_replaced_by_the_ids(
+    client_name: str, provider_name: str, country: str, who: str
+) -> None:
+    event = replace(
+        make_event(client_name=client_name, provider_name=provider_name), country=country
+    )
+    (line,) = console_lines([event])
+    (message,) = slack_messages([event])
+    parts = email_parts([event])
+    assert line.startswith(f"moved forward: {who}: ")
+    assert f": {who}: " in message.text
+    assert f"- moved forward: {who}: " in parts.text
+    assert parts.subject.startswith(f"flinkswatch: {who.split(' (')[0]} PENDING_APPROVAL")
+    section = message.blocks[1]["text"]["text"]
+    for rendered in (line, message.text, parts.text, parts.html, parts.subject, section):
+        for gap in ("for  ", "  for", "()", ", )", "(, ", "**", "<b></b>", "· _", ", ,"):
+            assert gap not in rendered, (gap, rendered)
