@@ -127,7 +127,9 @@ def _runtime_bin(root: Path) -> Path:
         f"import site; site.addsitedir({str(site_packages)!r})\n"
     )
     script = root / "bin" / "flinkswatch"
-    script.write_text(f"#!{root}/bin/python\nfrom app.cli.commands import main\nraise SystemExit(main())\n")
+    script.write_text(
+        f"#!{root}/bin/python\nfrom app.cli.commands import main\nraise SystemExit(main())\n"
+    )
     script.chmod(0o755)
     for path in [root, *root.rglob("*")]:
         path.chmod(path.stat().st_mode | stat.S_IROTH | (stat.S_IXOTH if path.is_dir() else 0))
