@@ -32,7 +32,7 @@ def _client(expires_in: int, clock: Clock) -> tuple[FlinksClient, list[int]]:
         listing_url="https://flinks.test/api/v1/recipients/providers/requests",
         token_url="https://flinks.test/api/v1/token",
         client_id="id",
-        client_secret="secret",  # noqa: S106 - a test value
+        client_secret="secret",
         http=httpx.Client(transport=httpx.MockTransport(handler)),
         clock=clock,
     )
