@@ -3,6 +3,7 @@ then reach every configured service; one verdict a line."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 
 from app.db import engine as db
@@ -21,6 +22,19 @@ def settings_checks(settings: Settings) -> list[Check]:
     if problems:
         return [(False, f"settings: {problem}") for problem in problems]
     return [(True, "settings: valid")]
+
+
+def refuse_on_problems(settings: Settings, then: str) -> bool:
+    """For commands that need the channels right (`notify-test`, `routes`): print each settings
+    problem as a FAIL line and one configuration error line; True when there were any."""
+    from app.wiring import settings_problems
+
+    problems = settings_problems(settings, flinks=False)
+    for problem in problems:
+        print(f"FAIL  settings: {problem}")
+    if problems:
+        print(f"flinkswatch: configuration error: {then}", file=sys.stderr)
+    return bool(problems)
 
 
 def service_checks(settings: Settings) -> Iterator[Check]:

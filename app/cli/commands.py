@@ -165,17 +165,12 @@ def cmd_check(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_notify_test(settings: Settings, args: argparse.Namespace) -> int:
+    from app.cli.checks import refuse_on_problems
     from app.cli.sample import notify_test
-    from app.wiring import build_channels, settings_problems
+    from app.wiring import build_channels
 
     # A half-configured channel is off: say so rather than "sent" to the console instead.
-    if problems := settings_problems(settings, flinks=False):
-        for problem in problems:
-            print(f"FAIL  settings: {problem}")
-        print(
-            "flinkswatch: configuration error: nothing sent: fix the settings above",
-            file=sys.stderr,
-        )
+    if refuse_on_problems(settings, "nothing sent: fix the settings above"):
         return EXIT_CONFIG
     # No engine: a sample never starts a Slack thread nor touches the outbox.
     failures = notify_test(build_channels(settings), dry_run=args.dry_run)

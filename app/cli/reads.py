@@ -1,5 +1,5 @@
-"""The read-only commands (`status`, `history`, `deliveries`): they never create, migrate nor
-write a database, and name what a typo in a filter matched nothing for."""
+"""The read-only commands (`status`, `history`, `deliveries`; `routes` in routes.py): they never
+create, migrate nor write a database, and name what a typo in a filter matched nothing for."""
 
 from __future__ import annotations
 
@@ -50,6 +50,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--format", choices=("table", "json", "csv"), default="table", help=FORMAT_HELP
     )
     deliveries.set_defaults(func=cmd_deliveries)
+
+    from app.cli import routes
+
+    routes.add_command(sub)
 
 
 def _filters(parser: argparse.ArgumentParser, *, history: bool) -> None:

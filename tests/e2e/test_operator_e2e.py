@@ -181,3 +181,46 @@ def test_help_describes_every_option(sqlite_world: World, command: str) -> None:
         # "--flag VALUE  description" on one line, or the description on the next ones.
         described = "  " in first or len(entry) > 1
         assert described, entry
+
+
+def test_routes_says_which_channel_gets_an_alert_and_by_which_rule(
+    tmp_path: Path, sqlite_world: World
+) -> None:
+    sqlite_world.env.update(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-routes",
+            "SLACK_CHANNEL": "#all",
+            "SLACK_ROUTES": "provider=NBC:#nbc",
+            "SMTP_HOST": "smtp.example.com",
+            "EMAIL_FROM": "fw@example.com",
+            "EMAIL_TO": "ops@example.com",
+            "EMAIL_ROUTES": "country=US:us@example.com",
+            "ROUTES_DEFAULT": "unmatched",
+        }
+    )
+    result = sqlite_world.run("routes", "--provider", "NBC", "--country", "CA")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines() == [
+        "no    slack (#all): ROUTES_DEFAULT=unmatched: SLACK_ROUTES rule 1 (provider=nbc)"
+        " sends it to #nbc instead",
+        "yes   slack:#nbc (#nbc): SLACK_ROUTES rule 1 (provider=nbc)",
+        "yes   email (ops@example.com): the default channel: no rule sends it elsewhere"
+        " (ROUTES_DEFAULT=unmatched)",
+        "no    email:us@example.com (us@example.com): no EMAIL_ROUTES rule for it matches",
+        "ROUTES_DEFAULT=unmatched: SLACK_CHANNEL and EMAIL_TO get only the alerts no rule sends"
+        " elsewhere; a channel of a rule never gets the first-sync summary",
+    ]
+    assert result.stderr == ""
+    assert not Path(sqlite_world.env["DATABASE_URL"].removeprefix("sqlite:///")).exists()
+
+
+def test_routes_with_no_channel_says_console(tmp_path: Path) -> None:
+    result = _bare(tmp_path).run("routes", "--client", "dc-x")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "yes   console: no channel configured, alerts go to the console log"
+    assert list(_bare_folder(tmp_path).iterdir()) == []
+
+
+def _bare_folder(tmp_path: Path) -> Path:
+    return tmp_path / "elsewhere"
