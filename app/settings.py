@@ -26,6 +26,7 @@ from app.settings_types import Addresses, AlertKinds, EmailRoutes, SlackRoutes, 
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/flinkswatch.db"
 DEFAULT_TOKEN_URL = "https://api.flinks.io/api/v1/token"
+ENV_FILE = ".env"  # read from the working directory
 
 SECRET_FIELDS: tuple[str, ...] = (
     "flinks_client_id",
@@ -79,7 +80,7 @@ class Settings(BaseSettings):
     """Every setting of SPEC section 3. Field names are the environment names, lower-cased."""
 
     model_config = SettingsConfigDict(
-        env_file=".env",
+        env_file=ENV_FILE,
         env_file_encoding="utf-8",
         extra="ignore",
         case_sensitive=False,
@@ -278,6 +279,12 @@ def _and(names: list[str]) -> str:
 
 def _secret(value: SecretStr | None) -> str:
     return value.get_secret_value() if value is not None else ""
+
+
+def dotenv_file() -> Path | None:
+    """The settings file Settings() reads from the working directory, if there is one."""
+    path = Path(ENV_FILE)
+    return path.absolute() if path.is_file() else None
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
@@ -27,18 +28,28 @@ from app.notify.slack import SlackBotChannel, SlackWebhookChannel
 from app.notify.slack_threads import SlackThreads
 from app.poll import Poller, Source
 from app.service import Service, Waits
-from app.settings import ConfigError, Settings
+from app.settings import ConfigError, Settings, dotenv_file
 
 log = logging.getLogger(__name__)
 
 
-def build_engine(settings: Settings) -> Engine:
-    return db.make_engine(settings.database_url.get_secret_value())
+def build_engine(settings: Settings, *, create: bool = True) -> Engine:
+    """create=False: a missing SQLite file is db.NoDatabase, never created (read commands)."""
+    return db.make_engine(settings.database_url.get_secret_value(), create=create)
 
 
 def build_read_engine(settings: Settings) -> Engine:
-    """An engine for the read-only commands, which never migrate: the schema must be current."""
-    engine = build_engine(settings)
+    """An engine for the read-only commands, which never create nor migrate a database: it must
+    exist with a current schema, or ConfigError says which URL was tried from where."""
+    url = settings.database_url.get_secret_value()
+    try:
+        engine = build_engine(settings, create=False)
+    except db.NoDatabase as exc:
+        raise ConfigError(
+            f"no database at {db.safe_url(url)} ({exc.path} does not exist; {_where()}): run"
+            " flinkswatch where its settings are, or set DATABASE_URL; `flinkswatch migrate`"
+            " creates it"
+        ) from None
     try:
         current = db.schema_is_current(engine)
     except BaseException:
@@ -47,10 +58,15 @@ def build_read_engine(settings: Settings) -> Engine:
     if not current:
         engine.dispose()
         raise ConfigError(
-            "the database has no current flinkswatch schema: "
+            f"the database {db.safe_url(url)} has no current flinkswatch schema ({_where()}): "
             "run `flinkswatch migrate` (or `flinkswatch poll`) first"
         )
     return engine
+
+
+def _where() -> str:
+    """Where settings came from, for a user who ran a command in the wrong folder."""
+    return f"working directory {Path.cwd()}, settings file: {dotenv_file() or 'none'}"
 
 
 def prepare_database(settings: Settings, engine: Engine) -> None:
@@ -85,11 +101,27 @@ def email_destinations(settings: Settings) -> list[Destination]:
     return destinations("email", ",".join(settings.email_to), rules, unmatched)
 
 
+def settings_problems(settings: Settings, *, flinks: bool = True) -> list[str]:
+    """Every setting that leaves a channel off or would stop a start, one line each, found
+    without I/O: `check` and `notify-test` report them before reaching anything."""
+    problems = [f"channel off: {note}" for note in settings.incomplete_channels()]
+    probes: list[Callable[[], object]] = [
+        lambda: slack_destinations(settings),
+        lambda: email_destinations(settings),
+    ]
+    if flinks:
+        probes.append(settings.require_flinks_credentials)
+    for probe in probes:
+        try:
+            probe()
+        except ConfigError as exc:
+            problems.append(str(exc))
+    return problems
+
+
 def build_channels(settings: Settings, engine: Engine | None = None) -> list[Channel]:
     """The alert channels whose settings are complete (one per routed destination too); the
     console when there are none. With an engine and SLACK_THREADS, the bot replies in threads."""
-    for note in settings.incomplete_channels():
-        log.warning("settings.channel_incomplete detail=%r", note)
     channels = _slack_channels(settings, engine) + _email_channels(settings)
     return channels or [ConsoleChannel()]
 
@@ -181,6 +213,10 @@ class App:
 def build_app(settings: Settings, source: Source | None = None) -> App:
     """Flinks client, database (migrated when AUTO_MIGRATE), channels and the poller.
     `source` replaces the Flinks client as what the poller fetches from (the benchmark)."""
+    slack_destinations(settings)  # a bad route stops the start before the database is touched
+    email_destinations(settings)
+    for note in settings.incomplete_channels():
+        log.warning("settings.channel_incomplete detail=%r", note)
     flinks = build_flinks(settings)
     engine = build_engine(settings)
     leader = build_leader(engine)

@@ -1,7 +1,9 @@
-"""`flinkswatch check`: reach every configured service and say, one line each, what works."""
+"""`flinkswatch check`: validate every setting first (nothing is touched while one is wrong),
+then reach every configured service; one verdict a line."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 
 from app.db import engine as db
@@ -12,10 +14,31 @@ from app.settings import ConfigError, Settings
 Check = tuple[bool, str]
 
 
-def run_checks(settings: Settings) -> Iterator[Check]:
-    yield True, "settings: valid"
-    for note in settings.incomplete_channels():
-        yield False, f"settings: channel off: {note}"
+def settings_checks(settings: Settings) -> list[Check]:
+    """Every setting, validated with no side effect: one FAIL line per problem, or one ok."""
+    from app.wiring import settings_problems
+
+    problems = settings_problems(settings)
+    if problems:
+        return [(False, f"settings: {problem}") for problem in problems]
+    return [(True, "settings: valid")]
+
+
+def refuse_on_problems(settings: Settings, then: str) -> bool:
+    """For commands that need the channels right (`notify-test`, `routes`): print each settings
+    problem as a FAIL line and one configuration error line; True when there were any."""
+    from app.wiring import settings_problems
+
+    problems = settings_problems(settings, flinks=False)
+    for problem in problems:
+        print(f"FAIL  settings: {problem}")
+    if problems:
+        print(f"flinkswatch: configuration error: {then}", file=sys.stderr)
+    return bool(problems)
+
+
+def service_checks(settings: Settings) -> Iterator[Check]:
+    """Reach every configured service, once the settings are known to be valid."""
     yield _guard("database", lambda: _database(settings))
     yield _guard("flinks", lambda: _flinks(settings))
     from app.wiring import build_channels
@@ -40,7 +63,12 @@ def _guard(name: str, probe: Callable[[], str]) -> Check:
 def _database(settings: Settings) -> str:
     from app.wiring import build_engine
 
-    engine = build_engine(settings)
+    try:  # `check` has no side effect: a missing SQLite file is reported, not created
+        engine = build_engine(settings, create=False)
+    except db.NoDatabase as exc:
+        if settings.auto_migrate:
+            return f"no database file yet at {exc.path}: created and migrated at start"
+        raise ConfigError(f"no database file at {exc.path}: run `flinkswatch migrate`") from None
     try:
         if db.schema_is_current(engine):
             return f"reachable, schema at head ({db.head_revision()})"

@@ -6,12 +6,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from app import __version__, logs
-from app.cli import output
 from app.db import engine as db
 from app.domain import Outcome
 from app.settings import ConfigError, Settings, load_settings
@@ -82,46 +80,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _inspect_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    status = sub.add_parser("status", help="the current registrations")
-    _filters(status, history=False)
-    status.add_argument("--all", action="store_true", help="include removed registrations")
-    status.set_defaults(func=cmd_status)
+    from app.cli import reads
 
-    history = sub.add_parser("history", help="the event history, newest last")
-    _filters(history, history=True)
-    history.set_defaults(func=cmd_history)
-
+    reads.add_commands(sub)
     notify = sub.add_parser("notify-test", help="send a sample alert to every configured channel")
     notify.add_argument(
         "--dry-run", action="store_true", help="print the rendered messages, send nothing"
     )
     notify.set_defaults(func=cmd_notify_test)
-
-    deliveries = sub.add_parser("deliveries", help="the delivery outbox, newest first")
-    deliveries.add_argument("--status", choices=("pending", "sent", "failed"))
-    deliveries.add_argument("--channel", help="e.g. slack, email, slack:#nbc-alerts")
-    deliveries.add_argument("--limit", type=int, default=200, help="rows to show (200)")
-    deliveries.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    deliveries.set_defaults(func=cmd_deliveries)
-
-
-def _filters(parser: argparse.ArgumentParser, *, history: bool) -> None:
-    parser.add_argument("--client-id")
-    parser.add_argument("--provider-id", type=int)
-    parser.add_argument("--provider", help="provider name, case-insensitive")
-    parser.add_argument("--status", help="registration status (history: from or to)")
-    if history:
-        parser.add_argument("--event", help="event kind, e.g. status_changed")
-        parser.add_argument("--since", type=_since, help="ISO date or time, e.g. 2026-11-01")
-    parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
-
-
-def _since(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 # ---- commands -----------------------------------------------------------------------------
@@ -180,83 +146,33 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _query(settings: Settings, args: argparse.Namespace, *, history: bool) -> int:
-    from app.db import queries
-    from app.wiring import build_read_engine
-
-    engine = build_read_engine(settings)
-    try:
-        filters = queries.Filters(
-            client_id=args.client_id,
-            provider_id=args.provider_id,
-            provider=args.provider,
-            status=args.status,
-            event=getattr(args, "event", None),
-            since=getattr(args, "since", None),
-            include_removed=getattr(args, "all", False),
-        )
-        rows = (queries.history if history else queries.current)(engine, filters)
-    finally:
-        engine.dispose()
-    columns = output.HISTORY_COLUMNS if history else output.STATUS_COLUMNS
-    print(output.render(rows, columns, args.format))
-    return EXIT_OK
-
-
-def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
-    return _query(settings, args, history=False)
-
-
-def cmd_history(settings: Settings, args: argparse.Namespace) -> int:
-    return _query(settings, args, history=True)
-
-
 def cmd_check(settings: Settings, _args: argparse.Namespace) -> int:
-    from app.cli.checks import run_checks
+    from app.cli.checks import service_checks, settings_checks
 
-    failures = 0
-    for ok, line in run_checks(settings):
-        print(f"{'ok  ' if ok else 'FAIL'}  {line}")
-        failures += not ok
-    return EXIT_FAILED if failures else EXIT_OK
+    def report(checks: Iterable[tuple[bool, str]]) -> int:
+        failures = 0
+        for ok, line in checks:
+            print(f"{'ok  ' if ok else 'FAIL'}  {line}")
+            failures += not ok
+        return failures
 
-
-DELIVERY_COLUMNS = (
-    "id",
-    "created_at",
-    "channel",
-    "status",
-    "attempts",
-    "next_attempt_at",
-    "kind",
-    "event",
-    "client_id",
-    "provider_name",
-    "to_status",
-    "last_error",  # last: the table shows it whole, so it must not push the others apart
-)
+    # Nothing is reached while a setting is wrong: a configuration error, as for `run`.
+    if report(settings_checks(settings)):
+        return EXIT_CONFIG
+    return EXIT_FAILED if report(service_checks(settings)) else EXIT_OK
 
 
 def cmd_notify_test(settings: Settings, args: argparse.Namespace) -> int:
+    from app.cli.checks import refuse_on_problems
     from app.cli.sample import notify_test
     from app.wiring import build_channels
 
+    # A half-configured channel is off: say so rather than "sent" to the console instead.
+    if refuse_on_problems(settings, "nothing sent: fix the settings above"):
+        return EXIT_CONFIG
     # No engine: a sample never starts a Slack thread nor touches the outbox.
     failures = notify_test(build_channels(settings), dry_run=args.dry_run)
     return EXIT_FAILED if failures else EXIT_OK
-
-
-def cmd_deliveries(settings: Settings, args: argparse.Namespace) -> int:
-    from app.db.outbox import Outbox
-    from app.wiring import build_read_engine
-
-    engine = build_read_engine(settings)
-    try:
-        rows = Outbox(engine).list_deliveries(args.status, args.channel, max(1, args.limit))
-    finally:
-        engine.dispose()
-    print(output.render(rows, DELIVERY_COLUMNS, args.format))
-    return EXIT_OK
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:

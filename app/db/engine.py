@@ -34,6 +34,14 @@ class DatabaseError(Exception):
     """The database failed; the message is one readable line with no password."""
 
 
+class NoDatabase(DatabaseError):
+    """A SQLite file that does not exist, opened by a command that must not create it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no database file {path}")
+        self.path = path
+
+
 def _parse_url(url: str) -> sa.URL:
     return sa.make_url(psycopg_url(url))
 
@@ -44,14 +52,15 @@ def safe_url(url: sa.URL | str) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url` (a SQLAlchemy URL; postgresql:// is read as psycopg 3)."""
+def make_engine(url: str, *, create: bool = True) -> Engine:
+    """An engine for `url` (a SQLAlchemy URL; postgresql:// is read as psycopg 3). With
+    create=False a SQLite file (and its folder) is never created: NoDatabase if it is missing."""
     try:
         parsed = _parse_url(url)
     except sa.exc.ArgumentError:
         raise DatabaseError("DATABASE_URL is not a valid SQLAlchemy URL") from None
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed)
+        return _sqlite_engine(parsed, create=create)
     connect_args: dict[str, Any] = {}
     if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
         # libpq waits forever by default; a dead server must fail the cycle instead.
@@ -62,9 +71,11 @@ def make_engine(url: str) -> Engine:
     return sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
 
 
-def _sqlite_engine(url: sa.URL) -> Engine:
+def _sqlite_engine(url: sa.URL, *, create: bool) -> Engine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
+        if not create and not Path(database).expanduser().is_file():
+            raise NoDatabase(Path(database).expanduser().absolute())
         folder = Path(database).expanduser().parent
         try:
             folder.mkdir(parents=True, exist_ok=True)

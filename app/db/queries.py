@@ -45,6 +45,18 @@ def status_counts(engine: Engine) -> dict[str, int]:
         return {status: n for status, n in conn.execute(stmt).all()}  # noqa: C416 (Row to pairs)
 
 
+def known_statuses(engine: Engine) -> set[str]:
+    """Every status a registration has ever had: now, or before or after a recorded event."""
+    r, e = tables.registrations.c, tables.registration_events.c
+    stmt = sa.union(
+        sa.select(r.registration_status),
+        sa.select(e.from_status).where(e.from_status.is_not(None)),
+        sa.select(e.to_status).where(e.to_status.is_not(None)),
+    )
+    with reading(engine) as conn:
+        return {status for (status,) in conn.execute(stmt)}
+
+
 def current(engine: Engine, filters: Filters) -> list[dict[str, object]]:
     """Current registrations, sorted by client_name then provider_name."""
     r = tables.registrations.c

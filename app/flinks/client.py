@@ -202,7 +202,9 @@ class FlinksClient:
             )
         token, expires_in = _read_token(response)
         self._expires_in = expires_in
-        self._renew_at = self._clock() + expires_in - max(RENEW_MARGIN, 0.2 * expires_in)
+        # Capped at half the lifetime: a token living under 30 s is not renewed on every poll.
+        margin = min(max(RENEW_MARGIN, 0.2 * expires_in), expires_in / 2)
+        self._renew_at = self._clock() + expires_in - margin
         self.token_renewals += 1
         log.info("flinks.token_obtained expires_in=%d", expires_in)
         return token

@@ -190,3 +190,76 @@ def plan_deliveries(
         kinds=kinds,
         routed=tuple((name, found) for name, found in routed if found),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """A registration described only as far as `flinkswatch routes` was told: `client` and
+    `provider` stand for the id or the name; a field left empty matches no condition."""
+
+    client: str = ""
+    provider: str = ""
+    country: str = ""
+
+    @property
+    def client_id(self) -> str:
+        return self.client
+
+    @property
+    def client_name(self) -> str:
+        return self.client
+
+    @property
+    def provider_id(self) -> int:
+        return int(self.provider) if self.provider.strip().isdigit() else -1
+
+    @property
+    def provider_name(self) -> str:
+        return self.provider
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether one channel instance gets an alert about an item, and which rule decides."""
+
+    name: str
+    target: str
+    reached: bool
+    why: str
+
+
+def explain(
+    kind: Kind, default_target: str, rules: Sequence[Rule], *, unmatched_only: bool, item: Routable
+) -> list[Verdict]:
+    """Per instance of `destinations(...)`: its Filter's answer for `item` and the reason, rules
+    numbered as in the setting. The answer is Filter.accepts itself, so the two cannot drift."""
+    setting = f"{kind.upper()}_ROUTES"
+    number = {id(rule): n for n, rule in enumerate(rules, start=1)}
+
+    def named(rule: Rule) -> str:
+        return f"{setting} rule {number[id(rule)]} ({describe_rule(rule)})"
+
+    verdicts = []
+    for dest in destinations(kind, default_target, rules, unmatched_only):
+        rule_of = dest.filter
+        hit = next((r for r in rule_of.rules if r.matches(item)), None)
+        taken = next((r for r in rule_of.unless if r.matches(item)), None)
+        if hit is not None:
+            why = named(hit)
+        elif not rule_of.catch_all:
+            why = f"no {setting} rule for it matches"
+        elif taken is not None:
+            why = (
+                f"ROUTES_DEFAULT=unmatched: {named(taken)} sends it to {taken.destination} instead"
+            )
+        elif unmatched_only:
+            why = "the default channel: no rule sends it elsewhere (ROUTES_DEFAULT=unmatched)"
+        else:
+            why = "the default channel: ROUTES_DEFAULT=all gives it every alert"
+        verdicts.append(Verdict(dest.name, dest.target, rule_of.accepts(item), why))
+    return verdicts
+
+
+def describe_rule(rule: Rule) -> str:
+    """`country=us & client=alpha lending`: the conditions as matched (case-folded)."""
+    return " & ".join(f"{c.field}={c.value}" for c in rule.conditions)

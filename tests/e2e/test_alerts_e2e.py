@@ -96,6 +96,6 @@ def test_routes_threads_and_deliveries_command(
 
 
 def _columns() -> list[str]:
-    from app.cli.commands import DELIVERY_COLUMNS
+    from app.cli.reads import DELIVERY_COLUMNS
 
     return list(DELIVERY_COLUMNS)

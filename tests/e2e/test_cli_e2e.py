@@ -260,11 +260,16 @@ def test_poll_does_not_race_a_running_leader(world: World) -> None:
 
 
 def test_unwritable_database_directory_is_one_line(sqlite_world: World) -> None:
-    for command in ("poll", "status", "migrate"):
+    for command in ("poll", "migrate"):
         result = sqlite_world.run(command, DATABASE_URL="sqlite:////proc/flinkswatch/none.db")
         assert result.returncode == 1, (command, result.stderr)
         (line,) = result.stderr.strip().splitlines()
         assert "cannot create the database directory /proc/flinkswatch" in line
+    # A read command creates nothing, so it names the missing file instead (issue 15).
+    result = sqlite_world.run("status", DATABASE_URL="sqlite:////proc/flinkswatch/none.db")
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "no database at sqlite:////proc/flinkswatch/none.db" in line
 
 
 def test_database_from_a_newer_version_is_one_line(sqlite_world: World) -> None:

@@ -234,12 +234,14 @@ def test_history_filters_are_not_sql(db_url: str, tmp_path: Path) -> None:
         ("--client-id", "'; DROP TABLE registration_events; --"),
         ("--provider", "' OR 1=1 --"),
         ("--status", "%"),
-        ("--event", "status_changed' OR 'a'='a"),
     ]
     for flag, value in hostile:
         done = run(env, tmp_path, "history", flag, value, "--format", "json")
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout) == [], f"{flag} {value!r} matched rows"
+    # An event kind is checked against the known kinds before any query (issue 15).
+    done = run(env, tmp_path, "history", "--event", "status_changed' OR 'a'='a")
+    assert (done.returncode, done.stdout) == (2, "")
     everything = run(env, tmp_path, "history", "--format", "json")
     assert len(json.loads(everything.stdout)) == 4, "the tables are intact (3 baseline, 1 move)"
 

@@ -51,7 +51,7 @@ def test_empty_table_says_none() -> None:
 
 
 def test_deliveries_table_shows_the_whole_last_error_at_the_end() -> None:
-    from app.cli.commands import DELIVERY_COLUMNS
+    from app.cli.reads import DELIVERY_COLUMNS
 
     error = (
         "not sent: an earlier message failed: Slack chat.postMessage failed: channel_not_found"
