@@ -125,6 +125,10 @@ class Fetched:
     size: int
 
 
+LEADERSHIP_LOST = "leadership"
+"""failure_kind of a cycle that stopped before writing: another instance may lead now."""
+
+
 class Outcome(enum.StrEnum):
     OK = "ok"
     FAILED = "failed"

@@ -15,6 +15,7 @@ from app.core.diff import DiffResult, apply, diff
 from app.core.text import one_line
 from app.domain import (
     ALERTED_BY_DEFAULT,
+    LEADERSHIP_LOST,
     CycleRecord,
     CycleResult,
     Event,
@@ -31,8 +32,6 @@ from app.notify.deliver import Channel, DeliveryReport, DeliveryStore, deliver_p
 from app.notify.routing import plan_deliveries
 
 log = logging.getLogger(__name__)
-
-LEADERSHIP_LOST = "leadership"  # failure_kind of a cycle that stopped before writing
 
 
 class Source(Protocol):
@@ -72,6 +71,8 @@ class Poller:
     # Called just before the cycle writes; raises Interrupted when this instance may no
     # longer write (the service checks that it still holds the leader lock).
     guard: Callable[[], None] = lambda: None
+    # Told how each cycle ended (HEARTBEAT_URL, app.notify.heartbeat); must not raise.
+    heartbeat: Callable[[CycleResult], None] = lambda _result: None
     # (poll id, state after it): our own last write, so a cycle need not read it back.
     _state: tuple[int, dict[Key, StoredRegistration]] | None = field(
         default=None, init=False, repr=False
@@ -84,7 +85,8 @@ class Poller:
         2. skip the diff when the answer is byte-identical to the last one and nothing is pending;
         3. load the stored state and diff it against the answer;
         4. record the new state, its events and the deliveries they call for, in one transaction;
-        5. deliver what is pending on every channel: this cycle's alerts and earlier failures.
+        5. deliver what is pending on every channel: this cycle's alerts and earlier failures;
+        6. ping the heartbeat URL of the outcome.
         """
         token = poll_id_var.set(uuid.uuid4().hex[:12])
         started = time.monotonic()
@@ -92,19 +94,8 @@ class Poller:
             result = self._record(self.clock())
             if result.failure_kind != LEADERSHIP_LOST:
                 result = _with_delivery(result, self._deliver())
-            log.log(
-                logging.WARNING if result.outcome is not Outcome.OK else logging.INFO,
-                "poll.done outcome=%s rows=%d skipped=%d events=%d delivered=%d "
-                "delivery_failures=%d duration_ms=%d%s",
-                result.outcome,
-                result.rows,
-                result.skipped,
-                result.events,
-                result.delivered,
-                result.delivery_failures,
-                (time.monotonic() - started) * 1000,
-                f" error={result.error!r}" if result.error else "",
-            )
+            _log_done(result, time.monotonic() - started)
+            self.heartbeat(result)
             return result
         finally:
             poll_id_var.reset(token)
@@ -230,6 +221,22 @@ class Poller:
         except Exception as exc:  # noqa: BLE001 - e.g. database down: retried next cycle
             log.error("delivery.skipped error=%r", one_line(exc))
             return None
+
+
+def _log_done(result: CycleResult, seconds: float) -> None:
+    log.log(
+        logging.WARNING if result.outcome is not Outcome.OK else logging.INFO,
+        "poll.done outcome=%s rows=%d skipped=%d events=%d delivered=%d "
+        "delivery_failures=%d duration_ms=%d%s",
+        result.outcome,
+        result.rows,
+        result.skipped,
+        result.events,
+        result.delivered,
+        result.delivery_failures,
+        seconds * 1000,
+        f" error={result.error!r}" if result.error else "",
+    )
 
 
 def _log_events(events: Sequence[Event]) -> None:

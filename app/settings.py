@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -22,9 +22,21 @@ from pydantic_settings import (
 )
 
 from app.domain import ALERTED_BY_DEFAULT
-from app.settings_types import Addresses, AlertKinds, EmailRoutes, SlackRoutes, psycopg_url
+from app.settings_types import (
+    DEFAULT_DATABASE_URL,
+    Addresses,
+    AlertKinds,
+    CaBundle,
+    DatabaseUrl,
+    EmailRoutes,
+    HttpUrl,
+    Lower,
+    SecretHttpUrl,
+    SlackApiUrl,
+    SlackRoutes,
+    Upper,
+)
 
-DEFAULT_DATABASE_URL = "sqlite:///./data/flinkswatch.db"
 DEFAULT_TOKEN_URL = "https://api.flinks.io/api/v1/token"
 ENV_FILE = ".env"  # read from the working directory
 
@@ -36,6 +48,8 @@ SECRET_FIELDS: tuple[str, ...] = (
     "smtp_username",
     "smtp_password",
     "database_url",
+    "heartbeat_url",
+    "heartbeat_fail_url",
 )
 
 
@@ -90,11 +104,11 @@ class Settings(BaseSettings):
 
     flinks_client_id: SecretStr | None = None
     flinks_client_secret: SecretStr | None = None
-    flinks_base_url: str = "https://ob.flinksapp.com"
-    flinks_token_url: str = DEFAULT_TOKEN_URL
+    flinks_base_url: HttpUrl = "https://ob.flinksapp.com"
+    flinks_token_url: HttpUrl = DEFAULT_TOKEN_URL
     flinks_scope: str = "client:admin"
-    flinks_token_auth: Literal["body", "basic"] = "body"
-    flinks_token_format: Literal["json", "form"] = "json"
+    flinks_token_auth: Lower[Literal["body", "basic"]] = "body"
+    flinks_token_format: Lower[Literal["json", "form"]] = "json"
     flinks_recipient_id: str = ""
     flinks_timeout_seconds: float = Field(default=30, gt=0, le=600)
     flinks_ca_bundle: str = ""
@@ -102,13 +116,13 @@ class Settings(BaseSettings):
     poll_interval_seconds: int = Field(default=300, ge=1)
     removal_confirm_polls: int = Field(default=2, ge=1)
 
-    database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
+    database_url: DatabaseUrl = SecretStr(DEFAULT_DATABASE_URL)
     auto_migrate: bool = True
 
     slack_bot_token: SecretStr | None = None
     slack_channel: str = ""
     slack_webhook_url: SecretStr | None = None
-    slack_api_url: str = "https://slack.com/api/"
+    slack_api_url: SlackApiUrl = "https://slack.com/api/"
     slack_threads: bool = True
     slack_routes: SlackRoutes = ()
     slack_timeout_seconds: float = Field(default=30, gt=0, le=600)
@@ -117,71 +131,25 @@ class Settings(BaseSettings):
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_username: SecretStr | None = None
     smtp_password: SecretStr | None = None
-    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_security: Lower[Literal["starttls", "ssl", "none"]] = "starttls"
     smtp_timeout_seconds: float = Field(default=30, gt=0, le=600)
     email_from: str = ""
     email_to: Addresses = ()
     email_routes: EmailRoutes = ()
-    smtp_ca_bundle: str = ""
+    smtp_ca_bundle: CaBundle = ""
 
     delivery_max_attempts: int = Field(default=10, ge=1)
     alert_events: AlertKinds = ALERTED_BY_DEFAULT
-    routes_default: Literal["all", "unmatched"] = "all"
+    routes_default: Lower[Literal["all", "unmatched"]] = "all"
+
+    heartbeat_url: SecretHttpUrl = None
+    heartbeat_fail_url: SecretHttpUrl = None
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
 
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["text", "json"] = "text"
-
-    @field_validator(
-        "log_level",
-        "flinks_token_auth",
-        "flinks_token_format",
-        "smtp_security",
-        "log_format",
-        mode="before",
-    )
-    @classmethod
-    def _normalise_choice(cls, value: object, info: Any) -> object:
-        if isinstance(value, str):
-            value = value.strip()
-            return value.upper() if info.field_name == "log_level" else value.lower()
-        return value
-
-    @field_validator("flinks_base_url", "flinks_token_url", "slack_api_url")
-    @classmethod
-    def _http_url(cls, value: str, info: Any) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        if info.field_name == "slack_api_url":
-            # slack-sdk joins method names onto it: without the slash, /api is dropped.
-            return value.rstrip("/") + "/"
-        return value
-
-    @field_validator("database_url", mode="before")
-    @classmethod
-    def _database_url(cls, value: object) -> object:
-        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-        if isinstance(raw, str):
-            raw = raw.strip() or DEFAULT_DATABASE_URL
-            raw = psycopg_url(raw)
-            if "://" not in raw:
-                raise ValueError("must be a SQLAlchemy URL such as sqlite:///path or postgresql://")
-            return SecretStr(raw)
-        return value
-
-    @field_validator("routes_default", mode="before")
-    @classmethod
-    def _routes_default(cls, value: object) -> object:
-        return value.strip().lower() if isinstance(value, str) else value
-
-    @field_validator("smtp_ca_bundle")
-    @classmethod
-    def _ca_bundle(cls, value: str) -> str:
-        if value and not Path(value).is_file():
-            raise ValueError(f"no such file: {value}")
-        return value
+    log_level: Upper[Literal["DEBUG", "INFO", "WARNING", "ERROR"]] = "INFO"
+    log_format: Lower[Literal["text", "json"]] = "text"
 
     @classmethod
     def settings_customise_sources(

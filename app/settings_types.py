@@ -3,13 +3,17 @@ users need (event kinds, route rules, addresses), with one readable error when i
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from pathlib import Path
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, SecretStr
 from pydantic_settings import NoDecode
 
 from app.domain import EventKind
 from app.notify.routing import Rule, parse_routes
+
+DEFAULT_DATABASE_URL = "sqlite:///./data/flinkswatch.db"
+T = TypeVar("T")
 
 
 def psycopg_url(url: str) -> str:
@@ -47,3 +51,50 @@ AlertKinds = Annotated[frozenset[EventKind], NoDecode, BeforeValidator(_alert_ki
 SlackRoutes = Annotated[tuple[Rule, ...], NoDecode, _routes("slack")]
 EmailRoutes = Annotated[tuple[Rule, ...], NoDecode, _routes("email")]
 Addresses = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_addresses)]
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value
+
+
+def _secret_http_url(value: SecretStr | None) -> SecretStr | None:
+    if value is not None:
+        _http_url(value.get_secret_value())  # the message never quotes the secret
+    return value
+
+
+def _database_url(value: object) -> object:
+    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if not isinstance(raw, str):
+        return value
+    raw = psycopg_url(raw.strip() or DEFAULT_DATABASE_URL)
+    if "://" not in raw:
+        raise ValueError("must be a SQLAlchemy URL such as sqlite:///path or postgresql://")
+    return SecretStr(raw)
+
+
+def _ca_bundle(value: str) -> str:
+    if value and not Path(value).is_file():
+        raise ValueError(f"no such file: {value}")
+    return value
+
+
+def _case(upper: bool) -> BeforeValidator:
+    def normalise(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.strip().upper() if upper else value.strip().lower()
+
+    return BeforeValidator(normalise)
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+# slack-sdk joins method names onto it: without the trailing slash, /api is dropped.
+SlackApiUrl = Annotated[str, AfterValidator(lambda v: _http_url(v).rstrip("/") + "/")]
+SecretHttpUrl = Annotated[SecretStr | None, AfterValidator(_secret_http_url)]
+DatabaseUrl = Annotated[SecretStr, BeforeValidator(_database_url)]
+CaBundle = Annotated[str, AfterValidator(_ca_bundle)]
+Lower = Annotated[T, _case(upper=False)]  # choices are read whatever their case and spaces
+Upper = Annotated[T, _case(upper=True)]

@@ -23,6 +23,7 @@ from app.flinks.client import FlinksClient
 from app.notify.console import ConsoleChannel
 from app.notify.deliver import Channel
 from app.notify.email import EmailChannel
+from app.notify.heartbeat import Heartbeat
 from app.notify.routing import Destination, destinations
 from app.notify.slack import SlackBotChannel, SlackWebhookChannel
 from app.notify.slack_threads import SlackThreads
@@ -199,12 +200,15 @@ class App:
     poller: Poller
     waits: Waits
     leader: Leadership  # the SQLite file lock is held from build_app on
+    heartbeat: Heartbeat | None = None
 
     def counts(self) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
         """Registrations by status, deliveries by (channel, state): the service's gauges."""
         return queries.status_counts(self.engine), self.outbox.delivery_counts()
 
     def close(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.close()
         self.leader.release()
         self.flinks.close()
         self.engine.dispose()
@@ -228,7 +232,7 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
         flinks.close()
         engine.dispose()
         raise
-    outbox, waits = Outbox(engine), Waits(leader)
+    outbox, waits, heartbeat = Outbox(engine), Waits(leader), build_heartbeat(settings)
     poller = Poller(
         source=source or flinks,
         store=Store(engine),
@@ -240,7 +244,15 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
         sleep=waits.sleep,
         guard=waits.confirm_leader,
     )
-    return App(engine, flinks, outbox, poller, waits, leader)
+    if heartbeat is not None:
+        poller.heartbeat = heartbeat.ping
+    return App(engine, flinks, outbox, poller, waits, leader, heartbeat)
+
+
+def build_heartbeat(settings: Settings) -> Heartbeat | None:
+    """The pinger of HEARTBEAT_URL / HEARTBEAT_FAIL_URL, when either is set."""
+    success, fail = _plain(settings.heartbeat_url), _plain(settings.heartbeat_fail_url)
+    return Heartbeat(success, fail) if success or fail else None
 
 
 def build_service(
