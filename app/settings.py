@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from app.domain import ALERTED_BY_DEFAULT
+from app.errors import ConfigError as ConfigError
 from app.settings_types import (
     DEFAULT_DATABASE_URL,
     Addresses,
@@ -51,10 +52,6 @@ SECRET_FIELDS: tuple[str, ...] = (
     "heartbeat_url",
     "heartbeat_fail_url",
 )
-
-
-class ConfigError(Exception):
-    """A setting is missing or invalid; the message is one line naming it, with no secret."""
 
 
 class _SecretFileSource(PydanticBaseSettingsSource):

@@ -10,12 +10,11 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from app import __version__, logs
-from app.db import engine as db
 from app.domain import Outcome
-from app.settings import ConfigError, Settings, load_settings
+from app.errors import ConfigError, DatabaseError
 
 if TYPE_CHECKING:
-    pass
+    from app.settings import Settings
 
 log = logging.getLogger("flinkswatch")
 
@@ -24,6 +23,9 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_DEGRADED = 0, 1, 2, 3
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Imported once the command is known: `--help` and a typo never pay for pydantic.
+    from app.settings import load_settings
+
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -36,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"flinkswatch: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except db.DatabaseError as exc:
+    except DatabaseError as exc:
         print(f"flinkswatch: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -135,6 +137,7 @@ def cmd_poll(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from app.db import engine as db
     from app.wiring import build_engine
 
     engine = build_engine(settings)

@@ -6,11 +6,14 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from app.cli import output
 from app.cli.commands import EXIT_CONFIG, EXIT_OK
 from app.domain import EventKind
-from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 EVENT_KINDS = tuple(kind.value for kind in EventKind)
 FORMAT_HELP = "output format: table (the default), json or csv"

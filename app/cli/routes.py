@@ -4,11 +4,13 @@ and country reaches, by which rule, and what ROUTES_DEFAULT does. Settings only:
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from app.cli.checks import refuse_on_problems
 from app.cli.commands import EXIT_CONFIG, EXIT_OK
 from app.notify.routing import Probe, Verdict, explain
-from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 
 def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,6 +24,8 @@ def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def cmd_routes(settings: Settings, args: argparse.Namespace) -> int:
+    from app.cli.checks import refuse_on_problems
+
     if refuse_on_problems(settings, "fix the settings above"):
         return EXIT_CONFIG
     for line in route_lines(settings, Probe(args.client, args.provider, args.country)):

@@ -19,6 +19,8 @@ from alembic.util import CommandError
 from sqlalchemy.engine import Connection, Engine
 
 from app.core.text import one_line
+from app.errors import DatabaseError as DatabaseError
+from app.errors import NoDatabase as NoDatabase
 from app.settings_types import psycopg_url
 
 log = logging.getLogger(__name__)
@@ -28,18 +30,6 @@ MIGRATION_LOCK_KEY = 0x666C_696E_6B73  # "flinks"
 # Execution option: this connection only reads, so SQLite may begin a DEFERRED transaction.
 READ_ONLY = "flinkswatch_read_only"
 _PG_CONNECT_TIMEOUT_SECONDS = 10
-
-
-class DatabaseError(Exception):
-    """The database failed; the message is one readable line with no password."""
-
-
-class NoDatabase(DatabaseError):
-    """A SQLite file that does not exist, opened by a command that must not create it."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(f"no database file {path}")
-        self.path = path
 
 
 def _parse_url(url: str) -> sa.URL:
