@@ -29,6 +29,7 @@ from app.flinks.listing import FlinksError
 from app.logs import poll_id_var
 from app.notify.deliver import Channel, DeliveryReport, DeliveryStore, deliver_pending
 from app.notify.routing import plan_deliveries
+from app.notify.unrecorded import Unrecorded
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ class Poller:
     # Called just before the cycle writes; raises Interrupted when this instance may no
     # longer write (the service checks that it still holds the leader lock).
     guard: Callable[[], None] = lambda: None
+    # Sends the database could not mark (disk full): recorded before anything more is sent.
+    unrecorded: Unrecorded = field(default_factory=Unrecorded)
     # (poll id, state after it): our own last write, so a cycle need not read it back.
     _state: tuple[int, dict[Key, StoredRegistration]] | None = field(
         default=None, init=False, repr=False
@@ -226,6 +229,7 @@ class Poller:
                 now=self.clock,
                 max_attempts=self.delivery_max_attempts,
                 sleep=self.sleep,
+                unrecorded=self.unrecorded,
             )
         except Exception as exc:  # noqa: BLE001 - e.g. database down: retried next cycle
             log.error("delivery.skipped error=%r", one_line(exc))
