@@ -34,6 +34,7 @@ from app.notify.unrecorded import Unrecorded
 log = logging.getLogger(__name__)
 
 LEADERSHIP_LOST = "leadership"  # failure_kind of a cycle that stopped before writing
+INTERRUPTED = "interrupted"  # failure_kind of a cycle cut short by shutdown while fetching
 
 
 class Source(Protocol):
@@ -93,7 +94,7 @@ class Poller:
         started = time.monotonic()
         try:
             result = self._record(self.clock())
-            if result.failure_kind != LEADERSHIP_LOST:
+            if result.failure_kind not in (LEADERSHIP_LOST, INTERRUPTED):
                 result = _with_delivery(result, self._deliver())
             log.log(
                 logging.WARNING if result.outcome is not Outcome.OK else logging.INFO,
@@ -117,6 +118,10 @@ class Poller:
             fetched = self.source.fetch()
         except FlinksError as exc:
             return self._failed(started_at, str(exc), exc.kind)
+        except Interrupted as exc:
+            # Shutdown during a retry wait: the cycle did not fail, it was cut short; no row.
+            log.info("poll.not_recorded reason=%s", exc)
+            return CycleResult(outcome=Outcome.FAILED, error=str(exc), failure_kind=INTERRUPTED)
         except Exception as exc:
             log.exception("poll.unexpected_error stage=fetch")
             return self._failed(started_at, f"unexpected error: {type(exc).__name__}", "unexpected")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -27,7 +29,7 @@ from app.notify.routing import Destination, destinations
 from app.notify.slack import SlackBotChannel, SlackWebhookChannel
 from app.notify.slack_threads import SlackThreads
 from app.poll import Poller, Source
-from app.service import Service, Waits
+from app.service import Service, Waits, interruptible
 from app.settings import SECRET_FIELDS, ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -159,8 +161,13 @@ def build_leader(engine: Engine) -> Leadership:
     return leadership_for(engine)
 
 
-def build_flinks(settings: Settings, http: httpx.Client | None = None) -> FlinksClient:
-    """The Flinks client; ConfigError when the credentials are missing."""
+def build_flinks(
+    settings: Settings,
+    http: httpx.Client | None = None,
+    pause: Callable[[float], None] | None = None,
+) -> FlinksClient:
+    """The Flinks client; ConfigError when the credentials are missing. `pause` is its wait
+    between retries (the service's: it ends on shutdown)."""
     client_id, client_secret = settings.require_flinks_credentials()
     return FlinksClient(
         listing_url=settings.listing_url,
@@ -173,6 +180,7 @@ def build_flinks(settings: Settings, http: httpx.Client | None = None) -> Flinks
         timeout=settings.flinks_timeout_seconds,
         http=http,
         verify=settings.flinks_ca_bundle or True,
+        pause=pause or time.sleep,
     )
 
 
@@ -200,7 +208,8 @@ class App:
 def build_app(settings: Settings, source: Source | None = None) -> App:
     """Flinks client, database (migrated when AUTO_MIGRATE), channels and the poller.
     `source` replaces the Flinks client as what the poller fetches from (the benchmark)."""
-    flinks = build_flinks(settings)
+    stop = threading.Event()  # shared by the retry waits and the service (Waits)
+    flinks = build_flinks(settings, pause=interruptible(stop))
     engine = build_engine(settings)
     leader = build_leader(engine)
     try:
@@ -211,7 +220,7 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
         flinks.close()
         engine.dispose()
         raise
-    outbox, waits = Outbox(engine), Waits(leader)
+    outbox, waits = Outbox(engine), Waits(leader, stop=stop)
     poller = Poller(
         source=source or flinks,
         store=Store(engine),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -131,10 +132,20 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     from app.wiring import build_app, build_service
 
     app = build_app(settings)
+    service = build_service(settings, app)
     try:
-        return build_service(settings, app).run()
-    finally:
+        code = service.run()
+    except BaseException:
         app.close()
+        raise
+    if service.abandoned:
+        # A cycle is stuck in I/O past the stop deadline: leave now rather than close what it
+        # still uses. The kernel drops the locks; an open transaction is rolled back.
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(code)
+    app.close()
+    return code
 
 
 def cmd_poll(settings: Settings, _args: argparse.Namespace) -> int:
