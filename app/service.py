@@ -121,7 +121,7 @@ class Service:
 
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT (or max_cycles); returns the exit status 0.
-        ConfigError when a second instance starts on the same SQLite file."""
+        LockHeld when a second instance starts on the same SQLite file."""
         self.waits.guarding = True
         self._take_role(self.leader.check())  # SQLite: refuse before serving anything
         try:

@@ -1,5 +1,5 @@
 """The `flinkswatch` command (SPEC 4). Exit: 0 done, 1 failed, 2 configuration, 3 degraded (rows
-skipped, or a delivery failed)."""
+skipped, or a delivery failed), 4 another instance holds the lock."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from app import __version__, logs
 from app.cli import output
 from app.db import engine as db
+from app.db.leader import LockHeld
 from app.domain import Outcome
 from app.settings import ConfigError, Settings, load_settings
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("flinkswatch")
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_DEGRADED = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_DEGRADED, EXIT_LOCKED = 0, 1, 2, 3, 4
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,6 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"flinkswatch: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except LockHeld as exc:
+        print(f"flinkswatch: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
     except db.DatabaseError as exc:
         print(f"flinkswatch: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -156,11 +160,14 @@ def cmd_poll(settings: Settings, _args: argparse.Namespace) -> int:
     try:
         # Beside running replicas on PostgreSQL, a one-off poll must not race the leader.
         role = app.leader.check()
+        if role is Role.STANDBY:
+            holder = app.leader.holder()
+            raise LockHeld(
+                "poll not run: another flinkswatch instance holds the leader lock"
+                f"{f' ({holder})' if holder else ''}; it polls and delivers already"
+            )
         if role is not Role.LEADER:
-            reason = {
-                Role.STANDBY: "another flinkswatch instance holds the leader lock",
-                Role.UNKNOWN: "the database cannot be reached to take the leader lock",
-            }[role]
+            reason = "the database cannot be reached to take the leader lock"
             print(f"flinkswatch: poll not run: {reason}", file=sys.stderr)
             return EXIT_FAILED
         result = app.poller.poll_once()

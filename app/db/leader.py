@@ -9,6 +9,7 @@ import enum
 import fcntl
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -17,7 +18,6 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
 from app.db.engine import DatabaseError, database_error, safe_url
-from app.settings import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,16 @@ _KEEPALIVES = {
 }
 
 
+class LockHeld(Exception):
+    """Another instance holds the lock (exit 4, SPEC 4): not a configuration error. The
+    message names the holder as far as the lock tells (a pid, a database session)."""
+
+
+def _application_name() -> str:
+    # pg_stat_activity shows it: who holds the lock, for the one line a second `poll` prints.
+    return f"flinkswatch-leader@{socket.gethostname()}:{os.getpid()}"[:63]
+
+
 class Role(enum.StrEnum):
     LEADER = "leader"
     STANDBY = "standby"  # another instance holds the lock
@@ -44,7 +54,7 @@ class Leadership(Protocol):
 
     def acquire(self) -> None:
         """Claim at start where a second instance must be refused before it migrates or
-        serves (a SQLite file: ConfigError); elsewhere nothing, the first check() decides."""
+        serves (a SQLite file: LockHeld); elsewhere nothing, the first check() decides."""
         return
 
     def check(self) -> Role:
@@ -56,6 +66,10 @@ class Leadership(Protocol):
         ...
 
     def release(self) -> None: ...
+
+    def holder(self) -> str:
+        """Who else holds the lock, in a few words ('' when it cannot tell)."""
+        return ""
 
 
 class PgLeader(Leadership):
@@ -72,7 +86,7 @@ class PgLeader(Leadership):
             isolation_level="AUTOCOMMIT",  # never idle in a transaction
             connect_args={
                 "connect_timeout": _PG_CONNECT_TIMEOUT_SECONDS,
-                "application_name": "flinkswatch-leader",
+                "application_name": _application_name(),
                 **_KEEPALIVES,
             },
         )
@@ -110,6 +124,28 @@ class PgLeader(Leadership):
             return False
         return True
 
+    def holder(self) -> str:
+        """The session holding the lock as pg_stat_activity shows it (its application_name
+        carries host and pid), with its address and start; '' when it cannot be read."""
+        stmt = sa.text(
+            "SELECT a.application_name, host(a.client_addr) AS addr, a.backend_start"
+            " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+            " AND l.classid::bigint = :hi AND l.objid::bigint = :lo"
+        )
+        try:
+            with self._engine.connect() as conn:
+                row = conn.execute(stmt, {"hi": self._key >> 32, "lo": self._key & 0xFFFFFFFF})
+                found = row.first()
+        except sa.exc.DBAPIError:
+            return ""
+        if found is None:
+            return ""
+        name, addr, since = found
+        where = f" from {addr}" if addr else ""
+        started = f", session since {since:%Y-%m-%d %H:%M:%S %Z}" if since else ""
+        return f"{name or 'unnamed session'}{where}{started}"
+
     def release(self) -> None:
         if self._conn is not None:
             with contextlib.suppress(sa.exc.DBAPIError):
@@ -135,7 +171,7 @@ class FileGuard(Leadership):
         self._handle: IO[str] | None = None
 
     def acquire(self) -> None:
-        """Take the lock (idempotent) or raise ConfigError naming the database file."""
+        """Take the lock (idempotent) or raise LockHeld naming the holder's pid and the file."""
         if self._handle is None:
             self._handle = _flock(self.path)
 
@@ -162,10 +198,13 @@ def _flock(path: Path) -> IO[str]:
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
+        handle.seek(0)
+        pid = handle.read(32).strip()
         handle.close()
-        raise ConfigError(
-            f"another flinkswatch instance is running on {path.with_suffix('')} "
-            "(SQLite allows one instance per database; use PostgreSQL for replicas)"
+        who = f" (pid {pid})" if pid.isdigit() else ""
+        raise LockHeld(
+            f"another flinkswatch instance{who} holds the lock on {path.with_suffix('')}: stop"
+            " it first (SQLite allows one instance per database; use PostgreSQL for replicas)"
         ) from None
     handle.seek(0)
     handle.truncate()
