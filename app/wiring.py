@@ -223,7 +223,7 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
     outbox, waits = Outbox(engine), Waits(leader, stop=stop)
     poller = Poller(
         source=source or flinks,
-        store=Store(engine),
+        store=Store(engine, fence=leader.fence),
         outbox=outbox,
         channels=build_channels(settings, engine),
         removal_confirm_polls=settings.removal_confirm_polls,

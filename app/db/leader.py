@@ -18,11 +18,16 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
 from app.db.engine import DatabaseError, database_error, safe_url
+from app.domain import Interrupted
 
 log = logging.getLogger(__name__)
 
 # Any fixed bigint, the same in every replica; distinct from app.db.MIGRATION_LOCK_KEY.
 LEADER_LOCK_KEY = 0x666C_696E_6B6C  # "flinkl"
+# Held shared by each write transaction of a leader, taken exclusive for a moment by a new
+# leader: the new leader's first cycle waits for a deposed leader's write already under way.
+FENCE_LOCK_KEY = 0x666C_696E_6B66  # "flinkf"
+_TAKEOVER_WAIT = "30s"  # lock_timeout of that wait: a frozen old writer must not block us
 _PG_CONNECT_TIMEOUT_SECONDS = 5
 # A dead peer must not keep us "leader" for the kernel's default two hours.
 _KEEPALIVES = {
@@ -31,6 +36,11 @@ _KEEPALIVES = {
     "keepalives_interval": 5,
     "keepalives_count": 3,
 }
+
+
+class Deposed(Interrupted):
+    """Raised inside a write transaction when this instance no longer holds the leader lock:
+    the transaction rolls back, so a deposed leader commits nothing."""
 
 
 class LockHeld(Exception):
@@ -71,6 +81,11 @@ class Leadership(Protocol):
         """Who else holds the lock, in a few words ('' when it cannot tell)."""
         return ""
 
+    def fence(self, conn: Connection) -> None:
+        """Called inside a cycle's write transaction, before anything is written: raises
+        Deposed when this instance led and no longer does. Nothing to check by default."""
+        return
+
 
 class PgLeader(Leadership):
     """`pg_try_advisory_lock` held by a connection of its own (not from the poll's pool).
@@ -91,6 +106,7 @@ class PgLeader(Leadership):
             },
         )
         self._conn: Connection | None = None
+        self._pid: int | None = None  # backend pid of the session that last took the lock
 
     def check(self) -> Role:
         if self._conn is not None:
@@ -111,8 +127,32 @@ class PgLeader(Leadership):
             conn.close()  # a standby keeps no session open between its tries
             return Role.STANDBY
         self._conn = conn
+        self._pid = conn.execute(sa.select(sa.func.pg_backend_pid())).scalar_one()
+        # Wait until a deposed leader's write in flight (fence held shared) has finished.
+        conn.execute(sa.select(sa.func.set_config("lock_timeout", _TAKEOVER_WAIT, False)))
+        conn.execute(sa.select(sa.func.pg_advisory_lock(FENCE_LOCK_KEY)))
+        conn.execute(sa.select(sa.func.pg_advisory_unlock(FENCE_LOCK_KEY)))
         log.info("leader.acquired url=%s", safe_url(self._url))
         return Role.LEADER
+
+    def fence(self, conn: Connection) -> None:
+        """Leadership inside the write: the lock must still be held by our lock session, seen
+        from the write transaction itself. Only once this instance has led (a one-off reader
+        of the store that never took the lock is not fenced)."""
+        if self._pid is None:
+            return
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock_shared(FENCE_LOCK_KEY)))
+        held = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND objsubid = 1 AND classid::bigint = :hi AND objid::bigint = :lo"
+                " AND pid = :pid"
+            ),
+            {"hi": self._key >> 32, "lo": self._key & 0xFFFFFFFF, "pid": self._pid},
+        ).scalar_one()
+        if not held:
+            log.warning("leader.deposed pid=%d: the write is refused", self._pid)
+            raise Deposed("leader lock lost before the commit: nothing written")
 
     def still_held(self) -> bool:
         if self._conn is None:
@@ -152,6 +192,7 @@ class PgLeader(Leadership):
                 self._conn.execute(sa.select(sa.func.pg_advisory_unlock(self._key)))
             self._drop()
             log.info("leader.released")
+        self._pid = None
         self._engine.dispose()
 
     def _drop(self) -> None:
