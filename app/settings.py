@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
@@ -239,6 +240,18 @@ class Settings(BaseSettings):
             if any(parts.values()) and not all(parts.values()):
                 notes.append(f"{channel} needs {_and(list(parts))}")
         return notes
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret value, for the log redaction filter. The database URL as a
+        whole is not secret (a SQLite path must stay readable in logs): only its password."""
+        values = [_secret(getattr(self, name)) for name in SECRET_FIELDS if name != "database_url"]
+        try:
+            password = urlsplit(self.database_url.get_secret_value()).password
+        except ValueError:  # an unparsable URL fails later, with its own message
+            password = None
+        if password:
+            values += [password, unquote(password)]  # as written, and as the driver receives it
+        return [v for v in values if v]
 
     def require_flinks_credentials(self) -> tuple[str, str]:
         client_id = _secret(self.flinks_client_id)

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
 
 import httpx
 
@@ -30,27 +29,9 @@ from app.notify.slack import SlackBotChannel, SlackWebhookChannel
 from app.notify.slack_threads import SlackThreads
 from app.poll import Poller, Source
 from app.service import Service, Waits, interruptible
-from app.settings import SECRET_FIELDS, ConfigError, Settings
+from app.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
-
-
-def secrets_of(settings: Settings) -> list[str]:
-    """Every configured secret value, for the log redaction filter."""
-    values = []
-    # The database URL as a whole is not secret (a SQLite path must stay readable in logs):
-    # only its password, added below.
-    for name in (n for n in SECRET_FIELDS if n != "database_url"):
-        value = getattr(settings, name)
-        if value is not None:
-            values.append(value.get_secret_value())
-    try:
-        password = urlsplit(settings.database_url.get_secret_value()).password
-    except ValueError:  # an unparsable URL fails later, with its own message
-        password = None
-    if password:
-        values += [password, unquote(password)]  # as written, and as the driver receives it
-    return [v for v in values if v]
 
 
 def build_engine(settings: Settings) -> Engine:

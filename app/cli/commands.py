@@ -33,9 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"flinkswatch: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    from app.wiring import secrets_of
-
-    logs.configure(settings.log_level, settings.log_format, secrets_of(settings))
+    logs.configure(settings.log_level, settings.log_format, settings.secret_values())
     command: Callable[[Settings, argparse.Namespace], int] = args.func
     try:
         return command(settings, args)

@@ -5,18 +5,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from fakes.slack_server import FakeSlack
 
-from app.domain import BaselineSummary, Event, EventKind, PendingDelivery, attempts_allowed
+from app.domain import BaselineSummary, Event, PendingDelivery, attempts_allowed
 from app.notify.console import ConsoleChannel
 from app.notify.deliver import Channel, DeliveryReport, Outgoing, deliver_pending
 from app.notify.slack import SlackBotChannel, SlackWebhookChannel
+from tests.builders import NOW, FakeClock, event
 
 TOKEN = "xoxb-deliver-test"
-T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -100,35 +100,9 @@ class MemoryStore:
         return [self.rows[i].status for i in ids]
 
 
-class Clock:
-    """now() for the deliver loop; sleep() records what was asked and advances time."""
-
-    def __init__(self, step: float = 0.0) -> None:
-        self.t = T0
-        self.step = step  # seconds that pass on every reading, e.g. slow sends
-        self.sleeps: list[float] = []
-
-    def now(self) -> datetime:
-        self.t += timedelta(seconds=self.step)
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += timedelta(seconds=seconds)
-
-
 def ev(i: int) -> Event:
-    return Event(
-        event=EventKind.STATUS_CHANGED,
-        client_id=f"c-{i}",
-        client_name=f"Lender {i}",
-        provider_id=i,
-        provider_name=f"Bank {i:03d}",
-        country="CA",
-        from_status="PENDING_APPROVAL",
-        to_status="PENDING_ACTIVATION",
-        requested_on=T0,
-        observed_at=T0,
+    return event(
+        client_id=f"c-{i}", client_name=f"Lender {i}", provider_id=i, provider_name=f"Bank {i:03d}"
     )
 
 
@@ -147,18 +121,16 @@ def bot(slack: FakeSlack, token: str = TOKEN) -> SlackBotChannel:
 
 
 def deliver(
-    store: MemoryStore, channels: Sequence[Channel], clock: Clock, max_attempts: int = 5
+    store: MemoryStore, channels: Sequence[Channel], clock: FakeClock, max_attempts: int = 5
 ) -> DeliveryReport:
-    return deliver_pending(
-        store, channels, now=clock.now, max_attempts=max_attempts, sleep=clock.sleep
-    )
+    return deliver_pending(store, channels, now=clock, max_attempts=max_attempts, sleep=clock.sleep)
 
 
 def test_polls_are_delivered_in_order_and_marked_sent(slack: FakeSlack) -> None:
     store = MemoryStore()
     first = store.add("slack", 1, ev(0), ev(1), ev(2))
     second = store.add("slack", 2, ev(3), ev(4))
-    report = deliver(store, [bot(slack)], Clock())
+    report = deliver(store, [bot(slack)], FakeClock())
     got = slack.wait_for(2)
     assert len(got) == 2  # one message per poll
     assert bank_numbers([m.text for m in got]) == [0, 1, 2, 3, 4]
@@ -171,9 +143,9 @@ def test_polls_are_delivered_in_order_and_marked_sent(slack: FakeSlack) -> None:
 
 def test_baseline_summary_is_delivered(slack: FakeSlack) -> None:
     store = MemoryStore()
-    summary = BaselineSummary(poll_id=1, observed_at=T0, total=3, by_status=(("ACTIVE", 3),))
+    summary = BaselineSummary(poll_id=1, observed_at=NOW, total=3, by_status=(("ACTIVE", 3),))
     (row,) = store.add("slack", 1, summary)
-    assert deliver(store, [bot(slack)], Clock()).sent == 1
+    assert deliver(store, [bot(slack)], FakeClock()).sent == 1
     (got,) = slack.wait_for(1)
     assert "Now watching 3 registrations: 3 ACTIVE" in got.text
     assert store.statuses([row]) == ["sent"]
@@ -185,7 +157,7 @@ def test_a_failing_channel_does_not_block_another(slack: FakeSlack) -> None:
     good = store.add("slack_webhook", 1, ev(0), ev(1))
     webhook = SlackWebhookChannel(url=slack.webhook_url, timeout=5)
     channels: list[Channel] = [bot(slack, token="xoxb-revoked"), webhook]
-    report = deliver(store, channels, Clock(), max_attempts=1)
+    report = deliver(store, channels, FakeClock(), max_attempts=1)
     assert store.statuses(good) == ["sent", "sent"]
     assert store.statuses(bad) == ["failed", "failed"]  # invalid_auth: needs a person
     assert report.sent == 2
@@ -210,7 +182,7 @@ def test_an_exception_in_one_channel_is_a_transient_failure(
     store = MemoryStore()
     broken = store.add("broken", 1, ev(0))
     fine = store.add("slack", 1, ev(0))
-    report = deliver(store, [Exploding(), bot(slack)], Clock())
+    report = deliver(store, [Exploding(), bot(slack)], FakeClock())
     assert store.statuses(fine) == ["sent"]
     assert store.statuses(broken) == ["pending"]
     assert store.rows[broken[0]].attempts == 1
@@ -230,7 +202,7 @@ def test_a_failure_midway_marks_only_the_messages_that_went_through(slack: FakeS
     assert len(messages) >= 4
     slack.let_through(2)
     slack.http_error(500)
-    report = deliver(store, [channel], Clock())
+    report = deliver(store, [channel], FakeClock())
     got = slack.wait_for(2)
     carried = [i for m in messages[:2] for i in m.event_indexes]
     assert store.statuses([ids[i] for i in carried]) == ["sent"] * len(carried)
@@ -246,7 +218,7 @@ def test_a_failure_midway_marks_only_the_messages_that_went_through(slack: FakeS
     assert len(slack.requests) == 3  # stopped after the failure: no hammering
 
     # The next cycle resumes where it stopped: every event exactly once, in order.
-    assert deliver(store, [channel], Clock()).sent == len(rest)
+    assert deliver(store, [channel], FakeClock()).sent == len(rest)
     got = slack.wait_for(len(messages))
     assert bank_numbers([m.text for m in got]) == list(range(200))
     assert store.statuses(ids) == ["sent"] * 200
@@ -257,16 +229,16 @@ def test_rate_limit_delays_without_losing_anything(slack: FakeSlack) -> None:
     first = store.add("slack", 1, ev(0))
     later = store.add("slack", 2, ev(1))
     slack.rate_limit(retry_after=30)
-    clock = Clock()
+    clock = FakeClock()
     report = deliver(store, [bot(slack)], clock)
     assert report.pending == 2
     for i in first + later:  # the whole queue waits, so order is kept
         assert store.rows[i].status == "pending"
-        assert store.rows[i].next_attempt_at == clock.t + timedelta(seconds=30)
-    clock.t += timedelta(seconds=10)
+        assert store.rows[i].next_attempt_at == clock.now + timedelta(seconds=30)
+    clock.advance(seconds=10)
     assert deliver(store, [bot(slack)], clock).sent == 0
     assert slack.received == []
-    clock.t += timedelta(seconds=21)
+    clock.advance(seconds=21)
     assert deliver(store, [bot(slack)], clock).sent == 2
     assert bank_numbers([m.text for m in slack.wait_for(2)]) == [0, 1]
 
@@ -276,10 +248,10 @@ def test_permanent_failures_run_out_into_failed(slack: FakeSlack) -> None:
     (row,) = store.add("slack", 1, ev(0))
     for _ in range(2):
         slack.api_error("channel_not_found")
-    first = deliver(store, [bot(slack)], Clock(), max_attempts=2)
+    first = deliver(store, [bot(slack)], FakeClock(), max_attempts=2)
     # Not given up yet, but this cycle's failure is reported.
     assert (store.statuses([row]), first.failed, first.pending) == (["pending"], 1, 1)
-    report = deliver(store, [bot(slack)], Clock(), max_attempts=2)
+    report = deliver(store, [bot(slack)], FakeClock(), max_attempts=2)
     assert store.statuses([row]) == ["failed"]
     assert (report.failed, report.pending) == (1, 0)
 
@@ -288,11 +260,11 @@ def test_an_unknown_slack_error_gives_up_at_max_attempts(slack: FakeSlack) -> No
     store = MemoryStore()
     (row,) = store.add("slack", 1, ev(0))
     slack.api_error("some_new_error")
-    report = deliver(store, [bot(slack)], Clock(), max_attempts=1)
+    report = deliver(store, [bot(slack)], FakeClock(), max_attempts=1)
     assert store.statuses([row]) == ["failed"]
     assert (report.sent, report.failed, report.pending) == (0, 1, 0)
     assert "some_new_error" in report.errors[0]
-    assert deliver(store, [bot(slack)], Clock(), max_attempts=1).failed == 0  # nothing to retry
+    assert deliver(store, [bot(slack)], FakeClock(), max_attempts=1).failed == 0  # nothing to retry
     assert slack.requests == ["/api/chat.postMessage"]
 
 
@@ -303,17 +275,17 @@ def test_transient_failures_are_reported_every_cycle_and_run_out_later(
     (row,) = store.add("slack", 1, ev(0))
     for _ in range(3):
         slack.http_error(503)
-        report = deliver(store, [bot(slack)], Clock(), max_attempts=2)
+        report = deliver(store, [bot(slack)], FakeClock(), max_attempts=2)
         assert (report.failed, report.pending) == (1, 1)
     assert store.statuses([row]) == ["pending"]
     assert store.rows[row].attempts == 3
-    assert deliver(store, [bot(slack)], Clock(), max_attempts=2).sent == 1
+    assert deliver(store, [bot(slack)], FakeClock(), max_attempts=2).sent == 1
 
     # Bounded all the same: at a hundred times DELIVERY_MAX_ATTEMPTS a transient failure gives up.
     (doomed,) = store.add("slack", 2, ev(1))
     store.rows[doomed].attempts = attempts_allowed(2, permanent=False) - 1
     slack.http_error(503)
-    report = deliver(store, [bot(slack)], Clock(), max_attempts=2)
+    report = deliver(store, [bot(slack)], FakeClock(), max_attempts=2)
     assert store.statuses([doomed]) == ["failed"]
     assert (report.failed, report.pending) == (1, 0)
 
@@ -325,7 +297,7 @@ def test_min_interval_between_messages_to_one_channel(slack: FakeSlack) -> None:
     store.add("slack", 3, ev(2))
     store.add("console", 1, ev(0))
     store.add("console", 2, ev(1))
-    clock = Clock()
+    clock = FakeClock()
     deliver(store, [bot(slack), ConsoleChannel()], clock)
     assert clock.sleeps == [1.0, 1.0]  # two gaps on Slack, none on the console
 
@@ -335,11 +307,11 @@ def test_no_needless_sleep_when_time_already_passed(slack: FakeSlack) -> None:
     store.add("slack", 1, ev(0))
     store.add("slack", 2, ev(1))
     store.add("slack", 3, ev(2))
-    slow = Clock(step=0.3)  # every clock reading is 0.3 s later: sends take time
+    slow = FakeClock(step=0.3)  # every clock reading is 0.3 s later: sends take time
     deliver(store, [bot(slack)], slow)
     assert len(slow.sleeps) == 2
     assert all(0 < s <= 0.7 for s in slow.sleeps)
-    slower = Clock(step=2.0)
+    slower = FakeClock(step=2.0)
     store.add("slack", 4, ev(3))
     store.add("slack", 5, ev(4))
     deliver(store, [bot(slack)], slower)
@@ -350,7 +322,7 @@ def test_console_alerts_are_logged_at_info(caplog: pytest.LogCaptureFixture) -> 
     caplog.set_level(logging.INFO, logger="flinkswatch.alerts")
     store = MemoryStore()
     ids = store.add("console", 1, ev(7))
-    assert deliver(store, [ConsoleChannel()], Clock()).sent == 1
+    assert deliver(store, [ConsoleChannel()], FakeClock()).sent == 1
     assert store.statuses(ids) == ["sent"]
     (record,) = [r for r in caplog.records if r.name == "flinkswatch.alerts"]
     assert record.levelno == logging.INFO
@@ -367,14 +339,14 @@ def test_shutdown_mid_channel_leaves_the_rest_pending_untouched(slack: FakeSlack
     first = store.add("slack", 1, ev(0))
     second = store.add("slack", 2, ev(1))
     other = store.add("slack_webhook", 1, ev(0))
-    clock = Clock()
+    clock = FakeClock()
 
     def stop_on_wait(_seconds: float) -> None:
         raise Interrupted("shutdown requested")
 
     webhook = SlackWebhookChannel(url=slack.webhook_url, timeout=5)
     report = deliver_pending(
-        store, [bot(slack), webhook], now=clock.now, max_attempts=5, sleep=stop_on_wait
+        store, [bot(slack), webhook], now=clock, max_attempts=5, sleep=stop_on_wait
     )
     assert store.statuses(first) == ["sent"]
     assert store.statuses(second + other) == ["pending", "pending"]

@@ -3,35 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
 from fakes.smtp_server import FakeSMTP, free_port
 from fakes.tls import ThrowawayPKI, make_pki
 
-from app.domain import BaselineSummary, DeliveryFailure, Event, EventKind, PendingDelivery
+from app.domain import BaselineSummary, DeliveryFailure, Event, PendingDelivery
 from app.notify.deliver import deliver_pending
 from app.notify.email import EmailChannel, Security
 from app.settings import ConfigError, load_settings
+from tests.builders import NOW, event
 
-NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 PASSWORD = "correct-horse-battery-staple"
-
-
-def event(provider_name: str = "NBC", client_name: str = "Alpha Lending") -> Event:
-    return Event(
-        event=EventKind.STATUS_CHANGED,
-        client_id="c-1",
-        client_name=client_name,
-        provider_id=12,
-        provider_name=provider_name,
-        country="CA",
-        from_status="PENDING_APPROVAL",
-        to_status="PENDING_ACTIVATION",
-        requested_on=NOW,
-        observed_at=NOW,
-    )
 
 
 def channel(
@@ -67,7 +52,11 @@ def smtp() -> Iterator[FakeSMTP]:
 
 
 def test_one_poll_is_one_message_with_text_and_html_to_every_recipient(smtp: FakeSMTP) -> None:
-    events = [event(), event("RBC"), event("TD", client_name="<b>Beta</b> & Co")]
+    events = [
+        event(),
+        event(provider_name="RBC"),
+        event(provider_name="TD", client_name="<b>Beta</b> & Co"),
+    ]
     ref = send(channel(smtp, recipients=("a@example.com", "b@example.com")), events)
     (mail,) = smtp.wait_for(1)
     assert sorted(mail.rcpt_tos) == ["a@example.com", "b@example.com"]
@@ -260,7 +249,7 @@ class FakeOutbox:
 
     def __init__(self, polls: list[int]) -> None:
         self.rows = {
-            poll: PendingDelivery(poll, poll, "email", 0, event=event(f"Bank {poll}"))
+            poll: PendingDelivery(poll, poll, "email", 0, event=event(provider_name=f"Bank {poll}"))
             for poll in polls
         }
         self.failed: list[tuple[list[int], bool]] = []

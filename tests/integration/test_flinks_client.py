@@ -30,6 +30,7 @@ from app.flinks.client import (
 from app.retry_after import retry_after_seconds
 from app.settings import ConfigError, Settings
 from app.wiring import build_flinks
+from tests.builders import FakeClock
 
 CLIENT_ID = "partner-123"
 SECRET = "s3cr3t-Value-Never-Logged"
@@ -47,14 +48,6 @@ ROWS = [
     for provider, bank in ((2000, "NBC"), (1000, "Flinks Capital"))
 ]
 MakeClient = Callable[..., FlinksClient]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(autouse=True)
@@ -139,13 +132,13 @@ def test_the_token_is_renewed_when_little_lifetime_remains(
 ) -> None:
     sim.expires_in = expires_in
     clock = FakeClock()
-    client = make_client(clock=clock)
+    client = make_client(clock=clock.monotonic)
     start = clock.now
     first = client.token()
 
-    clock.now = start + still_cached_at
+    clock.now = start + timedelta(seconds=still_cached_at)
     assert client.token() == first
-    clock.now = start + renewed_at
+    clock.now = start + timedelta(seconds=renewed_at)
     second = client.token()
 
     assert second != first

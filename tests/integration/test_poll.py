@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -24,6 +24,7 @@ from app.flinks.client import FlinksUnavailable
 from app.flinks.listing import parse_answer
 from app.notify.deliver import Channel, Outgoing
 from app.poll import Poller
+from tests.builders import FakeClock
 from tests.unit.test_poison_rows import hostile_rows
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -78,17 +79,6 @@ class FakeChannel(Channel):
         return [Outgoing(tuple(range(len(events))), summary is not None, send)]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def tick(self) -> None:
-        self.now += timedelta(minutes=5)
-
-
 @pytest.fixture
 def engine(db_url: str) -> Iterator[sa.Engine]:
     engine = db.make_engine(db_url)
@@ -98,7 +88,7 @@ def engine(db_url: str) -> Iterator[sa.Engine]:
 
 
 def make_poller(
-    engine: sa.Engine, source: FakeSource, channel: FakeChannel, clock: Clock
+    engine: sa.Engine, source: FakeSource, channel: FakeChannel, clock: FakeClock
 ) -> Poller:
     return Poller(
         source=source,
@@ -119,31 +109,31 @@ def events(engine: sa.Engine) -> list[tuple[str, str, int]]:
 
 
 def test_baseline_then_one_alert_per_change_then_silence(engine: sa.Engine) -> None:
-    source, channel, clock = FakeSource([row("a", 1), row("b", 2)]), FakeChannel(), Clock()
+    source, channel, clock = FakeSource([row("a", 1), row("b", 2)]), FakeChannel(), FakeClock(T0)
     poller = make_poller(engine, source, channel, clock)
 
     assert poller.poll_once().outcome is Outcome.OK
     assert channel.sent == [("summary:2",)]
 
-    clock.tick()
+    clock.advance(minutes=5)
     source.rows[0] = row("a", 1, "PENDING_ACTIVATION")
     result = poller.poll_once()
     assert (result.outcome, result.events, result.delivered) == (Outcome.OK, 1, 1)
     assert channel.sent[1:] == [("status_changed:a/1",)]
 
-    clock.tick()
+    clock.advance(minutes=5)
     quiet = poller.poll_once()
     assert (quiet.events, quiet.delivered) == (0, 0)
     assert len(channel.sent) == 2
 
 
 def test_identical_answers_still_conclude_a_pending_removal(engine: sa.Engine) -> None:
-    source, channel, clock = FakeSource([row("a", 1), row("b", 2)]), FakeChannel(), Clock()
+    source, channel, clock = FakeSource([row("a", 1), row("b", 2)]), FakeChannel(), FakeClock(T0)
     poller = make_poller(engine, source, channel, clock)
     poller.poll_once()
     source.rows = [row("a", 1)]
     for _ in range(3):  # the same bytes three times: the second one confirms the removal
-        clock.tick()
+        clock.advance(minutes=5)
         poller.poll_once()
     assert events(engine)[-1] == ("removed", "b", 2)
     assert [e for e in events(engine) if e[0] == "removed"] == [("removed", "b", 2)]
@@ -151,14 +141,14 @@ def test_identical_answers_still_conclude_a_pending_removal(engine: sa.Engine) -
 
 
 def test_failed_fetch_records_nothing_but_still_retries_deliveries(engine: sa.Engine) -> None:
-    source, clock = FakeSource([row("a", 1)]), Clock()
+    source, clock = FakeSource([row("a", 1)]), FakeClock(T0)
     channel = FakeChannel(down=DeliveryFailure("Slack is down", permanent=False))
     poller = make_poller(engine, source, channel, clock)
     poller.poll_once()
     assert channel.sent == []
     assert Outbox(engine).delivery_counts() == {("slack", "pending"): 1}
 
-    clock.tick()
+    clock.advance(minutes=5)
     channel.down = None
     source.error = FlinksUnavailable(
         "Flinks unavailable: GET /api/v1/recipients/providers/requests 503"
@@ -171,7 +161,7 @@ def test_failed_fetch_records_nothing_but_still_retries_deliveries(engine: sa.En
 
 
 def test_alerts_owed_by_a_dead_process_are_sent_by_the_next_one(engine: sa.Engine) -> None:
-    source, clock = FakeSource([row("a", 1)]), Clock()
+    source, clock = FakeSource([row("a", 1)]), FakeClock(T0)
     make_poller(engine, source, FakeChannel(), clock).poll_once()
     source.rows.append(row("b", 2))
     # The first process records the cycle, then dies before delivering anything.
@@ -185,7 +175,7 @@ def test_alerts_owed_by_a_dead_process_are_sent_by_the_next_one(engine: sa.Engin
 def test_database_down_fails_the_cycle_without_raising(engine: sa.Engine) -> None:
     broken = db.make_engine("postgresql+psycopg://nobody:pw@127.0.0.1:1/none?connect_timeout=1")
     source, channel = FakeSource([row("a", 1)]), FakeChannel()
-    result = make_poller(broken, source, channel, Clock()).poll_once()
+    result = make_poller(broken, source, channel, FakeClock(T0)).poll_once()
     assert result.outcome is Outcome.FAILED
     assert result.failure_kind == "database"
     assert "cannot connect to database" in (result.error or "")
@@ -194,10 +184,10 @@ def test_database_down_fails_the_cycle_without_raising(engine: sa.Engine) -> Non
 
 
 def test_degraded_answer_records_valid_rows_and_reports_skips(engine: sa.Engine) -> None:
-    source, channel, clock = FakeSource([row("a", 1)]), FakeChannel(), Clock()
+    source, channel, clock = FakeSource([row("a", 1)]), FakeChannel(), FakeClock(T0)
     poller = make_poller(engine, source, channel, clock)
     poller.poll_once()
-    clock.tick()
+    clock.advance(minutes=5)
     source.rows = [row("b", 2), {**row("a", 1), "requested_on": "yesterday"}]
     result = poller.poll_once()
     assert (result.outcome, result.skipped, result.events) == (Outcome.DEGRADED, 1, 1)
@@ -208,7 +198,7 @@ def test_a_cycle_that_lost_leadership_writes_and_sends_nothing(engine: sa.Engine
     from app.db.store import Store
     from app.domain import Interrupted
 
-    source, channel, clock = FakeSource([row("a", 1)]), FakeChannel(), Clock()
+    source, channel, clock = FakeSource([row("a", 1)]), FakeChannel(), FakeClock(T0)
     poller = make_poller(engine, source, channel, clock)
 
     def lost() -> None:
@@ -226,15 +216,15 @@ def test_state_kept_between_cycles_is_dropped_when_another_process_wrote(
     engine: sa.Engine,
 ) -> None:
     """A replica that took over and wrote polls: our remembered state is stale, read it back."""
-    clock = Clock()
+    clock = FakeClock(T0)
     mine = make_poller(engine, FakeSource([row("a", 1)]), FakeChannel(), clock)
     mine.poll_once()
-    clock.tick()
+    clock.advance(minutes=5)
     other = make_poller(
         engine, FakeSource([row("a", 1, "PENDING_ACTIVATION")]), FakeChannel(), clock
     )
     assert other.poll_once().events == 1
-    clock.tick()
+    clock.advance(minutes=5)
     # A different answer (so no identical-answer shortcut): only b is new.
     mine.source = FakeSource([row("a", 1, "PENDING_ACTIVATION"), row("b", 2)])
     assert mine.poll_once().events == 1  # not a second status_changed from a stale memory
@@ -249,7 +239,7 @@ def test_remembered_state_survives_a_failed_write(engine: sa.Engine) -> None:
     """A cycle whose write failed changed nothing: the next one diffs against the same state."""
     from app.domain import Interrupted
 
-    source, channel, clock = FakeSource([row("a", 1)]), FakeChannel(), Clock()
+    source, channel, clock = FakeSource([row("a", 1)]), FakeChannel(), FakeClock(T0)
     poller = make_poller(engine, source, channel, clock)
     poller.poll_once()
     source.rows = [row("a", 1, "ACTIVE")]
@@ -271,10 +261,10 @@ def test_remembered_state_survives_a_failed_write(engine: sa.Engine) -> None:
 def test_a_row_with_an_unrepresentable_date_is_skipped_not_fatal(
     engine: sa.Engine, requested_on: str
 ) -> None:
-    source, channel, clock = FakeSource([row("a", 1)]), FakeChannel(), Clock()
+    source, channel, clock = FakeSource([row("a", 1)]), FakeChannel(), FakeClock(T0)
     poller = make_poller(engine, source, channel, clock)
     poller.poll_once()
-    clock.tick()
+    clock.advance(minutes=5)
     source.rows = [row("a", 1, "ACTIVE"), {**row("poison", 9), "requested_on": requested_on}]
 
     result = poller.poll_once()
@@ -298,7 +288,7 @@ def test_any_hostile_rows_make_a_cycle_ok_or_degraded_and_are_stored_as_parsed(
     source = FakeSource([row("anchor", 1), *items])
     expected = source.fetch().answer.rows
 
-    result = make_poller(engine, source, FakeChannel(), Clock()).poll_once()
+    result = make_poller(engine, source, FakeChannel(), FakeClock(T0)).poll_once()
 
     assert result.outcome in (Outcome.OK, Outcome.DEGRADED), result.error
     state = Store(engine).load_state()
@@ -310,18 +300,18 @@ def test_any_hostile_rows_make_a_cycle_ok_or_degraded_and_are_stored_as_parsed(
 def test_conflicting_duplicates_leave_the_stored_state_of_their_key_untouched(
     engine: sa.Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    source, channel, clock = FakeSource([row("a", 1), row("b", 2)]), FakeChannel(), Clock()
+    source, channel, clock = FakeSource([row("a", 1), row("b", 2)]), FakeChannel(), FakeClock(T0)
     poller = make_poller(engine, source, channel, clock)
     poller.poll_once()
     before = Store(engine).load_state()[("a", 1)]
-    clock.tick()
+    clock.advance(minutes=5)
     caplog.set_level(logging.WARNING, logger="app.flinks")
     source.rows = [row("a", 1, "ACTIVE"), row("b", 2, "ACTIVE"), row("a", 1, "PENDING_ACTIVATION")]
 
     for _ in range(3):  # and again: an absent-by-conflict key is never counted toward a removal
         result = poller.poll_once()
         assert (result.outcome, result.skipped) == (Outcome.DEGRADED, 2)
-        clock.tick()
+        clock.advance(minutes=5)
 
     assert Store(engine).load_state()[("a", 1)] == before
     assert events(engine) == [
@@ -333,7 +323,7 @@ def test_conflicting_duplicates_leave_the_stored_state_of_their_key_untouched(
     assert len(conflicts) == 3
     assert "key=a/1 rows=2 statuses=ACTIVE,PENDING_ACTIVATION" in conflicts[0]
 
-    clock.tick()
+    clock.advance(minutes=5)
     source.rows = [row("a", 1, "ACTIVE"), row("b", 2, "ACTIVE")]  # Flinks makes up its mind
     assert poller.poll_once().outcome is Outcome.OK
     assert events(engine)[-1] == ("status_changed", "a", 1)

@@ -20,6 +20,7 @@ from app.notify.routing import destinations, instance_name, parse_routes, plan_d
 from app.notify.slack import SlackBotChannel
 from app.settings import ConfigError, Settings, load_settings
 from app.wiring import build_channels
+from tests.builders import event
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TOKEN = "xoxb-routing"
@@ -32,19 +33,16 @@ def settings(**values: Any) -> Settings:
 
 
 def ev(client: str, provider_id: int, provider: str, country: str = "CA", **kw: Any) -> Event:
-    fields: dict[str, Any] = {
-        "event": EventKind.STATUS_CHANGED,
-        "client_id": client,
-        "client_name": "Alpha Lending" if client == "dc-a" else "Beta Credit",
-        "provider_id": provider_id,
-        "provider_name": provider,
-        "country": country,
-        "from_status": "PENDING_APPROVAL",
-        "to_status": "PENDING_ACTIVATION",
-        "requested_on": T0,
-        "observed_at": T0,
-    }
-    return Event(**(fields | kw))
+    return event(
+        client_id=client,
+        client_name="Alpha Lending" if client == "dc-a" else "Beta Credit",
+        provider_id=provider_id,
+        provider_name=provider,
+        country=country,
+        requested_on=T0,
+        observed_at=T0,
+        **kw,
+    )
 
 
 EVENTS = (

@@ -22,17 +22,10 @@ from app.demo.simulator import (
     mutate_status,
 )
 from app.flinks.client import parse_answer
+from tests.builders import FakeClock
 
 STEP = {"PENDING_APPROVAL": 0, "PENDING_ACTIVATION": 1, "ACTIVE": 2}
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -43,7 +36,9 @@ def clock() -> FakeClock:
 @pytest.fixture
 def sim(clock: FakeClock) -> Iterator[FlinksSimulator]:
     rows = demo_rows(6, random.Random(1), now=NOW)
-    with FlinksSimulator(client_id="id", client_secret="pw", rows=rows, clock=clock) as simulator:
+    with FlinksSimulator(
+        client_id="id", client_secret="pw", rows=rows, clock=clock.monotonic
+    ) as simulator:
         yield simulator
 
 
@@ -91,9 +86,9 @@ def test_tokens_expire_and_can_be_revoked(
 ) -> None:
     sim.expires_in = 100
     token = _token(sim, http)
-    clock.now = 99.0
+    clock.advance(seconds=99)
     assert _get(sim, http, token).status_code == 200
-    clock.now = 100.0
+    clock.advance(seconds=1)
     assert _get(sim, http, token).status_code == 401
 
     fresh = _token(sim, http)

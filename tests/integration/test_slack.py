@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,30 +19,15 @@ from app.db import engine as db
 from app.db.outbox import Outbox
 from app.db.store import Store
 from app.db.threads import SlackThreadTable
-from app.domain import ALERTED_BY_DEFAULT, CycleRecord, DeliveryFailure, Event, EventKind, Outcome
+from app.domain import ALERTED_BY_DEFAULT, CycleRecord, DeliveryFailure, Event, Outcome
 from app.notify.deliver import DeliveryReport, deliver_pending
 from app.notify.render import THREADED_MAX_REGISTRATIONS
 from app.notify.routing import Filter, plan_deliveries
 from app.notify.slack import SlackBotChannel, SlackWebhookChannel, retry_after
 from app.notify.slack_threads import SlackThreads
+from tests.builders import NOW, FakeClock, event
 
 TOKEN = "xoxb-super-secret-token"
-NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
-
-
-def event(provider_name: str = "NBC") -> Event:
-    return Event(
-        event=EventKind.STATUS_CHANGED,
-        client_id="c-1",
-        client_name="Alpha Lending",
-        provider_id=12,
-        provider_name=provider_name,
-        country="CA",
-        from_status="PENDING_APPROVAL",
-        to_status="PENDING_ACTIVATION",
-        requested_on=NOW,
-        observed_at=NOW,
-    )
 
 
 @pytest.fixture
@@ -201,7 +186,7 @@ def test_bot_check_reports_team_and_user(slack: FakeSlack) -> None:
 
 def test_bot_splits_a_big_poll_into_accepted_messages(slack: FakeSlack) -> None:
     channel = bot(slack)
-    messages = channel.render([event(f"Bank {i}") for i in range(120)], None)
+    messages = channel.render([event(provider_name=f"Bank {i}") for i in range(120)], None)
     for message in messages:
         message.send()
     got = slack.wait_for(len(messages))
@@ -325,23 +310,10 @@ def test_webhook_unusable_url_is_permanent_and_not_quoted() -> None:
 
 
 # ---- whole polls through the outbox: limits, pacing, rate limits, auth, threads ------------
-class FakeClock:
-    """now() and sleep() for deliver_pending: sleeping advances time, instantly."""
-
-    def __init__(self) -> None:
-        self.t = NOW
-        self.sleeps: list[float] = []
-
-    def now(self) -> datetime:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += timedelta(seconds=seconds)
 
 
 def numbered(i: int, client: str | None = None) -> Event:
-    return replace(event(f"Bank {i:03d}"), client_id=client or f"c-{i:03d}", provider_id=i)
+    return event(client_id=client or f"c-{i:03d}", provider_id=i, provider_name=f"Bank {i:03d}")
 
 
 @pytest.fixture
@@ -359,7 +331,7 @@ def record_poll(engine: sa.Engine, events: list[Event]) -> None:
 
 
 def run(engine: sa.Engine, channel: SlackBotChannel, clock: FakeClock) -> DeliveryReport:
-    return deliver_pending(Outbox(engine), [channel], clock.now, 10, sleep=clock.sleep)
+    return deliver_pending(Outbox(engine), [channel], clock, 10, sleep=clock.sleep)
 
 
 def bank_order(got: list[Any]) -> list[int]:
@@ -403,9 +375,9 @@ def test_429_delays_by_retry_after_and_loses_nothing(
     clock = FakeClock()
     first = run(outbox_engine, bot(slack), clock)
     assert (first.sent, first.pending, first.failed) == (80, 120, 40)  # 40 were refused
-    clock.t += timedelta(seconds=29)
+    clock.advance(seconds=29)
     assert run(outbox_engine, bot(slack), clock).sent == 0  # Retry-After not over yet
-    clock.t += timedelta(seconds=2)
+    clock.advance(seconds=2)
     assert run(outbox_engine, bot(slack), clock).sent == 120
     got = slack.wait_for(5)
     assert bank_order(got) == list(range(200))  # complete, in order, nothing twice
@@ -484,7 +456,7 @@ def test_unknown_error_fails_for_good_at_one_attempt_and_is_reported(
     clock = FakeClock()
     for cycle in range(4):
         slack.api_error("some_new_error")
-        report = deliver_pending(Outbox(outbox_engine), [bot(slack)], clock.now, 1, clock.sleep)
+        report = deliver_pending(Outbox(outbox_engine), [bot(slack)], clock, 1, clock.sleep)
         assert (report.sent, report.failed, report.pending) == (
             (0, 1, 0) if cycle == 0 else (0,) * 3
         )
@@ -502,9 +474,9 @@ def test_webhook_captive_portal_is_not_marked_sent(
     clock = FakeClock()
     channel = webhook(slack)
     channel.name = "slack"  # the channel the poll's deliveries were recorded for
-    first = deliver_pending(Outbox(outbox_engine), [channel], clock.now, 10, clock.sleep)
+    first = deliver_pending(Outbox(outbox_engine), [channel], clock, 10, clock.sleep)
     assert (first.sent, first.failed, first.pending) == (0, 1, 1)
     assert slack.received == []
-    again = deliver_pending(Outbox(outbox_engine), [channel], clock.now, 10, clock.sleep)
+    again = deliver_pending(Outbox(outbox_engine), [channel], clock, 10, clock.sleep)
     assert (again.sent, again.failed, again.pending) == (1, 0, 0)
     assert len(slack.wait_for(1)) == 1

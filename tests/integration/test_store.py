@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -28,6 +29,7 @@ from app.domain import (
     StoredRegistration,
 )
 from app.notify.routing import Filter, plan_deliveries
+from tests import builders
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOSTILE = "x' OR 1=1 --"
@@ -49,55 +51,20 @@ def store(engine: sa.Engine) -> Store:
 def reg(
     client: str = "c1", provider: int = 1, status: str = "PENDING_APPROVAL", **kw: str
 ) -> Registration:
-    values = {
-        "client_name": f"Client {client}",
-        "provider_name": f"Bank {provider}",
-        "country": "CA",
-    }
-    values.update(kw)
-    return Registration(
-        client_id=client,
-        provider_id=provider,
-        registration_status=status,
-        requested_on=T0 - timedelta(days=3),
-        **values,
+    """This file's registrations: client c1 at Bank 1 by default, requested three days before T0."""
+    return builders.registration(
+        client, provider, status, requested_on=T0 - timedelta(days=3), **kw
     )
 
 
-def stored(
-    r: Registration,
-    at: datetime = T0,
-    *,
-    status_since: datetime | None = None,
-    missing_polls: int = 0,
-    present: bool = True,
-) -> StoredRegistration:
-    return StoredRegistration(r, at, status_since or at, missing_polls, present)
+def stored(r: Registration, at: datetime = T0, **kw: Any) -> StoredRegistration:
+    """builders.stored with this file's default time, T0."""
+    return builders.stored(r, at, **kw)
 
 
-def ev(
-    kind: EventKind,
-    r: Registration,
-    at: datetime = T0,
-    *,
-    from_status: str | None = None,
-    previous_status_since: datetime | None = None,
-    changes: tuple[tuple[str, str, str], ...] = (),
-) -> Event:
-    return Event(
-        event=kind,
-        client_id=r.client_id,
-        client_name=r.client_name,
-        provider_id=r.provider_id,
-        provider_name=r.provider_name,
-        country=r.country,
-        from_status=from_status,
-        to_status=r.registration_status,
-        requested_on=r.requested_on,
-        observed_at=at,
-        previous_status_since=previous_status_since,
-        changes=changes,
-    )
+def ev(kind: EventKind, r: Registration, at: datetime = T0, **kw: Any) -> Event:
+    """builders.event_for with this file's default time, T0."""
+    return builders.event_for(kind, r, at, **kw)
 
 
 def cycle(

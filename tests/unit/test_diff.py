@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 from hypothesis import given, settings
@@ -16,33 +16,18 @@ from app.domain import (
     Event,
     EventKind,
     Key,
-    Registration,
     StoredRegistration,
     direction,
 )
+from tests.builders import REQUESTED
+from tests.builders import registration as reg
+from tests.builders import stored as stored_at
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-REQUESTED = datetime(2024, 2, 29, 14, 24, 42, 605568, tzinfo=UTC)
 
 
-def reg(
-    client: str = "dc-a", provider: int = 2000, status: str = "PENDING_APPROVAL", **kw: object
-) -> Registration:
-    fields: dict[str, object] = {
-        "client_id": client,
-        "client_name": f"Client {client}",
-        "provider_id": provider,
-        "provider_name": f"Bank {provider}",
-        "country": "CA",
-        "registration_status": status,
-        "requested_on": REQUESTED,
-    }
-    fields.update(kw)
-    return Registration(**fields)  # type: ignore[arg-type]
-
-
-def stored(r: Registration, **kw: object) -> StoredRegistration:
-    return replace(StoredRegistration(r, first_seen_at=T0, status_since=T0), **kw)  # type: ignore[arg-type]
+# This file's clock starts at T0: stored state is first seen, and in its status, since T0.
+stored = partial(stored_at, at=T0)
 
 
 def state(*items: StoredRegistration) -> dict[Key, StoredRegistration]:

@@ -9,34 +9,28 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from app.domain import BaselineSummary, Event, EventKind
 from app.notify.render import email_parts, slack_messages
+from tests import builders
+from tests.builders import NOW
 
 GOLDEN = Path(__file__).parents[1] / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
-NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
-def event(kind: EventKind = EventKind.STATUS_CHANGED, **overrides: Any) -> Event:
-    fields: dict[str, Any] = {
-        "event": kind,
-        "client_id": "dc-alpha",
-        "client_name": "Alpha Lending",
-        "provider_id": 12,
-        "provider_name": "NBC",
-        "country": "CA",
-        "from_status": "PENDING_APPROVAL",
-        "to_status": "PENDING_ACTIVATION",
-        "requested_on": datetime(2026, 2, 10, 9, 30, tzinfo=UTC),
-        "observed_at": NOW,
-        "previous_status_since": NOW - timedelta(days=12, hours=5),
-    }
-    return Event(**(fields | overrides))
+# The golden files were written with these values: keep them, or regenerate and review.
+event = partial(
+    builders.event,
+    client_id="dc-alpha",
+    requested_on=datetime(2026, 2, 10, 9, 30, tzinfo=UTC),
+    observed_at=NOW,
+    previous_status_since=NOW - timedelta(days=12, hours=5),
+)
 
 
 SUMMARY = BaselineSummary(1, NOW, 42, (("ACTIVE", 30), ("PENDING_ACTIVATION", 7), ("X", 5)))

@@ -27,6 +27,7 @@ from app.domain import ALERTED_BY_DEFAULT, CycleRecord, Event, EventKind, Outcom
 from app.flinks.listing import FlinksBadAnswer, parse_answer
 from app.notify.render import console_lines, email_parts, slack_messages
 from app.notify.routing import Filter, plan_deliveries
+from tests.builders import event_for, registration
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 NASTY = [
@@ -81,33 +82,24 @@ def listing_rows(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 def events_for(row: Registration, other: str) -> list[Event]:
-    base: dict[str, Any] = {
-        "client_id": row.client_id,
-        "client_name": row.client_name,
-        "provider_id": row.provider_id,
-        "provider_name": row.provider_name,
-        "country": row.country,
-        "requested_on": row.requested_on,
-        "observed_at": NOW,
-    }
     status = row.registration_status
     return [
-        Event(EventKind.ADDED, from_status=None, to_status=status, **base),
-        Event(
+        event_for(EventKind.ADDED, row, NOW),
+        event_for(
             EventKind.STATUS_CHANGED,
+            row,
+            NOW,
             from_status=other,
-            to_status=status,
             previous_status_since=NOW - timedelta(days=3),
-            **base,
         ),
-        Event(EventKind.REMOVED, from_status=status, to_status=None, **base),
-        Event(EventKind.REAPPEARED, from_status=other, to_status=status, **base),
-        Event(
+        event_for(EventKind.REMOVED, row, NOW, from_status=status, to_status=None),
+        event_for(EventKind.REAPPEARED, row, NOW, from_status=other),
+        event_for(
             EventKind.DETAILS_CHANGED,
+            row,
+            NOW,
             from_status=status,
-            to_status=status,
             changes=(("client_name", other, row.client_name),),
-            **base,
         ),
     ]
 
@@ -271,7 +263,9 @@ def test_hostile_values_round_trip_through_the_store(
 
 
 def _row(name: str, client_id: str = "dc-known-gap") -> Registration:
-    return Registration(client_id, name, 42, "Bank", "CA", "ACTIVE", NOW)
+    return registration(
+        client_id, 42, "ACTIVE", client_name=name, provider_name="Bank", requested_on=NOW
+    )
 
 
 # JSON may carry a lone surrogate ("\ud800") or NUL ("\u0000") that no database can store;

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import partial
 
 import pytest
 
@@ -19,34 +19,15 @@ from app.notify.render import (
     email_parts,
     slack_messages,
 )
+from tests import builders
+from tests.builders import NOW
 
-NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 HOSTILE = "<!channel> & <https://evil.example|click>"
 
 
-def make_event(
-    kind: EventKind = EventKind.STATUS_CHANGED,
-    from_status: str | None = "PENDING_APPROVAL",
-    to_status: str | None = "PENDING_ACTIVATION",
-    client_name: str = "Alpha Lending",
-    provider_name: str = "NBC",
-    provider_id: int = 12,
-    client_id: str = "c-alpha",
-    **extra: Any,
-) -> Event:
-    return Event(
-        event=kind,
-        client_id=client_id,
-        client_name=client_name,
-        provider_id=provider_id,
-        provider_name=provider_name,
-        country="CA",
-        from_status=from_status,
-        to_status=to_status,
-        requested_on=datetime(2026, 1, 5, 9, 30, tzinfo=UTC),
-        observed_at=NOW,
-        **extra,
-    )
+make_event = partial(
+    builders.event, client_id="c-alpha", requested_on=datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
+)
 
 
 SUMMARY = BaselineSummary(
