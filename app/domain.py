@@ -127,6 +127,8 @@ class Fetched:
 
 LEADERSHIP_LOST = "leadership"
 """failure_kind of a cycle that stopped before writing: another instance may lead now."""
+INTERRUPTED = "interrupted"
+"""failure_kind of a cycle cut short by shutdown while fetching: nothing was recorded."""
 
 
 class Outcome(enum.StrEnum):

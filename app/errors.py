@@ -20,3 +20,8 @@ class NoDatabase(DatabaseError):
     def __init__(self, path: Path) -> None:
         super().__init__(f"no database file {path}")
         self.path = path
+
+
+class LockHeld(Exception):
+    """Another instance holds the lock (exit 4, SPEC 4): not a configuration error. The
+    message names the holder as far as the lock tells (a pid, a database session)."""

@@ -15,6 +15,7 @@ from app.core.diff import DiffResult, apply, diff
 from app.core.text import one_line
 from app.domain import (
     ALERTED_BY_DEFAULT,
+    INTERRUPTED,
     LEADERSHIP_LOST,
     CycleRecord,
     CycleResult,
@@ -30,6 +31,7 @@ from app.flinks.listing import FlinksError
 from app.logs import poll_id_var
 from app.notify.deliver import Channel, DeliveryReport, DeliveryStore, deliver_pending
 from app.notify.routing import plan_deliveries
+from app.notify.unrecorded import Unrecorded
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,8 @@ class Poller:
     guard: Callable[[], None] = lambda: None
     # Told how each cycle ended (HEARTBEAT_URL, app.notify.heartbeat); must not raise.
     heartbeat: Callable[[CycleResult], None] = lambda _result: None
+    # Sends the database could not mark (disk full): recorded before anything more is sent.
+    unrecorded: Unrecorded = field(default_factory=Unrecorded)
     # (poll id, state after it): our own last write, so a cycle need not read it back.
     _state: tuple[int, dict[Key, StoredRegistration]] | None = field(
         default=None, init=False, repr=False
@@ -92,7 +96,7 @@ class Poller:
         started = time.monotonic()
         try:
             result = self._record(self.clock())
-            if result.failure_kind != LEADERSHIP_LOST:
+            if result.failure_kind not in (LEADERSHIP_LOST, INTERRUPTED):
                 result = _with_delivery(result, self._deliver())
             _log_done(result, time.monotonic() - started)
             self.heartbeat(result)
@@ -105,6 +109,10 @@ class Poller:
             fetched = self.source.fetch()
         except FlinksError as exc:
             return self._failed(started_at, str(exc), exc.kind)
+        except Interrupted as exc:
+            # Shutdown during a retry wait: the cycle did not fail, it was cut short; no row.
+            log.info("poll.not_recorded reason=%s", exc)
+            return CycleResult(outcome=Outcome.FAILED, error=str(exc), failure_kind=INTERRUPTED)
         except Exception as exc:
             log.exception("poll.unexpected_error stage=fetch")
             return self._failed(started_at, f"unexpected error: {type(exc).__name__}", "unexpected")
@@ -217,6 +225,7 @@ class Poller:
                 now=self.clock,
                 max_attempts=self.delivery_max_attempts,
                 sleep=self.sleep,
+                unrecorded=self.unrecorded,
             )
         except Exception as exc:  # noqa: BLE001 - e.g. database down: retried next cycle
             log.error("delivery.skipped error=%r", one_line(exc))

@@ -34,6 +34,22 @@ class LeadershipLost(Interrupted):
     """Raised from a wait inside a cycle when the leader lock is gone: stop sending at once."""
 
 
+# How long a stop waits for the cycle in progress once its waits are interrupted: only
+# in-flight I/O (an answer that never comes) can hold it; after this the process exits hard
+# (app.cli.commands), which the databases and the outbox survive like any crash.
+STOP_DEADLINE_SECONDS = 3.0
+
+
+def interruptible(stop: threading.Event) -> Callable[[float], None]:
+    """A sleep that raises Stopping as soon as `stop` is set (Flinks retry waits)."""
+
+    def wait(seconds: float) -> None:
+        if stop.wait(seconds):
+            raise Stopping("shutdown requested")
+
+    return wait
+
+
 @dataclass
 class Waits:
     """The stop flag and the leader lock, shared by the service and the cycles it runs:
@@ -48,8 +64,7 @@ class Waits:
 
     def sleep(self, seconds: float) -> None:
         """Stopping when shutdown is requested meanwhile; LeadershipLost when the lock went."""
-        if self.stop.wait(seconds):
-            raise Stopping("shutdown requested")
+        interruptible(self.stop)(seconds)
         self.confirm_leader()
 
     def confirm_leader(self) -> None:
@@ -88,6 +103,8 @@ class Service:
     before_poll: Callable[[int], None] | None = None  # demo: advance the simulated upstream
     max_cycles: int | None = None
     cycles: int = 0
+    stop_deadline: float = STOP_DEADLINE_SECONDS
+    abandoned: bool = False  # a cycle was still in flight when the stop deadline passed
 
     def __post_init__(self) -> None:
         self.health = LeaderHealth(interval=self.interval)
@@ -99,10 +116,12 @@ class Service:
         )
         self.leader: Leadership = self.waits.leader
         self.stop = self.waits.stop
+        self._idle = threading.Event()  # set while no cycle runs
+        self._idle.set()
 
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT (or max_cycles); returns the exit status 0.
-        ConfigError when a second instance starts on the same SQLite file."""
+        LockHeld when a second instance starts on the same SQLite file."""
         self.waits.guarding = True
         self._take_role(self.leader.check())  # SQLite: refuse before serving anything
         try:
@@ -140,7 +159,7 @@ class Service:
         finally:
             log.info("service.stopping")
             self.health.ready = False
-            scheduler.shutdown(wait=True)  # lets a cycle in progress finish its bookkeeping
+            self._stop_scheduler(scheduler)
             if server is not None:
                 server.shutdown()
                 server.server_close()
@@ -148,9 +167,24 @@ class Service:
             log.info("service.stopped cycles=%d", self.cycles)
         return 0
 
+    def _stop_scheduler(self, scheduler: BackgroundScheduler) -> None:
+        """Let a cycle in progress finish (its waits end at once on stop, so only its in-flight
+        I/O and bookkeeping remain), but not beyond `stop_deadline`."""
+        scheduler.shutdown(wait=False)
+        if not self._idle.wait(self.stop_deadline):
+            self.abandoned = True
+            log.warning("service.stop_deadline seconds=%.1f cycle=in_flight", self.stop_deadline)
+
     def _cycle(self) -> None:
         if self.stop.is_set():
             return
+        self._idle.clear()
+        try:
+            self._run_cycle()
+        finally:
+            self._idle.set()
+
+    def _run_cycle(self) -> None:
         role = self._take_role(self.leader.check())
         if role is Role.UNKNOWN:
             # Polling without the lock could race another replica: the cycle fails instead.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +30,7 @@ from app.notify.routing import Destination, destinations
 from app.notify.slack import SlackBotChannel, SlackWebhookChannel
 from app.notify.slack_threads import SlackThreads
 from app.poll import Poller, Source
-from app.service import Service, Waits
+from app.service import Service, Waits, interruptible
 from app.settings import ConfigError, Settings, dotenv_file
 
 log = logging.getLogger(__name__)
@@ -173,8 +175,13 @@ def build_leader(engine: Engine) -> Leadership:
     return leadership_for(engine)
 
 
-def build_flinks(settings: Settings, http: httpx.Client | None = None) -> FlinksClient:
-    """The Flinks client; ConfigError when the credentials are missing."""
+def build_flinks(
+    settings: Settings,
+    http: httpx.Client | None = None,
+    pause: Callable[[float], None] | None = None,
+) -> FlinksClient:
+    """The Flinks client; ConfigError when the credentials are missing. `pause` is its wait
+    between retries (the service's: it ends on shutdown)."""
     client_id, client_secret = settings.require_flinks_credentials()
     return FlinksClient(
         listing_url=settings.listing_url,
@@ -187,6 +194,7 @@ def build_flinks(settings: Settings, http: httpx.Client | None = None) -> Flinks
         timeout=settings.flinks_timeout_seconds,
         http=http,
         verify=settings.flinks_ca_bundle or True,
+        pause=pause or time.sleep,
     )
 
 
@@ -221,7 +229,8 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
     email_destinations(settings)
     for note in settings.incomplete_channels():
         log.warning("settings.channel_incomplete detail=%r", note)
-    flinks = build_flinks(settings)
+    stop = threading.Event()  # shared by the retry waits and the service (Waits)
+    flinks = build_flinks(settings, pause=interruptible(stop))
     engine = build_engine(settings)
     leader = build_leader(engine)
     try:
@@ -232,10 +241,11 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
         flinks.close()
         engine.dispose()
         raise
-    outbox, waits, heartbeat = Outbox(engine), Waits(leader), build_heartbeat(settings)
+    outbox, waits = Outbox(engine), Waits(leader, stop=stop)
+    heartbeat = build_heartbeat(settings)
     poller = Poller(
         source=source or flinks,
-        store=Store(engine),
+        store=Store(engine, fence=leader.fence),
         outbox=outbox,
         channels=build_channels(settings, engine),
         removal_confirm_polls=settings.removal_confirm_polls,

@@ -1,24 +1,25 @@
 """The `flinkswatch` command (SPEC 4). Exit: 0 done, 1 failed, 2 configuration, 3 degraded (rows
-skipped, or a delivery failed)."""
+skipped, or a delivery failed), 4 another instance holds the lock."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from app import __version__, logs
 from app.domain import Outcome
-from app.errors import ConfigError, DatabaseError
+from app.errors import ConfigError, DatabaseError, LockHeld
 
 if TYPE_CHECKING:
     from app.settings import Settings
 
 log = logging.getLogger("flinkswatch")
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_DEGRADED = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_DEGRADED, EXIT_LOCKED = 0, 1, 2, 3, 4
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"flinkswatch: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except LockHeld as exc:
+        print(f"flinkswatch: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
     except DatabaseError as exc:
         print(f"flinkswatch: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -97,10 +101,20 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     from app.wiring import build_app, build_service
 
     app = build_app(settings)
+    service = build_service(settings, app)
     try:
-        return build_service(settings, app).run()
-    finally:
+        code = service.run()
+    except BaseException:
         app.close()
+        raise
+    if service.abandoned:
+        # A cycle is stuck in I/O past the stop deadline: leave now rather than close what it
+        # still uses. The kernel drops the locks; an open transaction is rolled back.
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(code)
+    app.close()
+    return code
 
 
 def cmd_poll(settings: Settings, _args: argparse.Namespace) -> int:
@@ -111,11 +125,14 @@ def cmd_poll(settings: Settings, _args: argparse.Namespace) -> int:
     try:
         # Beside running replicas on PostgreSQL, a one-off poll must not race the leader.
         role = app.leader.check()
+        if role is Role.STANDBY:
+            holder = app.leader.holder()
+            raise LockHeld(
+                "poll not run: another flinkswatch instance holds the leader lock"
+                f"{f' ({holder})' if holder else ''}; it polls and delivers already"
+            )
         if role is not Role.LEADER:
-            reason = {
-                Role.STANDBY: "another flinkswatch instance holds the leader lock",
-                Role.UNKNOWN: "the database cannot be reached to take the leader lock",
-            }[role]
+            reason = "the database cannot be reached to take the leader lock"
             print(f"flinkswatch: poll not run: {reason}", file=sys.stderr)
             return EXIT_FAILED
         result = app.poller.poll_once()

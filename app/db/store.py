@@ -4,7 +4,7 @@ Datetimes go in and come out UTC-aware. Driver errors are raised as DatabaseErro
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,8 +45,10 @@ class PollInfo:
 
 
 class Store:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, fence: Callable[[Connection], None] | None = None) -> None:
         self._engine = engine
+        # Leadership inside the write (app.db.leader: Leadership.fence): raises to refuse it.
+        self._fence = fence or (lambda _conn: None)
 
     @property
     def engine(self) -> Engine:
@@ -76,6 +78,7 @@ class Store:
             "answer_digest": record.digest,
         }
         with self._write() as conn:
+            self._fence(conn)  # a deposed leader's cycle rolls back here, writing nothing
             poll_id: int = conn.execute(
                 sa.insert(poll_runs).values(run).returning(poll_runs.c.id)
             ).scalar_one()

@@ -13,7 +13,6 @@ from types import TracebackType
 from typing import Any, Literal
 
 import httpx
-import stamina
 
 from app.domain import Fetched
 from app.flinks.listing import (
@@ -26,12 +25,15 @@ from app.flinks.listing import (
     parse_timestamp,
     snippet,
 )
-from app.retry_after import retry_after_seconds
+from app.flinks.retries import ATTEMPTS, MAX_RETRY_AFTER, send_with_retries
+from app.flinks.retries import where as _where
 from app.settings import ConfigError
 
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "ATTEMPTS",
+    "MAX_RETRY_AFTER",
     "Fetched",
     "FlinksAuthError",
     "FlinksBadAnswer",
@@ -43,42 +45,12 @@ __all__ = [
     "parse_timestamp",
 ]
 
-ATTEMPTS = 4  # per request, the first one included
-MAX_RETRY_AFTER = 60.0  # seconds; a longer Retry-After would stall the whole cycle
 DEFAULT_EXPIRES_IN = 299  # the only lifetime Flinks documents
 RENEW_MARGIN = 30.0  # renew when less than max(this, 20 % of the lifetime) remains
 _RENEWABLE = frozenset({400, 401, 403})  # Flinks reports an expired token with any of these
 
 
 # ---- HTTP ---------------------------------------------------------------------------------------
-
-
-class _Transient(Exception):
-    """A 429 or 5xx answer, raised inside the retry loop so stamina retries it."""
-
-    def __init__(self, status: int, retry_after: float | None) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status = status
-        self.retry_after = retry_after
-
-
-def _backoff(exc: Exception) -> bool | float:
-    """stamina hook: what to retry, and how long Retry-After asks us to wait."""
-    if isinstance(exc, _Transient):
-        return True if exc.retry_after is None else exc.retry_after
-    return isinstance(exc, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError)
-
-
-def _describe(exc: Exception) -> str:
-    return (
-        str(exc)
-        if isinstance(exc, _Transient)
-        else f"{type(exc).__name__}: {snippet(str(exc), 120)}"
-    )
-
-
-def _where(url: httpx.URL) -> str:
-    return f"{url.host}{':' + str(url.port) if url.port else ''}{url.path}"
 
 
 def _ssl_verify(verify: str | bool) -> ssl.SSLContext | bool:
@@ -110,6 +82,7 @@ class FlinksClient:
         clock: Callable[[], float] = time.monotonic,
         verify: str | bool = True,
         total_timeout: float = 120.0,
+        pause: Callable[[float], None] = time.sleep,
     ) -> None:
         self._listing_url = httpx.URL(listing_url)
         self._token_url = httpx.URL(token_url)
@@ -121,6 +94,8 @@ class FlinksClient:
         self._timeout = timeout
         self._total_timeout = total_timeout
         self._clock = clock
+        # The wait between two attempts; the service passes one that raises on shutdown.
+        self._pause = pause
         self._owns_http = http is None
         self._http = http or httpx.Client(verify=_ssl_verify(verify), follow_redirects=False)
         self._lock = threading.Lock()
@@ -228,32 +203,15 @@ class FlinksClient:
         return self._send("GET", self._listing_url, headers=headers)
 
     def _send(self, method: str, url: httpx.URL, **kwargs: Any) -> httpx.Response:
-        """One request with bounded retries on network errors, timeouts, 429 and 5xx."""
-        attempts = 0
-        try:
-            for attempt in stamina.retry_context(
-                on=_backoff,
-                attempts=ATTEMPTS,
-                timeout=self._total_timeout,
-                wait_initial=0.5,
-                wait_max=10.0,
-            ):
-                with attempt:
-                    attempts += 1
-                    response = self._http.request(method, url, timeout=self._timeout, **kwargs)
-                    wait = retry_after_seconds(
-                        response.headers.get("retry-after"), high=MAX_RETRY_AFTER
-                    )
-                    _log_response(method, response, wait)
-                    if response.status_code == 429 or response.status_code >= 500:
-                        raise _Transient(response.status_code, wait)
-                    return response
-        except (_Transient, httpx.TransportError) as exc:
-            raise FlinksUnavailable(
-                f"Flinks unavailable: {method} {_where(url)} failed after {attempts} attempt(s),"
-                f" last: {_describe(exc)}"
-            ) from (None if isinstance(exc, _Transient) else exc)
-        raise AssertionError("unreachable: stamina either returns or raises")
+        return send_with_retries(
+            self._http,
+            method,
+            url,
+            timeout=self._timeout,
+            total_timeout=self._total_timeout,
+            pause=self._pause,
+            **kwargs,
+        )
 
     def _redact(self, text: str) -> str:
         return text.replace(self._secret, "***") if self._secret else text
@@ -279,18 +237,3 @@ def _read_token(response: httpx.Response) -> tuple[str, int]:
     if not isinstance(expires_in, int) or isinstance(expires_in, bool) or expires_in <= 0:
         expires_in = DEFAULT_EXPIRES_IN
     return token, expires_in
-
-
-def _log_response(method: str, response: httpx.Response, wait: float | None) -> None:
-    # Flinks support asks for these two headers when a problem is escalated.
-    ids = (
-        f"ob_correlation_id={snippet(response.headers.get('ob-correlation-id', '-'))}"
-        f" ob_trace_id={snippet(response.headers.get('ob-trace-id', '-'))}"
-    )
-    where = f"status={response.status_code} method={method} path={response.request.url.path}"
-    if response.is_success:
-        log.debug("flinks.http_ok %s size=%d %s", where, len(response.content), ids)
-    else:
-        # retry_after is the wait actually asked of stamina (parsed and clamped).
-        extra = "" if wait is None else f" retry_after={wait:.1f}"
-        log.warning("flinks.http_error %s %s%s", where, ids, extra)

@@ -24,6 +24,7 @@ from app.domain import (
     attempts_allowed,
 )
 from app.notify.routing import Filter
+from app.notify.unrecorded import SentNotRecorded, Unrecorded
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,7 @@ def deliver_pending(
     now: Callable[[], datetime],
     max_attempts: int,
     sleep: Callable[[float], None] = time.sleep,
+    unrecorded: Unrecorded | None = None,
 ) -> DeliveryReport:
     """Deliver what every channel owes; one channel's failure never blocks another.
 
@@ -109,11 +111,14 @@ def deliver_pending(
     send message by message `min_interval` apart, and mark each message's deliveries sent as
     soon as it went through (a crash right there is the only duplicate window). On the first
     failure, record it on that message and on everything after it, and stop the channel until
-    the next cycle (or until `Retry-After` has passed).
+    the next cycle (or until `Retry-After` has passed). A send that cannot be marked (disk
+    full) is kept in `unrecorded` and stops the channel; it is recorded first next cycle, and
+    the channel sends nothing while it cannot be, so no message goes out twice.
     """
     totals = DeliveryReport()
+    unrecorded = Unrecorded() if unrecorded is None else unrecorded
     for channel in channels:
-        run = _ChannelRun(store, channel, now, max_attempts, sleep)
+        run = _ChannelRun(store, channel, now, max_attempts, sleep, unrecorded)
         run.run()
         totals = DeliveryReport(
             sent=totals.sent + run.sent,
@@ -133,6 +138,7 @@ class _ChannelRun:
     now: Callable[[], datetime]
     max_attempts: int
     sleep: Callable[[float], None]
+    unrecorded: Unrecorded
     interrupted: bool = False
     remaining: dict[int, PendingDelivery] = field(default_factory=dict)  # not settled yet
     current: list[int] = field(default_factory=list)  # ids of the message being sent
@@ -143,6 +149,11 @@ class _ChannelRun:
 
     def run(self) -> None:
         name = self.channel.name
+        try:
+            self.unrecorded.settle(name, self.store.mark_sent)
+        except Exception as exc:  # noqa: BLE001 - still unrecordable: send nothing more here
+            self._not_recorded(exc, self.unrecorded.count(name))
+            return
         try:
             rows = self.store.pending_deliveries(name, self.now())
         except Exception as exc:  # noqa: BLE001 - e.g. database down: nothing to mark, try later
@@ -158,6 +169,8 @@ class _ChannelRun:
                     self._send_poll(group)
         except DeliveryFailure as exc:
             self._fail(exc)
+        except SentNotRecorded as exc:
+            self._not_recorded(exc.__cause__ or exc, len(exc.ids))
         except Interrupted as exc:
             # Not a failure of the channel: nothing is marked, the rest stays pending as it was.
             log.info("delivery.interrupted channel=%s reason=%s", name, exc)
@@ -180,11 +193,33 @@ class _ChannelRun:
             self._throttle()
             ref = message.send()
             self.last_sent = self.now()
-            self.store.mark_sent(self.current, self.last_sent, ref)
+            self._mark_sent(ref)
             self.sent += len(self.current)
             for settled in self.current:
                 self.remaining.pop(settled, None)
             self.current = []
+
+    def _mark_sent(self, ref: str | None) -> None:
+        try:
+            self.store.mark_sent(self.current, self.last_sent or self.now(), ref)
+        except Exception as exc:
+            # The send stands: remember it, so it is recorded, not repeated, next cycle.
+            at = self.last_sent or self.now()
+            self.unrecorded.note(self.channel.name, self.current, at, ref)
+            for settled in self.current:
+                self.remaining.pop(settled, None)
+            raise SentNotRecorded(tuple(self.current)) from exc
+
+    def _not_recorded(self, exc: BaseException, count: int) -> None:
+        """Sent, but the database cannot record it: a failure of this cycle, and the channel
+        stops (what is queued stays pending, untouched: the database refuses writes anyway)."""
+        self.failed += count
+        reason = one_line(str(exc) or type(exc).__name__)
+        self._error(
+            f"sent but not recorded ({count} deliveries): {reason}; nothing more is sent"
+            " on this channel until the send is recorded",
+            permanent=False,
+        )
 
     def _throttle(self) -> None:
         interval = self.channel.min_interval

@@ -10,7 +10,7 @@ from types import TracebackType
 
 import httpx
 
-from app.domain import LEADERSHIP_LOST, CycleResult, Outcome
+from app.domain import INTERRUPTED, LEADERSHIP_LOST, CycleResult, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +24,9 @@ class Heartbeat:
 
     def ping(self, result: CycleResult) -> None:
         """Report one cycle: degraded counts as success (it was recorded). A cycle cut short by
-        lost leadership says nothing: the instance that took over reports its own."""
-        if result.failure_kind == LEADERSHIP_LOST:
+        lost leadership says nothing (the instance that took over reports its own), nor one cut
+        short by shutdown (nothing was recorded; the next start reports)."""
+        if result.failure_kind in (LEADERSHIP_LOST, INTERRUPTED):
             return
         which = "fail" if result.outcome is Outcome.FAILED else "success"
         url = self.fail_url if which == "fail" else self.success_url

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 
 import pytest
 
@@ -246,12 +248,16 @@ def test_poll_does_not_race_a_running_leader(world: World) -> None:
         if engine.dialect.name == "postgresql":
             assert leader.check() is Role.LEADER
             result = world.run("poll")
-            assert result.returncode == 1
             assert "another flinkswatch instance holds the leader lock" in result.stderr
+            # Named as pg_stat_activity shows the holder's session: host and pid in its name.
+            assert f"flinkswatch-leader@{socket.gethostname()}:{os.getpid()}"[:63] in result.stderr
         else:
-            leader.acquire()  # type: ignore[attr-defined]
+            leader.acquire()
             result = world.run("poll")
-            assert result.returncode == 2
+            assert f"another flinkswatch instance (pid {os.getpid()}) holds" in result.stderr
+        assert result.returncode == 4  # SPEC 4: another instance holds the lock
+        errors = [line for line in result.stderr.splitlines() if line.startswith("flinkswatch:")]
+        assert len(errors) == 1, result.stderr
         assert "Traceback" not in result.stderr
     finally:
         leader.release()

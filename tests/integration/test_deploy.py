@@ -308,3 +308,23 @@ def test_promtool_checks_and_unit_tests_the_alert_rules() -> None:
             [promtool, *args], cwd=folder, capture_output=True, text=True, check=False
         )
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+# ---- stop grace periods ---------------------------------------------------------------------
+def test_stop_grace_periods_fit_what_a_stop_needs() -> None:
+    """`run` exits within 5 s of SIGTERM whatever upstream does (tests/faults/test_stop.py,
+    app.service.STOP_DEADLINE_SECONDS): each deploy file allows that plus a margin, not minutes
+    that only delay a rollout or a restart."""
+    from app.service import STOP_DEADLINE_SECONDS
+
+    compose = load(DEPLOY / "docker-compose.yml")["services"]["flinkswatch"]
+    grace = {
+        "compose": int(str(compose["stop_grace_period"]).removesuffix("s")),
+        "k8s": k8s()["Deployment"]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"],
+        "systemd": int(unit()["Service"]["TimeoutStopSec"].removesuffix("s")),
+    }
+    assert STOP_DEADLINE_SECONDS < 5
+    assert grace == dict.fromkeys(grace, STOP_GRACE_SECONDS), grace
+
+
+STOP_GRACE_SECONDS = 15  # 5 s promised, three times over: a loaded node, a slow log flush

@@ -4,6 +4,7 @@ takes over within two intervals; on SQLite a second instance refuses to start.""
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import subprocess
@@ -18,9 +19,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app.db.leader import FileGuard, PgLeader, Role, leadership_for
+from app.db.leader import FileGuard, LockHeld, PgLeader, Role, leadership_for
 from app.demo.simulator import FlinksSimulator
-from app.settings import ConfigError
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import free_port
 from tests.faults.harness import Alert, Launcher, Proc, alerts_in, service_env, wait_until
@@ -90,7 +90,7 @@ def test_lost_lock_session_is_lost_leadership_then_taken_again(pg_url: str) -> N
                 admin.execute(
                     sa.text(
                         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                        " WHERE application_name = 'flinkswatch-leader'"
+                        " WHERE application_name LIKE 'flinkswatch-leader@%'"
                         " AND datname = current_database()"
                     )
                 )
@@ -131,7 +131,7 @@ def test_file_guard_is_exclusive(tmp_path: Path) -> None:
     first.acquire()
     first.acquire()  # idempotent
     assert _probe(first.path) == "held"
-    with pytest.raises(ConfigError, match="another flinkswatch instance is running on"):
+    with pytest.raises(LockHeld, match=rf"another flinkswatch instance \(pid {os.getpid()}\)"):
         FileGuard(database).acquire()
     first.release()
     assert _probe(first.path) == "free"
@@ -148,7 +148,7 @@ with open(sys.argv[1], "a") as f:
 """
 
 
-def test_second_instance_on_one_sqlite_file_refuses_with_one_line(
+def test_second_instance_on_one_sqlite_file_exits_4_naming_the_first(
     sqlite_url: str, launcher: Launcher
 ) -> None:
     with FlinksSimulator("fault-client", "fault-secret-value", rows=[]) as sim:
@@ -156,11 +156,15 @@ def test_second_instance_on_one_sqlite_file_refuses_with_one_line(
         first = launcher.start(env)
         wait_until(lambda: sim.listing_requests > 0, 30, "the first instance to poll")
         second = launcher.start(env)
-        assert second.popen.wait(timeout=30) == 2
+        assert second.popen.wait(timeout=30) == 4  # SPEC 4: the lock is held, not a config error
         lines = second.text().strip().splitlines()
         assert len(lines) == 1, lines
-        assert "another flinkswatch instance is running on" in lines[0]
+        assert f"another flinkswatch instance (pid {first.popen.pid}) holds" in lines[0]
+        assert "configuration error" not in lines[0]
         assert "SQLite" in lines[0]
+        poll = launcher.start(env, "poll")  # a one-off poll beside it: the same answer
+        assert poll.popen.wait(timeout=30) == 4
+        assert f"(pid {first.popen.pid})" in poll.text()
         assert first.popen.poll() is None  # the first one is untouched
         assert first.terminate() == 0
         # A clean stop releases the lock: a new instance starts.

@@ -1,0 +1,112 @@
+"""One Flinks request with bounded retries on network errors, timeouts, 429 and 5xx: stamina
+decides whether and how often, we do the waits (through an injected `pause` that ends on
+shutdown: a `Retry-After: 60` storm must not hold a SIGTERM for minutes)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import stamina
+
+from app.flinks.listing import FlinksUnavailable, snippet
+from app.retry_after import retry_after_seconds
+
+log = logging.getLogger("app.flinks.client")  # the logger these lines always had
+
+ATTEMPTS = 4  # per request, the first one included
+MAX_RETRY_AFTER = 60.0  # seconds; a longer Retry-After would stall the whole cycle
+
+
+class _Transient(Exception):
+    """A 429 or 5xx answer, raised inside the retry loop so stamina retries it."""
+
+    def __init__(self, status: int, retry_after: float | None) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after
+
+
+def _retryable(exc: Exception) -> bool | float:
+    """stamina hook: what to retry. Its own wait is 0.0: `send_with_retries` waits through
+    `pause` at the start of the next attempt instead, so a shutdown interrupts the wait."""
+    if isinstance(exc, _Transient):
+        return 0.0
+    if isinstance(exc, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError):
+        return 0.0
+    return False
+
+
+def send_with_retries(
+    http: httpx.Client,
+    method: str,
+    url: httpx.URL,
+    *,
+    timeout: float,
+    total_timeout: float,
+    pause: Callable[[float], None],
+    **kwargs: Any,
+) -> httpx.Response:
+    """The first answer that is not 429/5xx, or FlinksUnavailable once the attempts or
+    `total_timeout` are spent. Waits: Retry-After when given (clamped), else stamina's
+    exponential backoff; none under `stamina.set_testing`. An exception raised by `pause`
+    (app.service.Stopping) is not retried: it ends the request."""
+    attempts, wait = 0, 0.0
+    try:
+        for attempt in stamina.retry_context(
+            on=_retryable,
+            attempts=ATTEMPTS,
+            timeout=total_timeout,
+            wait_initial=0.5,
+            wait_max=10.0,
+        ):
+            with attempt:
+                if wait > 0:
+                    pause(wait)
+                wait = attempt.next_wait  # stamina's backoff (0 under stamina.set_testing)
+                attempts += 1
+                response = http.request(method, url, timeout=timeout, **kwargs)
+                asked = retry_after_seconds(
+                    response.headers.get("retry-after"), high=MAX_RETRY_AFTER
+                )
+                _log_response(method, response, asked)
+                if response.status_code == 429 or response.status_code >= 500:
+                    if asked is not None and not stamina.is_testing():
+                        wait = asked
+                    raise _Transient(response.status_code, asked)
+                return response
+    except (_Transient, httpx.TransportError) as exc:
+        raise FlinksUnavailable(
+            f"Flinks unavailable: {method} {where(url)} failed after {attempts} attempt(s),"
+            f" last: {_describe(exc)}"
+        ) from (None if isinstance(exc, _Transient) else exc)
+    raise AssertionError("unreachable: stamina either returns or raises")
+
+
+def where(url: httpx.URL) -> str:
+    return f"{url.host}{':' + str(url.port) if url.port else ''}{url.path}"
+
+
+def _describe(exc: Exception) -> str:
+    return (
+        str(exc)
+        if isinstance(exc, _Transient)
+        else f"{type(exc).__name__}: {snippet(str(exc), 120)}"
+    )
+
+
+def _log_response(method: str, response: httpx.Response, wait: float | None) -> None:
+    # Flinks support asks for these two headers when a problem is escalated.
+    ids = (
+        f"ob_correlation_id={snippet(response.headers.get('ob-correlation-id', '-'))}"
+        f" ob_trace_id={snippet(response.headers.get('ob-trace-id', '-'))}"
+    )
+    where = f"status={response.status_code} method={method} path={response.request.url.path}"
+    if response.is_success:
+        log.debug("flinks.http_ok %s size=%d %s", where, len(response.content), ids)
+    else:
+        # retry_after is the wait actually asked of stamina (parsed and clamped).
+        extra = "" if wait is None else f" retry_after={wait:.1f}"
+        log.warning("flinks.http_error %s %s%s", where, ids, extra)
