@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from types import TracebackType
 from urllib.parse import quote, quote_plus
 
+from app.core.text import iso_z
+
 poll_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("poll_id", default=None)
 """Correlation id of the poll cycle in progress, added to every line logged during it."""
 
@@ -77,7 +79,7 @@ class JsonFormatter(logging.Formatter):
         message = record.getMessage()
         event, _, rest = message.partition(" ")
         payload: dict[str, object] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
+            "ts": iso_z(datetime.fromtimestamp(record.created, UTC)),
             "level": record.levelname.lower(),
             "logger": record.name,
             "event": event,

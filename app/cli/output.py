@@ -8,6 +8,8 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from app.core.text import iso_z
+
 STATUS_COLUMNS = (
     "client_id",
     "client_name",
@@ -37,14 +39,9 @@ _MAX_CELL = 40
 _WHOLE_CELLS = frozenset({"last_error"})
 
 
-def iso(value: datetime) -> str:
-    """ISO 8601 in UTC with a Z, e.g. 2024-02-29T14:24:42.605568Z."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _plain(value: object) -> object:
     if isinstance(value, datetime):
-        return iso(value)
+        return iso_z(value)
     return value
 
 
@@ -69,7 +66,7 @@ def _cell(value: object, limit: int | None = _MAX_CELL) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        text = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if limit else iso(value)
+        text = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if limit else iso_z(value)
     else:
         # Control characters from upstream must not drive the user's terminal.
         text = "".join(ch if ch.isprintable() else " " for ch in str(value))

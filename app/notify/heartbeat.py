@@ -6,7 +6,6 @@ the URLs carry their service's secret, so no log line ever names them."""
 from __future__ import annotations
 
 import logging
-from types import TracebackType
 
 import httpx
 
@@ -44,14 +43,3 @@ class Heartbeat:
 
     def close(self) -> None:
         self.http.close()
-
-    def __enter__(self) -> Heartbeat:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import (
@@ -29,6 +29,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
 from app import __version__
+from app.core.text import iso_z
 from app.domain import CycleResult, Outcome
 
 log = logging.getLogger(__name__)
@@ -222,4 +223,4 @@ def serve(host: str, port: int, health: Health, metrics: Metrics) -> ThreadingHT
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+    return iso_z(value) if value else None

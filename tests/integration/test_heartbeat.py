@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Iterator
+from contextlib import closing
 
 import httpx
 import pytest
@@ -48,7 +49,9 @@ def test_one_success_ping_per_good_cycle_and_one_fail_ping_per_failed_one(
 ) -> None:
     source, channel, clock = FakeSource([row("a", 1)]), FakeChannel(), FakeClock(T0)
     poller = make_poller(engine, source, channel, clock)
-    with Heartbeat(f"{server.url}/ping/uuid-1", f"{server.url}/ping/uuid-1/fail") as heartbeat:
+    with closing(
+        Heartbeat(f"{server.url}/ping/uuid-1", f"{server.url}/ping/uuid-1/fail")
+    ) as heartbeat:
         poller.heartbeat = heartbeat.ping
         assert poller.poll_once().outcome is Outcome.OK  # baseline
         clock.advance(minutes=5)
@@ -60,20 +63,20 @@ def test_one_success_ping_per_good_cycle_and_one_fail_ping_per_failed_one(
 
 
 def test_a_degraded_cycle_is_a_successful_one(server: FakeHeartbeat) -> None:
-    with Heartbeat(f"{server.url}/ok", f"{server.url}/fail") as heartbeat:
+    with closing(Heartbeat(f"{server.url}/ok", f"{server.url}/fail")) as heartbeat:
         heartbeat.ping(CycleResult(outcome=Outcome.DEGRADED, rows=3, skipped=1))
     assert server.paths() == ["/ok"]
 
 
 def test_without_a_fail_url_a_failed_cycle_pings_nothing(server: FakeHeartbeat) -> None:
-    with Heartbeat(f"{server.url}/ok", None) as heartbeat:
+    with closing(Heartbeat(f"{server.url}/ok", None)) as heartbeat:
         heartbeat.ping(CycleResult(outcome=Outcome.FAILED, error="x", failure_kind="database"))
     assert server.paths() == []
 
 
 def test_a_cycle_stopped_by_lost_leadership_is_not_reported(server: FakeHeartbeat) -> None:
     """The new leader's cycles ping; this instance's unfinished one says nothing."""
-    with Heartbeat(f"{server.url}/ok", f"{server.url}/fail") as heartbeat:
+    with closing(Heartbeat(f"{server.url}/ok", f"{server.url}/fail")) as heartbeat:
         heartbeat.ping(CycleResult(outcome=Outcome.FAILED, failure_kind="leadership"))
     assert server.paths() == []
 
@@ -88,7 +91,7 @@ def test_a_failing_ping_changes_nothing_else_and_never_logs_its_url(
     with FakeHeartbeat(status=500) as server:
         base = server.url if answer == "http 500" else f"http://127.0.0.1:{closed_port()}"
         url = f"{base}/ping/secret-uuid-7f3a"
-        with Heartbeat(url, None) as heartbeat:
+        with closing(Heartbeat(url, None)) as heartbeat:
             poller.heartbeat = heartbeat.ping
             result = poller.poll_once()
 
@@ -103,7 +106,7 @@ def test_a_failing_ping_changes_nothing_else_and_never_logs_its_url(
 
 
 def test_a_ping_never_raises_even_for_an_unusable_url() -> None:
-    with Heartbeat("http://[::1", None) as heartbeat:
+    with closing(Heartbeat("http://[::1", None)) as heartbeat:
         heartbeat.ping(CycleResult(outcome=Outcome.OK))  # logged, not raised
 
 
@@ -120,7 +123,7 @@ def test_heartbeat_urls_are_secret_http_urls() -> None:
 
 
 def test_the_ping_has_a_short_timeout() -> None:
-    with Heartbeat("http://127.0.0.1:9/ok", None) as heartbeat:
+    with closing(Heartbeat("http://127.0.0.1:9/ok", None)) as heartbeat:
         timeout = heartbeat.http.timeout
     assert isinstance(timeout, httpx.Timeout)
     assert timeout.read is not None
