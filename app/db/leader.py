@@ -168,6 +168,8 @@ class PgLeader(Leadership):
             " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
             " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
             " AND l.classid::bigint = :hi AND l.objid::bigint = :lo"
+            # Advisory locks belong to one database: another database's leader is not ours.
+            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
         try:
             with self._engine.connect() as conn:
