@@ -7,7 +7,8 @@ Every secret may come from a file named by `<NAME>_FILE` (Docker and Kubernetes 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -25,6 +26,7 @@ from app.domain import ALERTED_BY_DEFAULT
 from app.errors import ConfigError as ConfigError
 from app.settings_types import (
     DEFAULT_DATABASE_URL,
+    DEFAULT_STUCK_AFTER,
     Addresses,
     AlertKinds,
     CaBundle,
@@ -35,7 +37,10 @@ from app.settings_types import (
     SecretHttpUrl,
     SlackApiUrl,
     SlackRoutes,
+    StuckAfter,
+    TimeZone,
     Upper,
+    parse_stuck_after,
 )
 
 DEFAULT_TOKEN_URL = "https://api.flinks.io/api/v1/token"
@@ -80,11 +85,34 @@ class _SecretFileSource(PydanticBaseSettingsSource):
         return found
 
 
+class _EmptyMeansOff(PydanticBaseSettingsSource):
+    """`STUCK_AFTER=` (set but empty) turns reminders off, where env_ignore_empty would fall back
+    to the default. Placed after the source it reads, so a value set there wins."""
+
+    def __init__(self, settings_cls: type[BaseSettings], lookup: Callable[[str], Any]) -> None:
+        super().__init__(settings_cls)
+        self._lookup = lookup
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ does the work
+
+    def __call__(self) -> dict[str, Any]:
+        value = self._lookup("stuck_after")
+        return {"stuck_after": ""} if isinstance(value, str) and not value.strip() else {}
+
+
 def _env(name: str) -> str | None:
     for key, value in os.environ.items():
         if key.upper() == name.upper():
             return value
     return None
+
+
+def _dotenv_raw(name: str) -> str | None:
+    from dotenv import dotenv_values  # what pydantic-settings reads .env with; keeps empties
+
+    raw = dotenv_values(ENV_FILE) if Path(ENV_FILE).is_file() else {}
+    return next((v for k, v in raw.items() if k.upper() == name.upper()), None)
 
 
 class Settings(BaseSettings):
@@ -139,6 +167,9 @@ class Settings(BaseSettings):
     alert_events: AlertKinds = ALERTED_BY_DEFAULT
     routes_default: Lower[Literal["all", "unmatched"]] = "all"
 
+    alert_timezone: TimeZone = UTC
+    stuck_after: StuckAfter = Field(default_factory=lambda: parse_stuck_after(DEFAULT_STUCK_AFTER))
+
     heartbeat_url: SecretHttpUrl = None
     heartbeat_fail_url: SecretHttpUrl = None
 
@@ -161,7 +192,8 @@ class Settings(BaseSettings):
             raise TypeError("pydantic-settings changed its .env source")  # pinned: <3
         # Direct values win over *_FILE, which wins over defaults.
         secret_files = _SecretFileSource(settings_cls, dotenv_settings.env_vars)
-        return (init_settings, env_settings, dotenv_settings, secret_files)
+        env_empty, dotenv_empty = (_EmptyMeansOff(settings_cls, f) for f in (_env, _dotenv_raw))
+        return (init_settings, env_settings, env_empty, dotenv_settings, dotenv_empty, secret_files)
 
     # ---- derived views -------------------------------------------------------------------
     def _channel_parts(self) -> dict[str, dict[str, bool]]:

@@ -3,17 +3,23 @@ users need (event kinds, route rules, addresses), with one readable error when i
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BeforeValidator, SecretStr
+from pydantic import AfterValidator, BeforeValidator, PlainValidator, SecretStr
 from pydantic_settings import NoDecode
 
 from app.domain import EventKind
 from app.notify.routing import Rule, parse_routes
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/flinkswatch.db"
+DEFAULT_STUCK_AFTER = "PENDING_APPROVAL=7d,PENDING_ACTIVATION=14d"
 T = TypeVar("T")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"(\d{1,9})\s*([smhdw])")
 
 
 def psycopg_url(url: str) -> str:
@@ -51,6 +57,50 @@ AlertKinds = Annotated[frozenset[EventKind], NoDecode, BeforeValidator(_alert_ki
 SlackRoutes = Annotated[tuple[Rule, ...], NoDecode, _routes("slack")]
 EmailRoutes = Annotated[tuple[Rule, ...], NoDecode, _routes("email")]
 Addresses = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_addresses)]
+
+
+def parse_duration(text: str) -> timedelta:
+    """SPEC 3 durations: a whole number and a unit s, m, h, d or w (`30s`, `12h`, `7d`, `2w`)."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if not match:
+        raise ValueError(
+            f"{text.strip()!r} is not a duration: a number and a unit s, m, h, d or w, e.g. 7d"
+        )
+    return timedelta(seconds=int(match[1]) * _UNITS[match[2]])
+
+
+def parse_stuck_after(value: str) -> dict[str, timedelta]:
+    """`PENDING_APPROVAL=7d,PENDING_ACTIVATION=14d` -> status -> time allowed in it; empty: {}.
+    Statuses are upper-cased (Flinks writes its codes so), each may be named once."""
+    limits: dict[str, timedelta] = {}
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        status, sep, duration = (s.strip() for s in part.partition("="))
+        if not sep or not status:
+            raise ValueError(f"{part!r} is not STATUS=DURATION, e.g. PENDING_APPROVAL=7d")
+        status = status.upper()
+        if status in limits:
+            raise ValueError(f"{status} is given twice")
+        limit = parse_duration(duration)
+        if not limit:
+            raise ValueError(f"{part!r}: the duration must be more than 0")
+        limits[status] = limit
+    return limits
+
+
+def _time_zone(value: object) -> tzinfo:
+    if isinstance(value, tzinfo):
+        return value
+    name = str(value).strip()
+    if name.upper() == "UTC":
+        return UTC  # needs no time zone database (slim images may have none)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(
+            f"unknown time zone {name!r}: an IANA name such as America/Toronto, or UTC"
+        ) from None
 
 
 def _http_url(value: str) -> str:
@@ -98,3 +148,9 @@ DatabaseUrl = Annotated[SecretStr, BeforeValidator(_database_url)]
 CaBundle = Annotated[str, AfterValidator(_ca_bundle)]
 Lower = Annotated[T, _case(upper=False)]  # choices are read whatever their case and spaces
 Upper = Annotated[T, _case(upper=True)]
+StuckAfter = Annotated[
+    dict[str, timedelta],
+    NoDecode,
+    BeforeValidator(lambda v: parse_stuck_after(v) if isinstance(v, str) else v),
+]
+TimeZone = Annotated[tzinfo, PlainValidator(_time_zone)]

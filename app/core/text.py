@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 
 
 def one_line(error: BaseException | str, limit: int = 300) -> str:
@@ -19,3 +19,30 @@ def one_line(error: BaseException | str, limit: int = 300) -> str:
 def iso_z(value: datetime) -> str:
     """ISO 8601 in UTC with a Z: `2026-11-01T09:30:00Z`."""
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def short_duration(delta: timedelta) -> str:
+    """The two largest units of a duration, for tables: `9d 4h`, `3h 20m`, `45s`."""
+    seconds = max(0, int(delta.total_seconds()))
+    parts: list[str] = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size or (unit == "s" and not parts):
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+        elif parts:
+            break  # `2d 0h` says less than `2d`
+    return " ".join(parts[:2])
+
+
+def local_day(value: datetime, zone: tzinfo, now: datetime) -> str:
+    """A date people read, in their zone: `2026-02-10 (20 days ago)`. The database keeps UTC;
+    "days ago" counts calendar days in `zone`."""
+    day, today = value.astimezone(zone).date(), now.astimezone(zone).date()
+    days = (today - day).days
+    if days == 0:
+        ago = "today"
+    elif days > 0:
+        ago = f"{days} day{'s' if days != 1 else ''} ago"
+    else:
+        ago = f"in {-days} day{'s' if days != -1 else ''}"
+    return f"{day.isoformat()} ({ago})"

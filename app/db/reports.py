@@ -1,0 +1,47 @@
+"""The reads behind `flinkswatch report` and the /providers page (issue 12): the history the
+statistics fold, and the current state; the statistics themselves are app/core/report.py."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from app.core.report import HistoryRow, Report, build_report
+from app.db.engine import reading
+from app.db.state import read_state
+from app.db.tables import registration_events
+from app.domain import EventKind
+
+# The events that start a registration or move it; the others change no status.
+_FOLDED = (EventKind.BASELINE, EventKind.ADDED, EventKind.STATUS_CHANGED)
+
+
+def report_history(engine: Engine, since: datetime | None = None) -> list[HistoryRow]:
+    """The events the statistics fold, oldest first. `since` keeps the moves observed from then
+    on (the digest's "last 90 days"), and every first sighting, which says what was not seen."""
+    e = registration_events.c
+    stmt = sa.select(
+        e.event,
+        e.client_id,
+        e.provider_id,
+        e.provider_name,
+        e.from_status,
+        e.to_status,
+        e.observed_at,
+        e.requested_on,
+        e.previous_status_since,
+    ).where(e.event.in_([kind.value for kind in _FOLDED]))
+    if since is not None:
+        stmt = stmt.where(sa.or_(e.observed_at >= since, e.event != EventKind.STATUS_CHANGED))
+    with reading(engine) as conn:
+        rows = conn.execute(stmt.order_by(e.observed_at, e.id)).all()
+    return [HistoryRow(*row) for row in rows]
+
+
+def load_report(engine: Engine, now: datetime, stuck_after: Mapping[str, timedelta]) -> Report:
+    """Per-provider statistics over the whole history, and what is stuck at `now`."""
+    history = report_history(engine)
+    return build_report(history, list(read_state(engine).values()), now, stuck_after)
