@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from app.cli import output
 from app.cli.commands import EXIT_OK
+from app.core.text import iso_z
 
 if TYPE_CHECKING:
     from app.core.report import ProviderStats, Report, Stuck, Summary
@@ -109,10 +110,10 @@ def _stuck(item: Stuck) -> dict[str, object]:
         "provider_name": reg.provider_name,
         "country": reg.country,
         "status": reg.registration_status,
-        "status_since": output.iso(item.state.status_since),
+        "status_since": iso_z(item.state.status_since),
         "seconds_in_status": _seconds(item.in_status),
         "stuck_after_seconds": _seconds(item.allowed),
-        "requested_on": output.iso(reg.requested_on),
+        "requested_on": iso_z(reg.requested_on),
     }
 
 
@@ -128,7 +129,7 @@ def as_json(report: Report, settings: Settings) -> dict[str, object]:
         for p in report.providers
     ]
     return {
-        "generated_at": output.iso(report.now),
+        "generated_at": iso_z(report.now),
         "stuck_after_seconds": {k: _seconds(v) for k, v in settings.stuck_after.items()},
         "providers": providers,
         "stuck": [_stuck(item) for item in report.stuck],
