@@ -6,15 +6,12 @@ Every secret may come from a file named by `<NAME>_FILE` (Docker and Kubernetes 
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
 from datetime import UTC
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError
-from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -24,6 +21,7 @@ from pydantic_settings import (
 
 from app.domain import ALERTED_BY_DEFAULT
 from app.errors import ConfigError as ConfigError
+from app.settings_sources import ENV_FILE, EmptyMeansOff, SecretFiles, dotenv_raw, env
 from app.settings_types import (
     DEFAULT_DATABASE_URL,
     DEFAULT_STUCK_AFTER,
@@ -44,7 +42,6 @@ from app.settings_types import (
 )
 
 DEFAULT_TOKEN_URL = "https://api.flinks.io/api/v1/token"
-ENV_FILE = ".env"  # read from the working directory
 
 SECRET_FIELDS: tuple[str, ...] = (
     "flinks_client_id",
@@ -57,62 +54,6 @@ SECRET_FIELDS: tuple[str, ...] = (
     "heartbeat_url",
     "heartbeat_fail_url",
 )
-
-
-class _SecretFileSource(PydanticBaseSettingsSource):
-    """Reads `<NAME>_FILE` (from the environment, else from `.env`) for secret settings whose
-    `<NAME>` is not set directly."""
-
-    def __init__(self, settings_cls: type[BaseSettings], dotenv: Mapping[str, str | None]) -> None:
-        super().__init__(settings_cls)
-        self._dotenv = dotenv
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False  # unused: __call__ does the work
-
-    def __call__(self) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for name in SECRET_FIELDS:
-            path = _env(f"{name}_FILE") or self._dotenv.get(f"{name}_file")
-            if not path:
-                continue
-            try:
-                found[name] = Path(path).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(
-                    f"{name.upper()}_FILE: cannot read {path}: {exc.strerror}"
-                ) from None
-        return found
-
-
-class _EmptyMeansOff(PydanticBaseSettingsSource):
-    """`STUCK_AFTER=` (set but empty) turns reminders off, where env_ignore_empty would fall back
-    to the default. Placed after the source it reads, so a value set there wins."""
-
-    def __init__(self, settings_cls: type[BaseSettings], lookup: Callable[[str], Any]) -> None:
-        super().__init__(settings_cls)
-        self._lookup = lookup
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False  # unused: __call__ does the work
-
-    def __call__(self) -> dict[str, Any]:
-        value = self._lookup("stuck_after")
-        return {"stuck_after": ""} if isinstance(value, str) and not value.strip() else {}
-
-
-def _env(name: str) -> str | None:
-    for key, value in os.environ.items():
-        if key.upper() == name.upper():
-            return value
-    return None
-
-
-def _dotenv_raw(name: str) -> str | None:
-    from dotenv import dotenv_values  # what pydantic-settings reads .env with; keeps empties
-
-    raw = dotenv_values(ENV_FILE) if Path(ENV_FILE).is_file() else {}
-    return next((v for k, v in raw.items() if k.upper() == name.upper()), None)
 
 
 class Settings(BaseSettings):
@@ -191,8 +132,8 @@ class Settings(BaseSettings):
         if not isinstance(dotenv_settings, DotEnvSettingsSource):
             raise TypeError("pydantic-settings changed its .env source")  # pinned: <3
         # Direct values win over *_FILE, which wins over defaults.
-        secret_files = _SecretFileSource(settings_cls, dotenv_settings.env_vars)
-        env_empty, dotenv_empty = (_EmptyMeansOff(settings_cls, f) for f in (_env, _dotenv_raw))
+        secret_files = SecretFiles(settings_cls, SECRET_FIELDS, dotenv_settings.env_vars)
+        env_empty, dotenv_empty = (EmptyMeansOff(settings_cls, f) for f in (env, dotenv_raw))
         return (init_settings, env_settings, env_empty, dotenv_settings, dotenv_empty, secret_files)
 
     # ---- derived views -------------------------------------------------------------------
