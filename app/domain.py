@@ -155,6 +155,29 @@ class CycleResult:
     kinds: tuple[tuple[str, int], ...] = ()  # events of this cycle by kind
 
 
+class HoldState(enum.StrEnum):
+    """The stored mass-shrink hold (SPEC 2), as the next cycle finds it (app.db.holds)."""
+
+    NONE = "none"
+    ACTIVE = "active"  # removals held, the operator alerted
+    ACCEPTED = "accepted"  # lifted by `accept-removals`: removals proceed until answers are normal
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """What the mass-shrink guard (app.core.shrink) decided for one complete answer."""
+
+    held: bool = False  # conclude no removal in this cycle
+    opens: bool = False  # a new hold: record it and alert the operator once
+    closes: bool = False  # the answer is back to normal: the stored hold ends
+    present: int = 0  # present registrations before the answer
+    listed: int = 0  # of those, how many the answer still lists
+
+
+NO_GUARD = Guard()
+"""No decision: a partial answer, or a cycle whose diff was skipped."""
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryPlan:
     """The outbox rows one cycle's events call for, decided by app.notify.routing."""
@@ -163,6 +186,7 @@ class DeliveryPlan:
     everything: tuple[str, ...] = ()  # channels taking every event of `kinds`
     kinds: frozenset[EventKind] = frozenset()
     routed: tuple[tuple[str, tuple[int, ...]], ...] = ()  # channel -> indexes into the events
+    held: tuple[str, ...] = ()  # channels told that removals are held (app.core.shrink)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +202,7 @@ class CycleRecord:
     events: tuple[Event, ...]
     deliveries: DeliveryPlan
     digest: str | None  # of a complete answer only: what the next identical answer may skip
+    guard: Guard = NO_GUARD  # the mass-shrink hold to open or close with this cycle
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +213,15 @@ class BaselineSummary:
     observed_at: datetime
     total: int
     by_status: tuple[tuple[str, int], ...]  # (status, count), sorted by status
+
+
+@dataclass(frozen=True, slots=True)
+class RemovalsHeld(BaselineSummary):
+    """The one alert of a mass-shrink hold: rides the outbox as a summary of the poll that
+    opened it (delivery kind "held"), so every channel renders it beside its own summaries."""
+
+    present: int = 0  # registrations present before the answer
+    listed: int = 0  # of those, how many the answer listed
 
 
 class DeliveryStatus(enum.StrEnum):

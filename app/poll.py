@@ -22,6 +22,7 @@ from app.domain import (
     Event,
     EventKind,
     Fetched,
+    HoldState,
     Interrupted,
     Key,
     Outcome,
@@ -48,6 +49,7 @@ class CycleStore(Protocol):
     def last_success_id(self) -> int | None: ...
     def last_answer_digest(self) -> str | None: ...
     def has_pending_removals(self) -> bool: ...
+    def removal_hold(self) -> HoldState: ...
     def load_state(self) -> dict[Key, StoredRegistration]: ...
     def record_cycle(self, record: CycleRecord) -> int: ...
     def record_failure(self, *, started_at: datetime, finished_at: datetime, error: str) -> int: ...
@@ -66,6 +68,7 @@ class Poller:
     outbox: DeliveryStore
     channels: Sequence[Channel]
     removal_confirm_polls: int = 2
+    removal_hold_percent: int = 100  # REMOVAL_HOLD_PERCENT (SPEC 2); 100: the guard is off
     delivery_max_attempts: int = 10
     alerted: Collection[EventKind] = field(default_factory=lambda: ALERTED_BY_DEFAULT)
     clock: Callable[[], datetime] = utcnow
@@ -142,8 +145,9 @@ class Poller:
             rows_skipped=answer.skipped,
             changed=tuple(result.changed),
             events=tuple(events),
-            deliveries=plan_deliveries(events, routes, self.alerted),
+            deliveries=plan_deliveries(events, routes, self.alerted, held=result.guard.opens),
             digest=fetched.digest if answer.complete else None,
+            guard=result.guard,
         )
         poll_id = self.store.record_cycle(record)
         self._remember(latest, poll_id, previous, result.changed)
@@ -163,8 +167,10 @@ class Poller:
         """The diff against the stored state (and that state), or nothing when the answer is
         byte-identical to the last complete one and no removal is being counted."""
         store, answer = self.store, fetched.answer
+        hold = store.removal_hold()
         if (
             answer.complete
+            and hold is HoldState.NONE
             and fetched.digest == store.last_answer_digest()
             and not store.has_pending_removals()
         ):
@@ -177,8 +183,11 @@ class Poller:
             started_at,
             baseline=latest is None,
             removal_confirm_polls=self.removal_confirm_polls,
+            hold=hold,
+            removal_hold_percent=self.removal_hold_percent,
         )
-        if result.removals_pending:
+        _log_guard(result)
+        if result.removals_pending and not result.guard.held:
             log.warning(
                 "poll.removals_pending count=%d confirm_polls=%d",
                 result.removals_pending,
@@ -246,6 +255,19 @@ def _log_done(result: CycleResult, seconds: float) -> None:
         seconds * 1000,
         f" error={result.error!r}" if result.error else "",
     )
+
+
+def _log_guard(result: DiffResult) -> None:
+    guard = result.guard
+    if guard.held:
+        log.warning(
+            "poll.removals_held listed=%d present=%d new_hold=%s (flinkswatch accept-removals)",
+            guard.listed,
+            guard.present,
+            guard.opens,
+        )
+    elif guard.closes:
+        log.info("poll.removal_hold_ended listed=%d present=%d", guard.listed, guard.present)
 
 
 def _log_events(events: Sequence[Event]) -> None:

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
 
     poll_interval_seconds: int = Field(default=300, ge=1)
     removal_confirm_polls: int = Field(default=2, ge=1)
+    # SPEC 2 mass-shrink guard: hold removals when an answer leaves out more than this percent.
+    removal_hold_percent: int = Field(default=50, ge=1, le=100)
 
     database_url: DatabaseUrl = SecretStr(DEFAULT_DATABASE_URL)
     auto_migrate: bool = True

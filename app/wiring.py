@@ -249,6 +249,7 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
         outbox=outbox,
         channels=build_channels(settings, engine),
         removal_confirm_polls=settings.removal_confirm_polls,
+        removal_hold_percent=settings.removal_hold_percent,
         delivery_max_attempts=settings.delivery_max_attempts,
         alerted=settings.alert_events,
         sleep=waits.sleep,

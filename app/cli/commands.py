@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     ).set_defaults(func=cmd_check)
 
     _inspect_commands(sub)
+    sub.add_parser(
+        "accept-removals", help="lift a mass-shrink hold: let the held removals happen"
+    ).set_defaults(func=cmd_accept_removals)
     demo = sub.add_parser("demo", help="run against a simulated Flinks on a throwaway database")
     demo.add_argument("--interval", type=int, default=5, help="seconds between polls (5)")
     demo.add_argument("--cycles", type=int, default=None, help="stop after N polls")
@@ -194,6 +197,12 @@ def cmd_notify_test(settings: Settings, args: argparse.Namespace) -> int:
     # No engine: a sample never starts a Slack thread nor touches the outbox.
     failures = notify_test(build_channels(settings), dry_run=args.dry_run)
     return EXIT_FAILED if failures else EXIT_OK
+
+
+def cmd_accept_removals(settings: Settings, _args: argparse.Namespace) -> int:
+    from app.cli.accept import accept_removals
+
+    return accept_removals(settings)
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:

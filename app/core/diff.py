@@ -9,11 +9,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from app.core.shrink import GUARD_OFF, guard
 from app.domain import (
     DETAIL_FIELDS,
+    NO_GUARD,
     Answer,
     Event,
     EventKind,
+    Guard,
+    HoldState,
     Key,
     Registration,
     StoredRegistration,
@@ -27,6 +31,8 @@ class DiffResult:
     changed: tuple[StoredRegistration, ...]
     # Present registrations missing from this complete answer but not yet confirmed removed.
     removals_pending: int = 0
+    # The mass-shrink guard's decision (app.core.shrink); NO_GUARD for a partial answer.
+    guard: Guard = NO_GUARD
 
 
 def diff(
@@ -36,12 +42,15 @@ def diff(
     *,
     baseline: bool,
     removal_confirm_polls: int,
+    hold: HoldState = HoldState.NONE,
+    removal_hold_percent: int = GUARD_OFF,
 ) -> DiffResult:
     """Compare one answer with the stored state.
 
     `baseline` is true for the very first successful sync of an empty database: every row is a
     `baseline` event then. A partial answer (rows were skipped) never advances a removal,
-    because a row missing from it may simply have failed validation.
+    because a row missing from it may simply have failed validation. A held cycle (the
+    answer left out too many, app.core.shrink) counts the absences but concludes no removal.
     """
     events: list[Event] = []
     changed: list[StoredRegistration] = []
@@ -52,19 +61,20 @@ def diff(
         events.extend(row_events)
         if stored is not None:
             changed.append(stored)
+    if not answer.complete:
+        return DiffResult(events=tuple(events), changed=tuple(changed))
+    gone = [previous[key] for key in sorted(previous.keys() - seen) if previous[key].present]
+    present = sum(1 for s in previous.values() if s.present) if gone else 0
+    decided = guard(hold, present=present, missing=len(gone), percent=removal_hold_percent)
     pending = 0
-    if answer.complete:
-        for key in sorted(previous.keys() - seen):
-            gone = previous[key]
-            if not gone.present:
-                continue
-            event, stored = _missing(gone, now, removal_confirm_polls)
-            changed.append(stored)
-            if event is None:
-                pending += 1
-            else:
-                events.append(event)
-    return DiffResult(events=tuple(events), changed=tuple(changed), removals_pending=pending)
+    for stored_gone in gone:
+        event, stored = _missing(stored_gone, now, removal_confirm_polls, held=decided.held)
+        changed.append(stored)
+        if event is None:
+            pending += 1
+        else:
+            events.append(event)
+    return DiffResult(tuple(events), tuple(changed), removals_pending=pending, guard=decided)
 
 
 def _changes(prev: StoredRegistration, row: Registration, now: datetime) -> list[Event]:
@@ -118,11 +128,12 @@ def _sighted(
 
 
 def _missing(
-    prev: StoredRegistration, now: datetime, removal_confirm_polls: int
+    prev: StoredRegistration, now: datetime, removal_confirm_polls: int, *, held: bool
 ) -> tuple[Event | None, StoredRegistration]:
-    """A present registration absent from a complete answer: count, and conclude at the limit."""
+    """A present registration absent from a complete answer: count, and conclude at the limit
+    unless the cycle is held (the count is kept, so the removal follows once the hold ends)."""
     missing = prev.missing_polls + 1
-    if missing < removal_confirm_polls:
+    if held or missing < removal_confirm_polls:
         return None, replace(prev, missing_polls=missing)
     old = prev.registration
     event = _event(

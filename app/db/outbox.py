@@ -14,13 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
 from app.db.engine import reading, translate_errors
-from app.db.tables import deliveries, registration_events
+from app.db.tables import deliveries, registration_events, removal_holds
 from app.domain import (
     BaselineSummary,
     DeliveryStatus,
     Event,
     EventKind,
     PendingDelivery,
+    RemovalsHeld,
     attempts_allowed,
 )
 
@@ -74,6 +75,8 @@ class Outbox:
             rows = conn.execute(stmt).all()
             summary_polls = {r.delivery_poll_id for r in rows if r.kind == "summary"}
             summaries = _baseline_counts(conn, summary_polls)
+            held_polls = {r.delivery_poll_id for r in rows if r.kind == "held"}
+            summaries = {**summaries, **{-pid: n for pid, n in _holds(conn, held_polls).items()}}
         return [_pending_from_row(r, summaries) for r in rows]
 
     @staticmethod
@@ -219,13 +222,29 @@ def _baseline_counts(conn: Connection, poll_ids: set[int]) -> dict[int, Baseline
     }
 
 
+def _holds(conn: Connection, poll_ids: set[int]) -> dict[int, BaselineSummary]:
+    """The removals-held alert of each poll that opened a hold (app.db.holds)."""
+    if not poll_ids:
+        return {}
+    h = removal_holds.c
+    stmt = sa.select(h.poll_id, h.opened_at, h.present, h.listed).where(h.poll_id.in_(poll_ids))
+    return {
+        row.poll_id: RemovalsHeld(
+            row.poll_id, row.opened_at, 0, (), present=row.present, listed=row.listed
+        )
+        for row in conn.execute(stmt)
+    }
+
+
 def _pending_from_row(
     row: Row[*tuple[Any, ...]], summaries: dict[int, BaselineSummary]
 ) -> PendingDelivery:
     summary = None
-    if row.kind == "summary":
+    if row.kind in ("summary", "held"):
+        # A held notice is keyed by minus its poll id: a poll never has both, but stay distinct.
+        key = -row.delivery_poll_id if row.kind == "held" else row.delivery_poll_id
         empty = BaselineSummary(row.delivery_poll_id, row.created_at, 0, ())
-        summary = summaries.get(row.delivery_poll_id, empty)
+        summary = summaries.get(key, empty)
     return PendingDelivery(
         id=row.delivery_id,
         poll_id=row.delivery_poll_id,

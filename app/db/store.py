@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from app.db import pgcopy
+from app.db import holds, pgcopy
 from app.db.engine import reading, translate_errors
 from app.db.state import read_state
 from app.db.tables import UTCDateTime, deliveries, poll_runs, registration_events, registrations
@@ -24,6 +24,7 @@ from app.domain import (
     DeliveryStatus,
     Event,
     EventKind,
+    HoldState,
     Key,
     Outcome,
     StoredRegistration,
@@ -85,6 +86,7 @@ class Store:
             _upsert(conn, record.changed, record.events, record.finished_at)
             _insert_events(conn, poll_id, record.events)
             _insert_deliveries(conn, poll_id, record.deliveries, record.finished_at)
+            holds.record_guard(conn, poll_id, record.guard, record.finished_at)
         return poll_id
 
     def record_failure(self, *, started_at: datetime, finished_at: datetime, error: str) -> int:
@@ -125,6 +127,10 @@ class Store:
         stmt = sa.select(sa.exists().where(r.present.is_(True), r.missing_polls > 0))
         with reading(self._engine) as conn:
             return bool(conn.execute(stmt).scalar())
+
+    def removal_hold(self) -> HoldState:
+        """The mass-shrink hold the next cycle finds (app.db.holds)."""
+        return holds.hold_state(self._engine)
 
     def last_poll(self) -> PollInfo | None:
         p = poll_runs.c
@@ -240,10 +246,9 @@ def _insert_deliveries(
     of channels taking every alerted event (built in SQL from the events just inserted, no id
     round trip), then those of routed channels (by position in the poll's events)."""
     base = {"poll_id": poll_id, "status": DeliveryStatus.PENDING.value, "created_at": created_at}
-    if plan.summaries:
-        rows = [
-            {**base, "event_id": None, "channel": ch, "kind": "summary"} for ch in plan.summaries
-        ]
+    notices = [(ch, "summary") for ch in plan.summaries] + [(ch, "held") for ch in plan.held]
+    if notices:
+        rows = [{**base, "event_id": None, "channel": ch, "kind": kind} for ch, kind in notices]
         conn.execute(sa.insert(deliveries), rows)
     e = registration_events.c
     target = ["poll_id", "event_id", "channel", "kind", "status", "created_at"]

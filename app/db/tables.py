@@ -124,7 +124,7 @@ deliveries = Table(
     # NULL for a baseline summary, which stands for all baseline events of its poll.
     Column("event_id", Id, ForeignKey("registration_events.id"), nullable=True),
     Column("channel", String(32), nullable=False),
-    Column("kind", String(16), nullable=False),  # "event" or "summary"
+    Column("kind", String(16), nullable=False),  # "event", "summary" or "held" (removals)
     Column("status", String(16), nullable=False),  # "pending", "sent" or "failed"
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text, nullable=True),
@@ -147,4 +147,18 @@ slack_threads = Table(
     Column("slack_channel", String(64), nullable=False),  # the channel ID Slack answered with
     Column("ts", String(32), nullable=False),  # the thread's first message
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+removal_holds = Table(
+    "removal_holds",
+    metadata,
+    # One row per mass-shrink hold (SPEC 2): open while closed_at is NULL, so `poll` from
+    # cron and a restarted service know it, and the operator is alerted once per hold.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("poll_id", Id, ForeignKey("poll_runs.id"), nullable=False),  # the poll it began
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("present", Integer, nullable=False),  # registrations present before that answer
+    Column("listed", Integer, nullable=False),  # of those, how many that answer listed
+    Column("accepted_at", UTCDateTime, nullable=True),  # `flinkswatch accept-removals`
+    Column("closed_at", UTCDateTime, nullable=True),  # an answer back to normal
 )

@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from app.domain import BaselineSummary, Direction, Event, EventKind, Key, direction
+from app.domain import (
+    BaselineSummary,
+    Direction,
+    Event,
+    EventKind,
+    Key,
+    RemovalsHeld,
+    direction,
+)
 
 NAME_LIMIT = 200
 SLACK_TEXT_LIMIT = 8000  # per message `text`; Slack truncates at 40k, we stay far below
@@ -174,10 +182,20 @@ def _duration(delta: timedelta) -> str:
     return "less than a minute"
 
 
+HELD_ADVICE = "check Flinks; if they are really gone, run `flinkswatch accept-removals`"
+
+
 def _summary_line(summary: BaselineSummary, esc: Escape) -> str:
+    if isinstance(summary, RemovalsHeld):
+        return f"{held_title(summary)}: nothing is marked removed until {HELD_ADVICE}"
     counts = ", ".join(f"{count} {esc(status, 80)}" for status, count in summary.by_status)
     noun = "registration" if summary.total == 1 else "registrations"
     return f"Now watching {summary.total} {noun}: {counts or 'none'}"
+
+
+def held_title(held: RemovalsHeld) -> str:
+    """SPEC 2: "Flinks listed 10 of 1,000 registrations; removals held"."""
+    return f"Flinks listed {held.listed:,} of {held.present:,} registrations; removals held"
 
 
 def _fit(text: str, limit: int) -> str:

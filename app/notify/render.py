@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from app.domain import BaselineSummary, Event, EventKind
+from app.domain import BaselineSummary, Event, EventKind, RemovalsHeld
 from app.notify.phrases import (
     _HTML,
     _SLACK_BLOCK,
@@ -36,6 +36,7 @@ from app.notify.phrases import (
     _plain,
     _summary_line,
     clean,
+    held_title,
     mrkdwn,
 )
 
@@ -155,8 +156,10 @@ def _header(title: str) -> dict[str, Any]:
 
 
 def _slack_summary(summary: BaselineSummary) -> SlackMessage:
-    title = "flinkswatch: baseline recorded"
-    line = _fit(f":eyes: {_summary_line(summary, mrkdwn)}", SLACK_SECTION_LIMIT)
+    title, emoji = "flinkswatch: baseline recorded", ":eyes:"
+    if isinstance(summary, RemovalsHeld):
+        title, emoji = "flinkswatch: removals held", ":rotating_light:"
+    line = _fit(f"{emoji} {_summary_line(summary, mrkdwn)}", SLACK_SECTION_LIMIT)
     blocks = [_header(title), {"type": "section", "text": {"type": "mrkdwn", "text": line}}]
     return SlackMessage(
         text=_fit(f"{title}\n{line}", SLACK_TEXT_LIMIT), blocks=blocks, summary=True
@@ -182,6 +185,8 @@ def email_parts(events: Sequence[Event], summary: BaselineSummary | None = None)
 
 
 def _subject(events: Sequence[Event], summary: BaselineSummary | None) -> str:
+    if isinstance(summary, RemovalsHeld):
+        return f"flinkswatch: {held_title(summary)}"
     if not events:
         total = summary.total if summary is not None else 0
         return f"flinkswatch: now watching {total} registrations"

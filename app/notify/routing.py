@@ -167,18 +167,22 @@ def plan_deliveries(
     events: Sequence[Event],
     channels: Sequence[tuple[str, Filter]],
     alerted: Collection[EventKind],
+    *,
+    held: bool = False,
 ) -> DeliveryPlan:
     """Which channel gets which of one cycle's events: a baseline summary per channel that
-    takes everything by default (a routed one would misread a count of everything), then per
+    takes everything by default (a routed one would misread a count of everything), the
+    removals-held alert (`held`: a mass-shrink hold opens) on every channel, then per
     channel the alerted events its filter accepts. Channels that accept everything are named
     with the kinds, so the store can build their rows in SQL without a list of 100,000 ids."""
     kinds = frozenset(kind for kind in alerted if kind is not EventKind.BASELINE)
     summaries: tuple[str, ...] = ()
     if any(ev.event is EventKind.BASELINE for ev in events):
         summaries = tuple(name for name, accepts in channels if accepts.catch_all)
+    told = tuple(name for name, _ in channels) if held else ()
     alerts = [i for i, ev in enumerate(events) if ev.event in kinds]
     if not alerts:
-        return DeliveryPlan(summaries=summaries)
+        return DeliveryPlan(summaries=summaries, held=told)
     routed = (
         (name, tuple(i for i in alerts if accepts.accepts(events[i])))
         for name, accepts in channels
@@ -189,6 +193,7 @@ def plan_deliveries(
         everything=tuple(name for name, accepts in channels if accepts.everything),
         kinds=kinds,
         routed=tuple((name, found) for name, found in routed if found),
+        held=told,
     )
 
 

@@ -9,6 +9,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 import stamina
 
 from app.db import engine as db
+from app.db import holds
 from app.db.tables import registration_events, registrations
 from app.demo.simulator import FlinksSimulator, bulk_rows
 from app.domain import Outcome
@@ -168,16 +170,23 @@ def test_one_empty_answer_between_full_ones_removes_nothing(app: App, sim: Flink
     assert present(app) == 10, "every absence counter was reset"
 
 
-def test_answer_missing_most_rows_is_held_back_until_it_repeats_and_said_once(
+def test_answer_missing_most_rows_is_held_until_accepted_and_said_once(
     app: App, sim: FlinksSimulator, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """9 of 10 missing is a mass shrink (SPEC 2, REMOVAL_HOLD_PERCENT=50): held, one new hold
+    however many cycles repeat it, then removed once `accept-removals` lifted it."""
     sim.set_rows(sim.rows[:1])
     with caplog.at_level(logging.WARNING, logger="app.poll"):
-        assert app.poller.poll_once().outcome is Outcome.OK
-        assert events(app, "removed") == [], "not concluded on one answer"
-        assert app.poller.poll_once().outcome is Outcome.OK
-    pending = [r.getMessage() for r in caplog.records if "poll.removals_pending" in r.getMessage()]
-    assert pending == ["poll.removals_pending count=9 confirm_polls=2"]
+        for _ in range(3):
+            assert app.poller.poll_once().outcome is Outcome.OK
+    assert events(app, "removed") == [], "held, not concluded"
+    held = [r.getMessage() for r in caplog.records if "poll.removals_held" in r.getMessage()]
+    assert [m for m in held if "new_hold=True" in m] == [held[0]]
+    assert "poll.removals_pending" not in caplog.text
+    lifted = holds.accept(app.engine, datetime.now(UTC), confirm_polls=2)
+    assert lifted is not None
+    assert (lifted.next_cycle, lifted.later) == (9, 0)
+    assert app.poller.poll_once().outcome is Outcome.OK
     assert len(events(app, "removed")) == 9
     assert app.poller.poll_once().outcome is Outcome.OK
     assert len(events(app, "removed")) == 9, "concluded once"

@@ -16,6 +16,7 @@ from app.db.tables import metadata
 APP_TABLES = {
     "registrations",
     "registration_events",
+    "removal_holds",
     "poll_runs",
     "deliveries",
     "slack_threads",
@@ -89,5 +90,5 @@ def test_schema_is_current(engine: sa.Engine) -> None:
     assert not db.schema_is_current(engine)
 
 
-def test_head_revision_is_the_slack_threads_one() -> None:
-    assert db.head_revision() == "0002"
+def test_head_revision_is_the_removal_holds_one() -> None:
+    assert db.head_revision() == "0003"

@@ -48,6 +48,7 @@ def test_defaults_match_the_spec() -> None:
         2,
         30,
     )
+    assert s.removal_hold_percent == 50
     assert s.database_url.get_secret_value() == DEFAULT_DATABASE_URL
     assert s.auto_migrate is True
     assert (s.smtp_port, s.smtp_security, s.http_host, s.http_port) == (
@@ -66,6 +67,8 @@ def test_defaults_match_the_spec() -> None:
     [
         ("POLL_INTERVAL_SECONDS", "soon", "POLL_INTERVAL_SECONDS: "),
         ("POLL_INTERVAL_SECONDS", "0", "POLL_INTERVAL_SECONDS: "),
+        ("REMOVAL_HOLD_PERCENT", "0", "REMOVAL_HOLD_PERCENT: "),
+        ("REMOVAL_HOLD_PERCENT", "101", "REMOVAL_HOLD_PERCENT: "),
         ("FLINKS_TOKEN_AUTH", "header", "FLINKS_TOKEN_AUTH: "),
         ("SMTP_SECURITY", "tls", "SMTP_SECURITY: "),
         ("HTTP_PORT", "70000", "HTTP_PORT: "),
