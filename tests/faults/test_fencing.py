@@ -38,7 +38,7 @@ def _terminate_lock_session(engine: sa.Engine) -> list[bool]:
             return list(
                 conn.execute(
                     sa.text(
-                        # The timeout waits until the backend is gone: only then are its locks released.
+                        # Wait until the backend is gone: only then are its locks released.
                         "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
                         " WHERE application_name LIKE 'flinkswatch-leader@%'"
                         " AND datname = current_database()"

@@ -99,7 +99,7 @@ def test_lost_lock_session_is_lost_leadership_then_taken_again(pg_url: str) -> N
             killed = (
                 admin.execute(
                     sa.text(
-                        # The timeout waits until the backend is gone: only then are its locks released.
+                        # Wait until the backend is gone: only then are its locks released.
                         "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
                         " WHERE application_name LIKE 'flinkswatch-leader@%'"
                         " AND datname = current_database()"
