@@ -107,13 +107,23 @@ def reading(engine: Engine) -> Iterator[Connection]:
         yield conn.execution_options(**{READ_ONLY: True})
 
 
+_OPEN_DATABASE_ERRORS = (
+    "disk I/O error",
+    "database or disk is full",
+    "disk image is malformed",
+    "readonly database",
+)
+
+
 def database_error(exc: sa.exc.DBAPIError, url: sa.URL) -> DatabaseError:
     """Turn a driver error into a one-line DatabaseError that names the URL without password."""
     # psycopg prefixes "connection failed: connection to server at ... failed: <reason>".
     reason = one_line(str(exc.orig) if exc.orig is not None else str(exc)) or "unknown error"
     if url.password:
         reason = reason.replace(str(url.password), "***")
-    if exc.statement is None:  # raised while connecting, not by a statement
+    # Raised while connecting, not by a statement; but commit raises with no statement too, and
+    # the disk failing under an open SQLite file is not a failure to connect.
+    if exc.statement is None and not any(s in reason for s in _OPEN_DATABASE_ERRORS):
         return DatabaseError(f"cannot connect to database {safe_url(url)}: {reason}")
     return DatabaseError(f"database error on {safe_url(url)}: {reason}")
 
