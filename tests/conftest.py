@@ -62,3 +62,14 @@ def db_url(request: pytest.FixtureRequest) -> str:
         return str(request.getfixturevalue("sqlite_url"))
     request.applymarker(pytest.mark.postgres)
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[sa.Engine]:
+    """A migrated database of each backend; modules that need another one define their own."""
+    from app.db import engine as db
+
+    engine = db.make_engine(db_url)
+    db.migrate(engine)
+    yield engine
+    engine.dispose()

@@ -14,7 +14,6 @@ import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from app.db import engine as db
 from app.domain import CycleResult, Outcome
 from app.flinks.client import FlinksUnavailable
 from app.notify.heartbeat import Heartbeat
@@ -22,14 +21,6 @@ from app.settings import ConfigError, load_settings
 from tests.builders import FakeClock
 from tests.fakes.heartbeat_server import FakeHeartbeat
 from tests.integration.test_poll import T0, FakeChannel, FakeSource, make_poller, row
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[sa.Engine]:
-    engine = db.make_engine(db_url)
-    db.migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,7 +11,6 @@ import pytest
 import sqlalchemy as sa
 
 from app.cli.commands import main
-from app.db import engine as db
 from app.db.outbox import Outbox
 from app.db.store import Store
 from app.db.tables import registrations, removal_holds
@@ -39,14 +38,6 @@ class HoldChannel(FakeChannel):
             return None
 
         return [Outgoing((), True, send)]
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[sa.Engine]:
-    engine = db.make_engine(db_url)
-    db.migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 @dataclass

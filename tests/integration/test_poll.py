@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -77,14 +77,6 @@ class FakeChannel(Channel):
             return None
 
         return [Outgoing(tuple(range(len(events))), summary is not None, send)]
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[sa.Engine]:
-    engine = db.make_engine(db_url)
-    db.migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def make_poller(

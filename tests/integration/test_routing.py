@@ -3,7 +3,6 @@ rows per (event, channel instance) on real SQLite and PostgreSQL; ALERT_EVENTS c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +10,6 @@ import pytest
 import sqlalchemy as sa
 from fakes.slack_server import FakeSlack
 
-from app.db import engine as db
 from app.db.outbox import Outbox
 from app.db.store import Store
 from app.domain import ALERTED_BY_DEFAULT, CycleRecord, Event, EventKind, Outcome
@@ -128,14 +126,6 @@ def test_build_channels_makes_one_bot_channel_per_destination() -> None:
 
 
 # ---- delivery rows ----------------------------------------------------------------------------
-@pytest.fixture
-def engine(db_url: str) -> Iterator[sa.Engine]:
-    engine = db.make_engine(db_url)
-    db.migrate(engine)
-    yield engine
-    engine.dispose()
-
-
 def record(engine: sa.Engine, config: Settings, events: tuple[Event, ...] = EVENTS) -> None:
     routes = [(c.name, c.filter) for c in build_channels(config)]
     plan = plan_deliveries(events, routes, config.alert_events)

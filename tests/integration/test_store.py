@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -33,14 +32,6 @@ from tests import builders
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOSTILE = "x' OR 1=1 --"
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[sa.Engine]:
-    engine = db.make_engine(db_url)
-    db.migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
