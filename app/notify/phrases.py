@@ -182,12 +182,12 @@ def _duration(delta: timedelta) -> str:
     return "less than a minute"
 
 
-HELD_ADVICE = "check Flinks; if they are really gone, run `flinkswatch accept-removals`"
+HELD_ADVICE = "Check Flinks; if they are really gone, run `flinkswatch accept-removals`"
 
 
 def _summary_line(summary: BaselineSummary, esc: Escape) -> str:
     if isinstance(summary, RemovalsHeld):
-        return f"{held_title(summary)}: nothing is marked removed until {HELD_ADVICE}"
+        return f"{held_title(summary)}: nothing is marked removed until the hold is lifted. {HELD_ADVICE}"
     counts = ", ".join(f"{count} {esc(status, 80)}" for status, count in summary.by_status)
     noun = "registration" if summary.total == 1 else "registrations"
     return f"Now watching {summary.total} {noun}: {counts or 'none'}"
