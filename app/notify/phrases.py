@@ -187,7 +187,8 @@ HELD_ADVICE = "Check Flinks; if they are really gone, run `flinkswatch accept-re
 
 def _summary_line(summary: BaselineSummary, esc: Escape) -> str:
     if isinstance(summary, RemovalsHeld):
-        return f"{held_title(summary)}: nothing is marked removed until the hold is lifted. {HELD_ADVICE}"
+        lifted = "nothing is marked removed until the hold is lifted"
+        return f"{held_title(summary)}: {lifted}. {HELD_ADVICE}"
     counts = ", ".join(f"{count} {esc(status, 80)}" for status, count in summary.by_status)
     noun = "registration" if summary.total == 1 else "registrations"
     return f"Now watching {summary.total} {noun}: {counts or 'none'}"
