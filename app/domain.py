@@ -149,9 +149,7 @@ class CycleResult:
     delivery_failures: int = 0
     error: str | None = None
     poll_id: int | None = None
-    failure_kind: str | None = (
-        None  # flinks_auth, flinks_unavailable, flinks_bad_answer, database...
-    )
+    failure_kind: str | None = None  # flinks_auth, flinks_unavailable, database, ...
     kinds: tuple[tuple[str, int], ...] = ()  # events of this cycle by kind
 
 
@@ -203,6 +201,7 @@ class CycleRecord:
     deliveries: DeliveryPlan
     digest: str | None  # of a complete answer only: what the next identical answer may skip
     guard: Guard = NO_GUARD  # the mass-shrink hold to open or close with this cycle
+    notices: tuple[NoticePlan, ...] = ()  # watcher notices this cycle calls for (SPEC 8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +221,39 @@ class RemovalsHeld(BaselineSummary):
 
     present: int = 0  # registrations present before the answer
     listed: int = 0  # of those, how many the answer listed
+
+
+class NoticeKind(enum.StrEnum):
+    """The watcher's own alerts (SPEC 8): the delivery kind they ride the outbox as."""
+
+    WATCHER_BLIND = "watcher_blind"
+    WATCHER_RECOVERED = "watcher_recovered"
+    CHANNEL_FAILING = "channel_failing"
+    CHANNEL_RECOVERED = "channel_recovered"
+
+
+@dataclass(frozen=True, slots=True)
+class WatcherNotice(BaselineSummary):
+    """An alert about the watcher itself (SPEC 8), decided by app.core.blind; rides the outbox
+    like a summary, to every channel (a channel notice: to every other)."""
+
+    kind: NoticeKind = NoticeKind.WATCHER_BLIND
+    since: datetime | None = None  # the first failed cycle (blind), or the first failed delivery
+    cause: str = ""  # a failure_kind of the cycle (blind), "permanent"/"failing" (channels)
+    last_error: str = ""
+    failures: int = 0  # consecutive failed cycles
+    count: int = 0  # recovered: changes found on return; channel notices: alerts waiting
+    channel: str | None = None  # the channel a channel notice is about
+    repeat: bool = False  # a reminder: still blind (BLIND_REPEAT)
+
+
+@dataclass(frozen=True, slots=True)
+class NoticePlan:
+    """A watcher notice to record, and the channels that owe it (app.db.notices)."""
+
+    notice: WatcherNotice
+    channels: tuple[str, ...]  # owed it: pending deliveries
+    sent: tuple[str, ...] = ()  # told already, directly, while the database was down
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -261,10 +293,8 @@ TRANSIENT_ATTEMPTS_FACTOR = 100
 
 
 def attempts_allowed(max_attempts: int, *, permanent: bool) -> int:
-    """Failed attempts (of every kind, all counted) after which a delivery gives up as `failed`.
-
-    A permanent failure gives up at DELIVERY_MAX_ATTEMPTS; a transient one (network, 5xx, 429)
-    at a hundred times that, so an outage of Slack or the mail relay loses nothing unless it
-    lasts days: a down channel counts one attempt per cycle, on the first message it owes only
-    (1,000 attempts are about 3.5 days at the default 5-minute interval)."""
+    """Failed attempts (of every kind, all counted) after which a delivery gives up as `failed`:
+    DELIVERY_MAX_ATTEMPTS for a permanent failure, a hundred times that for a transient one
+    (network, 5xx, 429), so an outage of Slack or the mail relay loses nothing unless it lasts
+    days (one attempt per cycle: 1,000 attempts are about 3.5 days at 5-minute polls)."""
     return max_attempts if permanent else max_attempts * TRANSIENT_ATTEMPTS_FACTOR

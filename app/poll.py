@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
+from app.core.blind import DATABASE, BlindPolicy
 from app.core.diff import DiffResult, apply, diff
 from app.core.text import one_line
 from app.domain import (
@@ -19,20 +20,23 @@ from app.domain import (
     LEADERSHIP_LOST,
     CycleRecord,
     CycleResult,
-    Event,
     EventKind,
     Fetched,
     HoldState,
     Interrupted,
     Key,
+    NoticePlan,
     Outcome,
     StoredRegistration,
 )
 from app.flinks.listing import FlinksError
 from app.logs import poll_id_var
-from app.notify.deliver import Channel, DeliveryReport, DeliveryStore, deliver_pending
+from app.notify.channel import Channel, DeliveryStore
+from app.notify.deliver import DeliveryReport, deliver_pending
 from app.notify.routing import plan_deliveries
 from app.notify.unrecorded import Unrecorded
+from app.poll_logs import log_done, log_events, log_guard, log_notices
+from app.selfwatch import HealthStore, SelfWatch
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +47,7 @@ class Source(Protocol):
     def fetch(self) -> Fetched: ...
 
 
-class CycleStore(Protocol):
+class CycleStore(HealthStore, Protocol):
     """What a cycle reads and writes (app.db.store.Store)."""
 
     def last_success_id(self) -> int | None: ...
@@ -52,7 +56,15 @@ class CycleStore(Protocol):
     def removal_hold(self) -> HoldState: ...
     def load_state(self) -> dict[Key, StoredRegistration]: ...
     def record_cycle(self, record: CycleRecord) -> int: ...
-    def record_failure(self, *, started_at: datetime, finished_at: datetime, error: str) -> int: ...
+    def record_failure(
+        self,
+        *,
+        started_at: datetime,
+        finished_at: datetime,
+        error: str,
+        kind: str | None = None,
+        notices_due: Sequence[NoticePlan] = (),
+    ) -> int: ...
 
 
 def utcnow() -> datetime:
@@ -70,6 +82,7 @@ class Poller:
     removal_confirm_polls: int = 2
     removal_hold_percent: int = 100  # REMOVAL_HOLD_PERCENT (SPEC 2); 100: the guard is off
     delivery_max_attempts: int = 10
+    blind_policy: BlindPolicy = field(default_factory=BlindPolicy)  # BLIND_AFTER_FAILURES, ...
     alerted: Collection[EventKind] = field(default_factory=lambda: ALERTED_BY_DEFAULT)
     clock: Callable[[], datetime] = utcnow
     sleep: Callable[[float], None] = time.sleep
@@ -84,6 +97,10 @@ class Poller:
     _state: tuple[int, dict[Key, StoredRegistration]] | None = field(
         default=None, init=False, repr=False
     )
+    _watch: SelfWatch = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._watch = SelfWatch(self.store, self.channels, self.blind_policy)
 
     def poll_once(self) -> CycleResult:
         """One complete cycle, never raising:
@@ -93,15 +110,16 @@ class Poller:
         3. load the stored state and diff it against the answer;
         4. record the new state, its events and the deliveries they call for, in one transaction;
         5. deliver what is pending on every channel: this cycle's alerts and earlier failures;
-        6. ping the heartbeat URL of the outcome.
+        6. update each channel's delivery health, telling the others of one that fails (SPEC 8);
+        7. ping the heartbeat URL of the outcome.
         """
         token = poll_id_var.set(uuid.uuid4().hex[:12])
         started = time.monotonic()
         try:
             result = self._record(self.clock())
             if result.failure_kind not in (LEADERSHIP_LOST, INTERRUPTED):
-                result = _with_delivery(result, self._deliver())
-            _log_done(result, time.monotonic() - started)
+                result = _with_delivery(result, self._deliver_and_watch(result.poll_id))
+            log_done(result, time.monotonic() - started)
             self.heartbeat(result)
             return result
         finally:
@@ -136,6 +154,8 @@ class Poller:
         previous, result = self._diff(started_at, fetched, latest)
         events = result.events
         self.guard()
+        changes = sum(1 for e in events if e.event is not EventKind.BASELINE)
+        notices = self._watch.on_success(now=self.clock(), changes=changes)
         routes = [(channel.name, channel.filter) for channel in self.channels]
         record = CycleRecord(
             started_at=started_at,
@@ -148,10 +168,13 @@ class Poller:
             deliveries=plan_deliveries(events, routes, self.alerted, held=result.guard.opens),
             digest=fetched.digest if answer.complete else None,
             guard=result.guard,
+            notices=notices,
         )
         poll_id = self.store.record_cycle(record)
+        self._watch.recorded()
+        log_notices(notices)
         self._remember(latest, poll_id, previous, result.changed)
-        _log_events(events)
+        log_events(events)
         return CycleResult(
             outcome=outcome,
             rows=len(answer.rows),
@@ -186,7 +209,7 @@ class Poller:
             hold=hold,
             removal_hold_percent=self.removal_hold_percent,
         )
-        _log_guard(result)
+        log_guard(result)
         if result.removals_pending and not result.guard.held:
             log.warning(
                 "poll.removals_pending count=%d confirm_polls=%d",
@@ -217,14 +240,43 @@ class Poller:
             self._state = None
 
     def _failed(self, started_at: datetime, error: str, kind: str) -> CycleResult:
-        poll_id = None
+        """Record the failed cycle with the blind notices it calls for (SPEC 8); when the
+        database refuses that too, the watcher may have to say so without it."""
+        poll_id, now = None, self.clock()
         try:
+            self.guard()
+            plans = self._watch.on_failure(started_at=started_at, now=now, kind=kind, error=error)
             poll_id = self.store.record_failure(
-                started_at=started_at, finished_at=self.clock(), error=error
+                started_at=started_at, finished_at=now, error=error, kind=kind, notices_due=plans
             )
+            self._watch.recorded()
+            log_notices(plans)
+        except Interrupted as exc:
+            log.warning("poll.not_recorded reason=%s", exc)
+            return CycleResult(outcome=Outcome.FAILED, error=error, failure_kind=LEADERSHIP_LOST)
         except Exception as exc:  # noqa: BLE001 - the database may be the thing that failed
             log.error("poll.failure_not_recorded error=%r", one_line(exc))
+            reason = error if kind == DATABASE else f"recording failed: {one_line(exc)}"
+            self._watch.not_recorded(started_at=started_at, now=now, error=reason)
         return CycleResult(outcome=Outcome.FAILED, error=error, poll_id=poll_id, failure_kind=kind)
+
+    def _deliver_and_watch(self, poll_id: int | None) -> DeliveryReport | None:
+        """Deliver; then, when a channel was just announced failing or recovered, deliver
+        that notice to the other channels at once rather than next cycle."""
+        report = self._deliver()
+        if report is None or poll_id is None:
+            return report
+        if not self._watch.after_delivery(poll_id, report, self.clock()):
+            return report
+        again = self._deliver()
+        if again is None:
+            return report
+        return replace(
+            again,
+            sent=report.sent + again.sent,
+            failed=report.failed + again.failed,
+            errors=report.errors + again.errors,
+        )
 
     def _deliver(self) -> DeliveryReport | None:
         try:
@@ -239,51 +291,6 @@ class Poller:
         except Exception as exc:  # noqa: BLE001 - e.g. database down: retried next cycle
             log.error("delivery.skipped error=%r", one_line(exc))
             return None
-
-
-def _log_done(result: CycleResult, seconds: float) -> None:
-    log.log(
-        logging.WARNING if result.outcome is not Outcome.OK else logging.INFO,
-        "poll.done outcome=%s rows=%d skipped=%d events=%d delivered=%d "
-        "delivery_failures=%d duration_ms=%d%s",
-        result.outcome,
-        result.rows,
-        result.skipped,
-        result.events,
-        result.delivered,
-        result.delivery_failures,
-        seconds * 1000,
-        f" error={result.error!r}" if result.error else "",
-    )
-
-
-def _log_guard(result: DiffResult) -> None:
-    guard = result.guard
-    if guard.held:
-        log.warning(
-            "poll.removals_held listed=%d present=%d new_hold=%s (flinkswatch accept-removals)",
-            guard.listed,
-            guard.present,
-            guard.opens,
-        )
-    elif guard.closes:
-        log.info("poll.removal_hold_ended listed=%d present=%d", guard.listed, guard.present)
-
-
-def _log_events(events: Sequence[Event]) -> None:
-    # Every event is in the history and in the alerts; one log line each is for debugging
-    # only (a mass change of 10,000 rows would otherwise log 10,000 lines per cycle).
-    if not log.isEnabledFor(logging.DEBUG):
-        return
-    for event in (e for e in events if e.event is not EventKind.BASELINE):
-        log.debug(
-            "event.%s client_id=%s provider_id=%d from=%s to=%s",
-            event.event,
-            event.client_id,
-            event.provider_id,
-            event.from_status,
-            event.to_status,
-        )
 
 
 def _with_delivery(result: CycleResult, report: DeliveryReport | None) -> CycleResult:

@@ -6,7 +6,7 @@ Every secret may come from a file named by `<NAME>_FILE` (Docker and Kubernetes 
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -29,6 +29,7 @@ from app.settings_types import (
     AlertKinds,
     CaBundle,
     DatabaseUrl,
+    Duration,
     EmailRoutes,
     HttpUrl,
     Lower,
@@ -112,6 +113,10 @@ class Settings(BaseSettings):
 
     alert_timezone: TimeZone = UTC
     stuck_after: StuckAfter = Field(default_factory=lambda: parse_stuck_after(DEFAULT_STUCK_AFTER))
+
+    # SPEC 8: consecutive failed cycles before the watcher says it is blind, and its reminder.
+    blind_after_failures: int = Field(default=3, ge=1)
+    blind_repeat: Duration = timedelta(hours=24)
 
     heartbeat_url: SecretHttpUrl = None
     heartbeat_fail_url: SecretHttpUrl = None

@@ -154,3 +154,12 @@ StuckAfter = Annotated[
     BeforeValidator(lambda v: parse_stuck_after(v) if isinstance(v, str) else v),
 ]
 TimeZone = Annotated[tzinfo, PlainValidator(_time_zone)]
+# BLIND_REPEAT: a duration, or 0 for never.
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(
+        lambda v: (
+            (timedelta(0) if v.strip() == "0" else parse_duration(v)) if isinstance(v, str) else v
+        )
+    ),
+]

@@ -15,6 +15,7 @@ import httpx
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+from app.core.blind import BlindPolicy
 from app.db import engine as db
 from app.db import queries
 from app.db.leader import Leadership, leadership_for
@@ -22,8 +23,8 @@ from app.db.outbox import Outbox
 from app.db.store import Store
 from app.db.threads import SlackThreadTable
 from app.flinks.client import FlinksClient
+from app.notify.channel import Channel
 from app.notify.console import ConsoleChannel
-from app.notify.deliver import Channel
 from app.notify.email import EmailChannel
 from app.notify.heartbeat import Heartbeat
 from app.notify.routing import Destination, destinations
@@ -251,6 +252,7 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
         removal_confirm_polls=settings.removal_confirm_polls,
         removal_hold_percent=settings.removal_hold_percent,
         delivery_max_attempts=settings.delivery_max_attempts,
+        blind_policy=BlindPolicy(settings.blind_after_failures, settings.blind_repeat),
         alerted=settings.alert_events,
         sleep=waits.sleep,
         guard=waits.confirm_leader,

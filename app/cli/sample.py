@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from app.domain import DeliveryFailure, Event, EventKind
-from app.notify.deliver import Channel
+from app.notify.channel import Channel
 
 
 def sample_event(now: datetime | None = None) -> Event:

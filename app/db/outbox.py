@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
+from app.db import notices
 from app.db.engine import reading, translate_errors
 from app.db.tables import deliveries, registration_events, removal_holds
 from app.domain import (
@@ -22,6 +23,7 @@ from app.domain import (
     EventKind,
     PendingDelivery,
     RemovalsHeld,
+    WatcherNotice,
     attempts_allowed,
 )
 
@@ -54,6 +56,7 @@ class Outbox:
                 d.channel,
                 d.attempts,
                 d.kind,
+                d.notice_id,
                 d.created_at,
                 *(e[name] for name in EVENT_FIELDS),
                 e.previous_status_since,
@@ -77,7 +80,8 @@ class Outbox:
             summaries = _baseline_counts(conn, summary_polls)
             held_polls = {r.delivery_poll_id for r in rows if r.kind == "held"}
             summaries = {**summaries, **{-pid: n for pid, n in _holds(conn, held_polls).items()}}
-        return [_pending_from_row(r, summaries) for r in rows]
+            found = notices.load_notices(conn, {r.notice_id for r in rows if r.notice_id})
+        return [_pending_from_row(r, summaries, found) for r in rows]
 
     @staticmethod
     def _held_from(channel: str, now: datetime) -> sa.ScalarSelect[Any]:
@@ -237,10 +241,14 @@ def _holds(conn: Connection, poll_ids: set[int]) -> dict[int, BaselineSummary]:
 
 
 def _pending_from_row(
-    row: Row[*tuple[Any, ...]], summaries: dict[int, BaselineSummary]
+    row: Row[*tuple[Any, ...]],
+    summaries: dict[int, BaselineSummary],
+    found: dict[int, WatcherNotice],
 ) -> PendingDelivery:
-    summary = None
-    if row.kind in ("summary", "held"):
+    summary: BaselineSummary | None = None
+    if row.notice_id is not None:
+        summary = found[row.notice_id]
+    elif row.kind in ("summary", "held"):
         # A held notice is keyed by minus its poll id: a poll never has both, but stay distinct.
         key = -row.delivery_poll_id if row.kind == "held" else row.delivery_poll_id
         empty = BaselineSummary(row.delivery_poll_id, row.created_at, 0, ())

@@ -14,18 +14,18 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from app.db import holds, pgcopy
+from app.core.blind import BlindState, ChannelHealth
+from app.db import holds, notices, pgcopy, planned
 from app.db.engine import reading, translate_errors
 from app.db.state import read_state
-from app.db.tables import UTCDateTime, deliveries, poll_runs, registration_events, registrations
+from app.db.tables import poll_runs, registration_events, registrations
 from app.domain import (
     CycleRecord,
-    DeliveryPlan,
-    DeliveryStatus,
     Event,
     EventKind,
     HoldState,
     Key,
+    NoticePlan,
     Outcome,
     StoredRegistration,
 )
@@ -85,21 +85,54 @@ class Store:
             ).scalar_one()
             _upsert(conn, record.changed, record.events, record.finished_at)
             _insert_events(conn, poll_id, record.events)
-            _insert_deliveries(conn, poll_id, record.deliveries, record.finished_at)
+            planned.insert_deliveries(conn, poll_id, record.deliveries, record.finished_at)
             holds.record_guard(conn, poll_id, record.guard, record.finished_at)
+            notices.record_notices(conn, poll_id, record.notices, record.finished_at)
         return poll_id
 
-    def record_failure(self, *, started_at: datetime, finished_at: datetime, error: str) -> int:
+    def record_failure(
+        self,
+        *,
+        started_at: datetime,
+        finished_at: datetime,
+        error: str,
+        kind: str | None = None,
+        notices_due: Sequence[NoticePlan] = (),
+    ) -> int:
+        """The failed poll, and the watcher notices it calls for (SPEC 8), in one transaction."""
         run = {
             "started_at": started_at,
             "finished_at": finished_at,
             "outcome": Outcome.FAILED.value,
             "error": error[:_MAX_ERROR_CHARS],
+            "failure_kind": kind,
         }
         with self._write() as conn:
+            self._fence(conn)
             stmt = sa.insert(poll_runs).values(run).returning(poll_runs.c.id)
             poll_id: int = conn.execute(stmt).scalar_one()
+            notices.record_notices(conn, poll_id, notices_due, finished_at)
         return poll_id
+
+    def blind_state(self) -> BlindState:
+        """Failed polls since the last good one, and the open blind announcement (SPEC 8)."""
+        return notices.read_blind_state(self._engine)
+
+    def channel_health(self) -> dict[str, ChannelHealth]:
+        return notices.read_channel_health(self._engine)
+
+    def record_channel_health(
+        self,
+        poll_id: int,
+        records: Sequence[ChannelHealth],
+        due: Sequence[NoticePlan],
+        at: datetime,
+    ) -> None:
+        """Each channel's new delivery record and the notices it calls for, in one transaction."""
+        with self._write() as conn:
+            self._fence(conn)
+            notices.save_channel_health(conn, records, at)
+            notices.record_notices(conn, poll_id, due, at)
 
     def last_success_id(self) -> int | None:
         """The id of the latest ok or degraded poll: the one whose state is stored now."""
@@ -237,46 +270,6 @@ def _event_to_row(ev: Event, poll_id: int) -> dict[str, Any]:
         "previous_status_since": ev.previous_status_since,
         "details": _dump_details(ev),
     }
-
-
-def _insert_deliveries(
-    conn: Connection, poll_id: int, plan: DeliveryPlan, created_at: datetime
-) -> None:
-    """The outbox rows of one poll, as planned by app.notify.routing: summaries, then the rows
-    of channels taking every alerted event (built in SQL from the events just inserted, no id
-    round trip), then those of routed channels (by position in the poll's events)."""
-    base = {"poll_id": poll_id, "status": DeliveryStatus.PENDING.value, "created_at": created_at}
-    notices = [(ch, "summary") for ch in plan.summaries] + [(ch, "held") for ch in plan.held]
-    if notices:
-        rows = [{**base, "event_id": None, "channel": ch, "kind": kind} for ch, kind in notices]
-        conn.execute(sa.insert(deliveries), rows)
-    e = registration_events.c
-    target = ["poll_id", "event_id", "channel", "kind", "status", "created_at"]
-    kinds = sorted(kind.value for kind in plan.kinds)
-    for channel in plan.everything:
-        select = (
-            sa.select(
-                e.poll_id,
-                e.id,
-                sa.literal(channel, sa.String()),
-                sa.literal("event", sa.String()),
-                sa.literal(base["status"], sa.String()),
-                sa.literal(created_at, UTCDateTime()),
-            )
-            .where(e.poll_id == poll_id, e.event.in_(kinds))
-            .order_by(e.id)
-        )
-        conn.execute(sa.insert(deliveries).from_select(target, select))
-    if plan.routed:
-        # Event ids follow the order of the poll's events (_insert_events).
-        ids = conn.execute(sa.select(e.id).where(e.poll_id == poll_id).order_by(e.id)).scalars()
-        by_index = list(ids)
-        rows = [
-            {**base, "event_id": by_index[i], "channel": channel, "kind": "event"}
-            for channel, indexes in plan.routed
-            for i in indexes
-        ]
-        conn.execute(sa.insert(deliveries), rows)
 
 
 def _dump_details(event: Event) -> str | None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     true,
 )
 
@@ -91,6 +92,9 @@ poll_runs = Table(
     Column("error", Text, nullable=True),
     # sha256 of the raw answer: an identical answer with nothing pending needs no diff.
     Column("answer_digest", String(64), nullable=True),
+    # A failed poll's failure_kind (flinks_auth, flinks_unavailable, database, ...): the cause
+    # the blind alert names (SPEC 8).
+    Column("failure_kind", String(32), nullable=True),
     Index("ix_poll_runs_outcome_finished_at", "outcome", "finished_at"),
 )
 
@@ -124,7 +128,8 @@ deliveries = Table(
     # NULL for a baseline summary, which stands for all baseline events of its poll.
     Column("event_id", Id, ForeignKey("registration_events.id"), nullable=True),
     Column("channel", String(32), nullable=False),
-    Column("kind", String(16), nullable=False),  # "event", "summary" or "held" (removals)
+    # "event", "summary", "held" (removals), or a watcher notice's kind (NoticeKind)
+    Column("kind", String(32), nullable=False),
     Column("status", String(16), nullable=False),  # "pending", "sent" or "failed"
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text, nullable=True),
@@ -132,7 +137,10 @@ deliveries = Table(
     Column("next_attempt_at", UTCDateTime, nullable=True),
     Column("sent_at", UTCDateTime, nullable=True),
     Column("external_ref", String(255), nullable=True),  # e.g. Slack channel:ts
+    # A watcher notice (kind watcher_blind, watcher_recovered, channel_failing, ...).
+    Column("notice_id", Id, ForeignKey("watcher_notices.id"), nullable=True),
     UniqueConstraint("event_id", "channel", name="uq_deliveries_event_id_channel"),
+    UniqueConstraint("notice_id", "channel", name="uq_deliveries_notice_id_channel"),
     Index("ix_deliveries_channel_status", "channel", "status"),
 )
 
@@ -161,4 +169,37 @@ removal_holds = Table(
     Column("listed", Integer, nullable=False),  # of those, how many that answer listed
     Column("accepted_at", UTCDateTime, nullable=True),  # `flinkswatch accept-removals`
     Column("closed_at", UTCDateTime, nullable=True),  # an answer back to normal
+)
+
+watcher_notices = Table(
+    "watcher_notices",
+    metadata,
+    # One row per alert about the watcher itself (SPEC 8), in the transaction of the poll that
+    # called for it. The latest watcher_blind / watcher_recovered row is the blind state: a
+    # restart, a `poll` from cron or a new leader reads it and never announces an outage twice.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("poll_id", Id, ForeignKey("poll_runs.id"), nullable=False),
+    Column("kind", String(32), nullable=False),  # app.domain.NoticeKind
+    Column("channel", String(255), nullable=True),  # the channel a channel notice is about
+    Column("since", UTCDateTime, nullable=True),
+    Column("cause", String(32), nullable=False, server_default=""),
+    Column("last_error", Text, nullable=True),
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("tally", Integer, nullable=False, server_default="0"),  # changes found / alerts waiting
+    Column("repeat", Boolean, nullable=False, server_default=false()),
+    Column("sent_directly", Boolean, nullable=False, server_default=false()),  # database was down
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_watcher_notices_kind", "kind"),
+)
+
+channel_health = Table(
+    "channel_health",
+    metadata,
+    # Each channel's delivery record (app.core.blind.ChannelHealth), kept across restarts.
+    Column("channel", String(255), primary_key=True),
+    Column("failing_cycles", Integer, nullable=False, server_default="0"),
+    Column("since", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("announced", Boolean, nullable=False, server_default=false()),
+    Column("updated_at", UTCDateTime, nullable=False),
 )

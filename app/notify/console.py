@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 
 from app.domain import BaselineSummary, Event
-from app.notify.deliver import Channel, Outgoing
+from app.notify.channel import Channel, Outgoing
 from app.notify.render import console_lines
 
 alerts = logging.getLogger("flinkswatch.alerts")

@@ -12,78 +12,20 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 
+from app.core.blind import ChannelTry
 from app.core.text import one_line
 from app.domain import (
-    BaselineSummary,
     DeliveryFailure,
-    Event,
     Interrupted,
     PendingDelivery,
+    WatcherNotice,
     attempts_allowed,
 )
-from app.notify.routing import Filter
+from app.notify.channel import Channel, DeliveryStore
 from app.notify.unrecorded import SentNotRecorded, Unrecorded
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """One rendered message: which alerts it carries, and how to send it."""
-
-    event_indexes: tuple[int, ...]  # positions in the `events` given to Channel.render
-    summary: bool  # carries the baseline summary
-    send: Callable[[], str | None]  # returns an external ref; raises DeliveryFailure
-    preview: str = ""  # what would be sent, for `notify-test --dry-run`
-
-
-class Channel(Protocol):
-    """An alert destination. `render` is cheap and pure-ish; only `Outgoing.send` does I/O.
-    Implementations subclass this to inherit the defaults of the optional members."""
-
-    name: str  # "console", "slack", "slack:#nbc", "email": the deliveries' channel column
-    min_interval: float  # seconds between two messages to this channel
-    filter: Filter = Filter()  # which events it takes (SLACK_ROUTES, EMAIL_ROUTES): all
-
-    def render(self, events: Sequence[Event], summary: BaselineSummary | None) -> list[Outgoing]:
-        """One poll's alerts as messages, in order; together they carry every alert given."""
-        ...
-
-    def session(self) -> contextlib.AbstractContextManager[None]:
-        """Held around one delivery run: a channel may keep one connection for all of it
-        (email: one SMTP session). By default nothing is held."""
-        return contextlib.nullcontext()
-
-    def check(self) -> str:
-        """Reach the destination without sending (`flinkswatch check`): what works, or
-        DeliveryFailure. By default the channel cannot be verified without posting."""
-        return f"{self.name}: configured (it can only be verified by sending)"
-
-
-class DeliveryStore(Protocol):
-    """The part of the outbox (app.db.outbox.Outbox) that delivery needs."""
-
-    def pending_deliveries(
-        self, channel: str, now: datetime, limit: int = 1000
-    ) -> list[PendingDelivery]: ...
-
-    def mark_sent(
-        self, ids: Sequence[int], now: datetime, external_ref: str | None = None
-    ) -> None: ...
-
-    def mark_failed(
-        self,
-        ids: Sequence[int],
-        now: datetime,
-        error: str,
-        *,
-        permanent: bool,
-        max_attempts: int,
-        next_attempt_at: datetime | None = None,
-        count_attempt: bool = True,
-    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +37,7 @@ class DeliveryReport:
     failed: int = 0
     pending: int = 0
     errors: list[str] = field(default_factory=list)
+    channels: tuple[ChannelTry, ...] = ()  # what each channel's run did (delivery health)
 
 
 def deliver_pending(
@@ -125,6 +68,7 @@ def deliver_pending(
             failed=totals.failed + run.failed,
             pending=totals.pending + len(run.remaining),
             errors=totals.errors + run.errors,
+            channels=(*totals.channels, run.outcome()),
         )
         if run.interrupted:
             break  # shutdown or lost leadership: no other channel starts either
@@ -146,6 +90,18 @@ class _ChannelRun:
     sent: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    refused: DeliveryFailure | None = None  # the channel's own failure (not the database's)
+
+    def outcome(self) -> ChannelTry:
+        refused = self.refused
+        return ChannelTry(
+            self.channel.name,
+            sent=self.sent,
+            failed=0 if refused is None else 1,
+            permanent=refused is not None and refused.permanent,
+            error="" if refused is None else one_line(str(refused)),
+            waiting=len(self.remaining),
+        )
 
     def run(self) -> None:
         name = self.channel.name
@@ -236,6 +192,7 @@ class _ChannelRun:
         was not tried: it gets the same next try time (so order is kept) and the reason, but no
         attempt is counted against it."""
         error = str(exc)
+        self.refused = exc
         self._error(error, permanent=exc.permanent)
         now = self.now()
         retry_at = now + timedelta(seconds=exc.retry_after) if exc.retry_after else None
@@ -284,8 +241,10 @@ class _ChannelRun:
 
 
 def _by_poll(rows: Sequence[PendingDelivery]) -> list[list[PendingDelivery]]:
-    """Rows grouped by poll, polls in order of their first row, rows in their given order."""
-    groups: dict[int, list[PendingDelivery]] = {}
+    """Rows grouped by poll, polls in order of their first row, rows in their given order. A
+    watcher notice (SPEC 8) is a message of its own: a poll may carry a notice and a summary."""
+    groups: dict[tuple[int, int], list[PendingDelivery]] = {}
     for row in rows:
-        groups.setdefault(row.poll_id, []).append(row)
+        notice = row.id if isinstance(row.summary, WatcherNotice) else 0
+        groups.setdefault((row.poll_id, notice), []).append(row)
     return list(groups.values())

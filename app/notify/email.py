@@ -17,7 +17,7 @@ from email.utils import formatdate, make_msgid
 from typing import Literal
 
 from app.domain import BaselineSummary, DeliveryFailure, Event
-from app.notify.deliver import Channel, Outgoing
+from app.notify.channel import Channel, Outgoing
 from app.notify.render import EmailParts, clean, email_parts
 from app.notify.routing import Filter
 

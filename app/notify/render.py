@@ -11,7 +11,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from app.domain import BaselineSummary, Event, EventKind, RemovalsHeld
+from app.domain import BaselineSummary, Event, EventKind, NoticeKind, RemovalsHeld, WatcherNotice
+from app.notify.notices import notice_lines, notice_title
 from app.notify.phrases import (
     _HTML,
     _SLACK_BLOCK,
@@ -155,7 +156,26 @@ def _header(title: str) -> dict[str, Any]:
     return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
 
 
+_NOTICE_EMOJI = {
+    NoticeKind.WATCHER_BLIND: ":no_entry:",
+    NoticeKind.WATCHER_RECOVERED: ":white_check_mark:",
+    NoticeKind.CHANNEL_FAILING: ":warning:",
+    NoticeKind.CHANNEL_RECOVERED: ":white_check_mark:",
+}
+
+
+def _slack_notice(notice: WatcherNotice) -> SlackMessage:
+    title = notice_title(notice, _plain)
+    lines = notice_lines(notice, mrkdwn)
+    body = _fit(f"{_NOTICE_EMOJI[notice.kind]} " + "\n".join(lines), SLACK_SECTION_LIMIT)
+    blocks = [_header(title), {"type": "section", "text": {"type": "mrkdwn", "text": body}}]
+    text = _fit("\n".join([notice_title(notice, mrkdwn), *lines]), SLACK_TEXT_LIMIT)
+    return SlackMessage(text=text, blocks=blocks, summary=True)
+
+
 def _slack_summary(summary: BaselineSummary) -> SlackMessage:
+    if isinstance(summary, WatcherNotice):
+        return _slack_notice(summary)
     title, emoji = "flinkswatch: baseline recorded", ":eyes:"
     if isinstance(summary, RemovalsHeld):
         title, emoji = "flinkswatch: removals held", ":rotating_light:"
@@ -171,7 +191,10 @@ def email_parts(events: Sequence[Event], summary: BaselineSummary | None = None)
     """One email for one poll: subject naming the count and the first registration."""
     text_lines: list[str] = []
     html_items: list[str] = []
-    if summary is not None:
+    if isinstance(summary, WatcherNotice):
+        text_lines += notice_lines(summary, _plain)
+        html_items += [f"<p>{line}</p>" for line in notice_lines(summary, _html)]
+    elif summary is not None:
         text_lines.append(_summary_line(summary, _plain))
         html_items.append(f"<p>{_summary_line(summary, _html)}</p>")
     if events:
@@ -185,6 +208,8 @@ def email_parts(events: Sequence[Event], summary: BaselineSummary | None = None)
 
 
 def _subject(events: Sequence[Event], summary: BaselineSummary | None) -> str:
+    if isinstance(summary, WatcherNotice):
+        return notice_title(summary, _plain)
     if isinstance(summary, RemovalsHeld):
         return f"flinkswatch: {held_title(summary)}"
     if not events:
@@ -221,6 +246,8 @@ def _html_line(p: _Parts) -> str:
 # ---- console --------------------------------------------------------------------------------
 def console_lines(events: Sequence[Event], summary: BaselineSummary | None = None) -> list[str]:
     """One readable line per alert, control characters removed."""
+    if isinstance(summary, WatcherNotice):
+        return [f"{notice_title(summary, _plain)}: {' '.join(notice_lines(summary, _plain))}"]
     lines = [_summary_line(summary, _plain)] if summary is not None else []
     return lines + [_console_line(_parts(event, _TEXT)) for event in events]
 

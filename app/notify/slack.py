@@ -25,7 +25,7 @@ from slack_sdk.web import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
 from app.domain import BaselineSummary, DeliveryFailure, Event
-from app.notify.deliver import Channel, Outgoing
+from app.notify.channel import Channel, Outgoing
 from app.notify.render import SlackMessage, clean, slack_messages
 from app.notify.routing import Filter
 from app.notify.slack_threads import SlackThreads

@@ -17,6 +17,8 @@ APP_TABLES = {
     "registrations",
     "registration_events",
     "removal_holds",
+    "watcher_notices",
+    "channel_health",
     "poll_runs",
     "deliveries",
     "slack_threads",
@@ -90,5 +92,32 @@ def test_schema_is_current(engine: sa.Engine) -> None:
     assert not db.schema_is_current(engine)
 
 
-def test_head_revision_is_the_removal_holds_one() -> None:
-    assert db.head_revision() == "0003"
+def test_head_revision_is_the_watcher_notices_one() -> None:
+    assert db.head_revision() == "0004"
+
+
+def test_0004_keeps_the_outbox_and_polls_of_0003(engine: sa.Engine) -> None:
+    """Upgrading a database in use: its polls and pending deliveries come through untouched."""
+    db.migrate(engine, "0003")
+    at = "2026-11-30 10:00:00"
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO poll_runs (id, started_at, finished_at, outcome, error)"
+                " VALUES (1, :at, :at, 'failed', 'boom')"
+            ),
+            {"at": at},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO deliveries (poll_id, channel, kind, status, created_at)"
+                " VALUES (1, 'email', 'summary', 'pending', :at)"
+            ),
+            {"at": at},
+        )
+    db.migrate(engine)
+    with engine.connect() as conn:
+        poll = conn.execute(sa.text("SELECT error, failure_kind FROM poll_runs")).one()
+        row = conn.execute(sa.text("SELECT channel, kind, status, notice_id FROM deliveries")).one()
+    assert tuple(poll) == ("boom", None)
+    assert tuple(row) == ("email", "summary", "pending", None)

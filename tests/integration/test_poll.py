@@ -22,7 +22,7 @@ from app.db.store import Store
 from app.domain import BaselineSummary, DeliveryFailure, Event, Fetched, Outcome
 from app.flinks.client import FlinksUnavailable
 from app.flinks.listing import parse_answer
-from app.notify.deliver import Channel, Outgoing
+from app.notify.channel import Channel, Outgoing
 from app.poll import Poller
 from tests.builders import FakeClock
 from tests.unit.test_poison_rows import hostile_rows
