@@ -85,9 +85,10 @@ class Store:
             ).scalar_one()
             _upsert(conn, record.changed, record.events, record.finished_at)
             _insert_events(conn, poll_id, record.events)
+            # Notices first: "can see again" goes out before the changes found on return.
+            notices.record_notices(conn, poll_id, record.notices, record.finished_at)
             planned.insert_deliveries(conn, poll_id, record.deliveries, record.finished_at)
             holds.record_guard(conn, poll_id, record.guard, record.finished_at)
-            notices.record_notices(conn, poll_id, record.notices, record.finished_at)
         return poll_id
 
     def record_failure(
