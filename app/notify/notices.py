@@ -42,8 +42,8 @@ CAUSES: dict[str, tuple[str, str]] = {
 }
 _UNKNOWN = ("an unexpected error", "see the service's log (poll.unexpected_error) for the cause")
 _CHANNEL_ADVICE = {
-    "slack": "check SLACK_BOT_TOKEN and SLACK_CHANNEL (or SLACK_WEBHOOK_URL)",
-    "email": "check SMTP_HOST, SMTP_PORT, SMTP_USERNAME/SMTP_PASSWORD and EMAIL_TO",
+    "slack": "SLACK_BOT_TOKEN and SLACK_CHANNEL (or SLACK_WEBHOOK_URL) and the bot's scopes",
+    "email": "SMTP_HOST, SMTP_PORT, SMTP_SECURITY, SMTP_USERNAME/SMTP_PASSWORD and EMAIL_TO",
 }
 
 
@@ -102,13 +102,14 @@ def notice_lines(notice: WatcherNotice, esc: Escape) -> list[str]:
             if notice.cause == "permanent"
             else f"({polls})"
         )
-        advice = _CHANNEL_ADVICE.get(name.partition(":")[0], "check its settings")
+        advice = _CHANNEL_ADVICE.get(name.partition(":")[0], "its settings")
         return [
             f"Alerts to {label} have failed since {since} {how}. Last error: {error}",
             f"{waiting} wait for it and are sent when it works again.",
             f"What to check: {advice}; then run `flinkswatch check`.",
         ]
-    return [f"Alerts to {label} go through again (failing since {since}); what it owed is sent."]
+    owed = f"{notice.count} alert{'s' if notice.count != 1 else ''}"
+    return [f"Alerts to {label} go through again (failing since {since}); {owed} it owed went out."]
 
 
 def _when(at: datetime | None) -> str:

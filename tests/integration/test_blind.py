@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from app.core.blind import BlindPolicy
 from app.db.outbox import Outbox
 from app.db.store import Store
-from app.db.tables import channel_health, watcher_notices
+from app.db.tables import channel_health, deliveries, poll_runs, watcher_notices
 from app.domain import (
     BaselineSummary,
     DeliveryFailure,
@@ -30,6 +30,7 @@ from app.poll import Poller
 from tests.builders import FakeClock
 from tests.integration.test_poll import T0, FakeSource, row
 
+POLICY = BlindPolicy(after=3, repeat=timedelta(hours=24))
 REJECTED = FlinksAuthError("Flinks refused the credentials: token endpoint answered 401")
 
 
@@ -83,7 +84,7 @@ def poller(
     source: FakeSource,
     channels: Sequence[Channel],
     clock: FakeClock,
-    policy: BlindPolicy = BlindPolicy(after=3, repeat=timedelta(hours=24)),
+    policy: BlindPolicy = POLICY,
     store: Store | None = None,
     outbox: Outbox | None = None,
 ) -> Poller:
@@ -157,8 +158,8 @@ def test_a_restart_in_the_middle_of_an_outage_announces_it_once(engine: sa.Engin
 def test_an_outage_is_reminded_every_blind_repeat_and_never_with_zero(engine: sa.Engine) -> None:
     for repeat, expected in ((timedelta(hours=1), 1 + 3), (timedelta(0), 1)):
         with engine.begin() as conn:
-            for table in ("deliveries", "watcher_notices", "poll_runs"):
-                conn.execute(sa.text(f"DELETE FROM {table}"))
+            for table in (deliveries, watcher_notices, poll_runs):
+                conn.execute(sa.delete(table))
         source, clock, slack = FakeSource(error=REJECTED), FakeClock(T0), Recorder()
         watch = poller(engine, source, [slack], clock, BlindPolicy(after=2, repeat=repeat))
         for _ in range(4 * 12 - 1):  # four hours of polls every five minutes

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
 import pytest
 
-from app.domain import BaselineSummary, Event, EventKind
+from app.domain import BaselineSummary, Event, EventKind, NoticeKind, WatcherNotice
 from app.notify.render import email_parts, slack_messages
 from tests import builders
 from tests.builders import NOW
@@ -34,6 +35,51 @@ event = partial(
 
 
 SUMMARY = BaselineSummary(1, NOW, 42, (("ACTIVE", 30), ("PENDING_ACTIVATION", 7), ("X", 5)))
+BLIND = WatcherNotice(
+    7,
+    NOW,
+    0,
+    (),
+    kind=NoticeKind.WATCHER_BLIND,
+    since=NOW - timedelta(minutes=15),
+    cause="flinks_auth",
+    last_error="Flinks refused the credentials: POST /v3/token answered 401 <invalid_client>",
+    failures=3,
+)
+NOTICES: dict[str, WatcherNotice] = {
+    "watcher_blind": BLIND,
+    "watcher_recovered": replace(
+        BLIND,
+        observed_at=NOW + timedelta(hours=5),
+        kind=NoticeKind.WATCHER_RECOVERED,
+        failures=63,
+        count=4,
+    ),
+    "channel_failing": WatcherNotice(
+        9,
+        NOW,
+        0,
+        (),
+        kind=NoticeKind.CHANNEL_FAILING,
+        since=NOW - timedelta(minutes=10),
+        cause="permanent",
+        last_error="Slack refused the token (invalid_auth): check SLACK_BOT_TOKEN",
+        failures=1,
+        count=12,
+        channel="slack",
+    ),
+    "channel_recovered": WatcherNotice(
+        9,
+        NOW,
+        0,
+        (),
+        kind=NoticeKind.CHANNEL_RECOVERED,
+        since=NOW - timedelta(hours=2),
+        failures=24,
+        count=12,
+        channel="slack:#nbc",
+    ),
+}
 
 CASES: dict[str, tuple[list[Event], BaselineSummary | None]] = {
     "forward": ([event()], None),
@@ -56,6 +102,7 @@ CASES: dict[str, tuple[list[Event], BaselineSummary | None]] = {
         None,
     ),
     "baseline": ([], SUMMARY),
+    **{name: ([], notice) for name, notice in NOTICES.items()},
     "hostile": (
         [
             event(
