@@ -11,8 +11,8 @@ import pytest
 from fakes.slack_server import FakeSlack
 
 from app.domain import BaselineSummary, Event, PendingDelivery, attempts_allowed
-from app.notify.console import ConsoleChannel
 from app.notify.channel import Channel, Outgoing
+from app.notify.console import ConsoleChannel
 from app.notify.deliver import DeliveryReport, deliver_pending
 from app.notify.slack import SlackBotChannel, SlackWebhookChannel
 from tests.builders import NOW, FakeClock, event

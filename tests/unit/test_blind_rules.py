@@ -126,7 +126,8 @@ def test_a_permanent_failure_is_announced_at_once_with_what_waits() -> None:
         7,
         "permanent",
     )
-    assert health.announced and health.since == NOW
+    assert health.announced
+    assert health.since == NOW
 
 
 def test_transient_failures_are_announced_after_the_threshold_once() -> None:
@@ -138,17 +139,21 @@ def test_transient_failures_are_announced_after_the_threshold_once() -> None:
         health, notice = channel_health(health, tried, now=now, after=3)
         notices.append(notice)
     assert [n is not None for n in notices] == [False, False, True, False, False, False]
-    assert health.failing_cycles == 6 and health.since == NOW
+    assert health.failing_cycles == 6
+    assert health.since == NOW
 
 
 def test_recovery_is_announced_only_after_an_announced_failure() -> None:
     quiet = ChannelHealth("email", failing_cycles=1, since=NOW, last_error="x")
     health, notice = channel_health(quiet, ChannelTry("email", sent=1), now=NOW, after=3)
-    assert notice is None and health == ChannelHealth("email")
+    assert notice is None
+    assert health == ChannelHealth("email")
     loud = replace(quiet, announced=True)
     health, notice = channel_health(loud, ChannelTry("email", sent=2), now=NOW, after=3)
-    assert notice is not None and notice.kind is NoticeKind.CHANNEL_RECOVERED
-    assert notice.since == NOW and health == ChannelHealth("email")
+    assert notice is not None
+    assert notice.kind is NoticeKind.CHANNEL_RECOVERED
+    assert notice.since == NOW
+    assert health == ChannelHealth("email")
 
 
 def test_a_cycle_that_tried_nothing_changes_nothing() -> None:
