@@ -262,13 +262,14 @@ class Poller:
 
     def _deliver_and_watch(self, poll_id: int | None) -> DeliveryReport | None:
         """Deliver; then, when a channel was just announced failing or recovered, deliver
-        that notice to the other channels at once rather than next cycle."""
-        report = self._deliver()
+        that notice at once (not next cycle) on the channels that did not fail just now."""
+        report = self._deliver(self.channels)
         if report is None or poll_id is None:
             return report
         if not self._watch.after_delivery(poll_id, report, self.clock()):
             return report
-        again = self._deliver()
+        failed = {tried.channel for tried in report.channels if tried.failed}
+        again = self._deliver([ch for ch in self.channels if ch.name not in failed])
         if again is None:
             return report
         return replace(
@@ -278,11 +279,11 @@ class Poller:
             errors=report.errors + again.errors,
         )
 
-    def _deliver(self) -> DeliveryReport | None:
+    def _deliver(self, channels: Sequence[Channel]) -> DeliveryReport | None:
         try:
             return deliver_pending(
                 self.outbox,
-                self.channels,
+                channels,
                 now=self.clock,
                 max_attempts=self.delivery_max_attempts,
                 sleep=self.sleep,

@@ -17,6 +17,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import Gauge
 
+from app.core.blind import ChannelHealth
+from app.core.text import iso_z
 from app.db.leader import Leadership, Role
 from app.domain import CycleResult, Interrupted, Outcome
 from app.poll import Poller
@@ -100,6 +102,8 @@ class Service:
     token_renewals: Callable[[], int] = lambda: 0
     # Registrations by status and deliveries by (channel, state), for the gauges.
     counts: Callable[[], tuple[dict[str, int], dict[tuple[str, str], int]]] | None = None
+    # Each channel's delivery record (SPEC 8): /healthz names the failing ones, and a gauge.
+    channel_health: Callable[[], dict[str, ChannelHealth]] | None = None
     before_poll: Callable[[int], None] | None = None  # demo: advance the simulated upstream
     max_cycles: int | None = None
     cycles: int = 0
@@ -227,6 +231,30 @@ class Service:
         except Exception as exc:  # noqa: BLE001 - metrics must not kill the job
             log.warning("metrics.refresh_failed error=%s", type(exc).__name__)
         self.metrics.observe(result, duration, statuses, deliveries)
+        self._observe_channels()
+
+    def _observe_channels(self) -> None:
+        if self.channel_health is None:
+            return
+        try:
+            records = self.channel_health()
+        except Exception as exc:  # noqa: BLE001 - metrics must not kill the job
+            log.warning("metrics.refresh_failed error=%s", type(exc).__name__)
+            return
+        failing = [r for r in records.values() if r.announced]
+        self.health.failing_channels = [
+            {
+                "channel": r.channel,
+                "since": iso_z(r.since) if r.since else None,
+                "last_error": r.last_error,
+            }
+            for r in failing
+        ]
+        for channel in self.poller.channels:
+            record = records.get(channel.name)
+            self.metrics.channel_failing.labels(channel.name).set(
+                1 if record and record.announced else 0
+            )
 
     def _skipped(self, event: JobEvent) -> None:
         log.warning(

@@ -285,6 +285,7 @@ def build_service(
         http_port=settings.http_port if http_port is None else http_port,
         token_renewals=lambda: app.flinks.token_renewals,
         counts=app.counts,
+        channel_health=app.poller.store.channel_health,
         before_poll=before_poll,
         max_cycles=max_cycles,
     )

@@ -43,11 +43,46 @@ def service_checks(settings: Settings) -> Iterator[Check]:
     yield _guard("flinks", lambda: _flinks(settings))
     from app.wiring import build_channels
 
-    for channel in build_channels(settings):
+    channels = build_channels(settings)
+    for channel in channels:
         if channel.name == "console":
             yield True, "alerts: no channel configured, alerts go to the console log"
         else:
             yield _guard(channel.name, channel.check)
+    yield from _delivery_health(settings, [channel.name for channel in channels])
+
+
+def _delivery_health(settings: Settings, names: list[str]) -> Iterator[Check]:
+    """SPEC 8: a channel whose deliveries keep failing is a FAIL, whatever its probe said
+    (a webhook or a mail relay can accept a probe and still refuse the alerts)."""
+    from app.db.outbox import Outbox
+    from app.db.store import Store
+    from app.wiring import build_engine
+
+    try:
+        engine = build_engine(settings, create=False)
+    except (db.NoDatabase, db.DatabaseError, ConfigError):
+        return  # reported by the database line already
+    try:
+        if not db.schema_is_current(engine):
+            return
+        records = Store(engine).channel_health()
+        waiting = Outbox(engine).delivery_counts()
+    except db.DatabaseError:
+        return
+    finally:
+        engine.dispose()
+    for name in names:
+        record = records.get(name)
+        if record is None or not record.announced:
+            continue
+        since = record.since.strftime("%Y-%m-%d %H:%M UTC") if record.since else "?"
+        owed = waiting.get((name, "pending"), 0)
+        yield False, (
+            f"{name} deliveries: failing since {since} ({record.failing_cycles} polls),"
+            f" {owed} alerts wait: {record.last_error}"
+            f" (see `flinkswatch deliveries --channel {name} --status pending`)"
+        )
 
 
 def _guard(name: str, probe: Callable[[], str]) -> Check:

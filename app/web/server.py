@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -45,6 +45,9 @@ class Health:
     last_success_monotonic: float | None = None
     last_outcome: str | None = None
     last_error: str | None = None
+    # Channels whose deliveries keep failing (SPEC 8): named in /healthz, whose status code
+    # still means "polling works" (so a healthy poller is not restarted because Slack is down).
+    failing_channels: list[dict[str, object]] = field(default_factory=list)
 
     def record(self, result: CycleResult, now: datetime) -> None:
         self.last_outcome = str(result.outcome)
@@ -61,6 +64,8 @@ class Health:
         }
         if self.last_outcome == str(Outcome.FAILED) and self.last_error:
             body["last_error"] = self.last_error  # one line, never a secret (see app.flinks)
+        if self.failing_channels:
+            body["failing_channels"] = self.failing_channels
         if self.last_success_monotonic is None:
             return False, {"status": "unhealthy", "reason": "no successful poll yet", **body}
         age = time.monotonic() - self.last_success_monotonic
@@ -115,6 +120,12 @@ class Metrics:
         self.send_failures = Counter(
             "flinkswatch_delivery_failures",
             "Failed delivery attempts (retried later, or failed for good).",
+            registry=r,
+        )
+        self.channel_failing = Gauge(
+            "flinkswatch_channel_failing",
+            "1 while a channel's deliveries keep failing (announced on the other channels).",
+            ["channel"],
             registry=r,
         )
         _register_constants(r, health.interval)
