@@ -214,7 +214,7 @@ def _subject(events: Sequence[Event], summary: BaselineSummary | None) -> str:
         return f"flinkswatch: {held_title(summary)}"
     if not events:
         total = summary.total if summary is not None else 0
-        return f"flinkswatch: now watching {total} registrations"
+        return f"flinkswatch: now watching {total} registration{'s' if total != 1 else ''}"
     first = _brief(events[0])
     if len(events) == 1:
         return f"flinkswatch: {first}"
