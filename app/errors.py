@@ -13,6 +13,14 @@ class ConfigError(Exception):
 class DatabaseError(Exception):
     """The database failed; the message is one readable line with no password."""
 
+    kind = "database"  # the failure_kind of the cycle it ends
+
+
+class DatabaseVanished(DatabaseError):
+    """The SQLite file this process opened was deleted or replaced under it (SPEC 8)."""
+
+    kind = "database_vanished"
+
 
 class NoDatabase(DatabaseError):
     """A SQLite file that does not exist, opened by a command that must not create it."""

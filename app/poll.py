@@ -9,7 +9,6 @@ from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Protocol
 
 from app.core.blind import DATABASE, BlindPolicy
 from app.core.diff import DiffResult, apply, diff
@@ -25,10 +24,10 @@ from app.domain import (
     HoldState,
     Interrupted,
     Key,
-    NoticePlan,
     Outcome,
     StoredRegistration,
 )
+from app.errors import DatabaseError
 from app.flinks.listing import FlinksError
 from app.logs import poll_id_var
 from app.notify.channel import Channel, DeliveryStore
@@ -36,35 +35,10 @@ from app.notify.deliver import DeliveryReport, deliver_pending
 from app.notify.routing import plan_deliveries
 from app.notify.unrecorded import Unrecorded
 from app.poll_logs import log_done, log_events, log_guard, log_notices
-from app.selfwatch import HealthStore, SelfWatch
+from app.poll_ports import CycleStore, Source
+from app.selfwatch import SelfWatch
 
 log = logging.getLogger(__name__)
-
-
-class Source(Protocol):
-    """Where answers come from: the Flinks client, or anything that fetches like it."""
-
-    def fetch(self) -> Fetched: ...
-
-
-class CycleStore(HealthStore, Protocol):
-    """What a cycle reads and writes (app.db.store.Store)."""
-
-    def last_success_id(self) -> int | None: ...
-    def last_answer_digest(self) -> str | None: ...
-    def has_pending_removals(self) -> bool: ...
-    def removal_hold(self) -> HoldState: ...
-    def load_state(self) -> dict[Key, StoredRegistration]: ...
-    def record_cycle(self, record: CycleRecord) -> int: ...
-    def record_failure(
-        self,
-        *,
-        started_at: datetime,
-        finished_at: datetime,
-        error: str,
-        kind: str | None = None,
-        notices_due: Sequence[NoticePlan] = (),
-    ) -> int: ...
 
 
 def utcnow() -> datetime:
@@ -145,7 +119,7 @@ class Poller:
             return CycleResult(outcome=Outcome.FAILED, error=str(exc), failure_kind=LEADERSHIP_LOST)
         except Exception as exc:  # noqa: BLE001 - database down, constraint, bug: nothing recorded
             log.error("poll.record_failed error=%r", one_line(exc))
-            return self._failed(started_at, f"recording failed: {one_line(exc)}", "database")
+            return self._failed(started_at, f"recording failed: {one_line(exc)}", _kind(exc))
 
     def _diff_and_record(self, started_at: datetime, fetched: Fetched) -> CycleResult:
         answer = fetched.answer
@@ -256,8 +230,8 @@ class Poller:
             return CycleResult(outcome=Outcome.FAILED, error=error, failure_kind=LEADERSHIP_LOST)
         except Exception as exc:  # noqa: BLE001 - the database may be the thing that failed
             log.error("poll.failure_not_recorded error=%r", one_line(exc))
-            reason = error if kind == DATABASE else f"recording failed: {one_line(exc)}"
-            self._watch.not_recorded(started_at=started_at, now=now, error=reason)
+            reason = error if kind.startswith(DATABASE) else f"recording failed: {one_line(exc)}"
+            self._watch.not_recorded(started_at=started_at, now=now, error=reason, cause=_kind(exc))
         return CycleResult(outcome=Outcome.FAILED, error=error, poll_id=poll_id, failure_kind=kind)
 
     def _deliver_and_watch(self, poll_id: int | None) -> DeliveryReport | None:
@@ -292,6 +266,10 @@ class Poller:
         except Exception as exc:  # noqa: BLE001 - e.g. database down: retried next cycle
             log.error("delivery.skipped error=%r", one_line(exc))
             return None
+
+
+def _kind(exc: Exception) -> str:
+    return exc.kind if isinstance(exc, DatabaseError) else DATABASE
 
 
 def _with_delivery(result: CycleResult, report: DeliveryReport | None) -> CycleResult:

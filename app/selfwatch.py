@@ -86,7 +86,9 @@ class SelfWatch:
             log.info("watcher.blind_alert_recorded channels=%s", ",".join(self._direct.sent))
         self._direct, self._unrecorded, self._unrecorded_since = None, 0, None
 
-    def not_recorded(self, *, started_at: datetime, now: datetime, error: str) -> None:
+    def not_recorded(
+        self, *, started_at: datetime, now: datetime, error: str, cause: str = DATABASE
+    ) -> None:
         """A failed cycle the database could not take either: after BLIND_AFTER_FAILURES of
         them, tell every channel directly, once per outage of this process (best effort)."""
         self._unrecorded += 1
@@ -100,7 +102,7 @@ class SelfWatch:
             by_status=(),
             kind=NoticeKind.WATCHER_BLIND,
             since=self._unrecorded_since,
-            cause=DATABASE,
+            cause=cause,
             last_error=error,
             failures=self._unrecorded,
         )

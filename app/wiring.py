@@ -30,7 +30,8 @@ from app.notify.heartbeat import Heartbeat
 from app.notify.routing import Destination, destinations
 from app.notify.slack import SlackBotChannel, SlackWebhookChannel
 from app.notify.slack_threads import SlackThreads
-from app.poll import Poller, Source
+from app.poll import Poller
+from app.poll_ports import Source
 from app.service import Service, Waits, interruptible
 from app.settings import ConfigError, Settings, dotenv_file
 
@@ -171,11 +172,6 @@ def _email_channels(settings: Settings) -> list[Channel]:
     ]
 
 
-def build_leader(engine: Engine) -> Leadership:
-    """The single-instance lock for the database behind `engine`."""
-    return leadership_for(engine)
-
-
 def build_flinks(
     settings: Settings,
     http: httpx.Client | None = None,
@@ -232,8 +228,15 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
         log.warning("settings.channel_incomplete detail=%r", note)
     stop = threading.Event()  # shared by the retry waits and the service (Waits)
     flinks = build_flinks(settings, pause=interruptible(stop))
-    engine = build_engine(settings)
-    leader = build_leader(engine)
+    try:  # a database is created only when AUTO_MIGRATE says so (SPEC 8)
+        engine = build_engine(settings, create=settings.auto_migrate)
+    except db.NoDatabase as exc:
+        flinks.close()
+        raise ConfigError(
+            f"no database file at {exc.path} and AUTO_MIGRATE is off: restore it, or run"
+            " `flinkswatch migrate` to create an empty one"
+        ) from None
+    leader = leadership_for(engine)  # the single-instance lock of that database
     try:
         leader.acquire()  # a second instance on a SQLite file stops before migrating
         prepare_database(settings, engine)

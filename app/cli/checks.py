@@ -78,10 +78,13 @@ def _delivery_health(settings: Settings, names: list[str]) -> Iterator[Check]:
             continue
         since = record.since.strftime("%Y-%m-%d %H:%M UTC") if record.since else "?"
         owed = waiting.get((name, "pending"), 0)
-        yield False, (
-            f"{name} deliveries: failing since {since} ({record.failing_cycles} polls),"
-            f" {owed} alerts wait: {record.last_error}"
-            f" (see `flinkswatch deliveries --channel {name} --status pending`)"
+        yield (
+            False,
+            (
+                f"{name} deliveries: failing since {since} ({record.failing_cycles} polls),"
+                f" {owed} alerts wait: {record.last_error}"
+                f" (see `flinkswatch deliveries --channel {name} --status pending`)"
+            ),
         )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from app.core.text import one_line
 from app.errors import DatabaseError as DatabaseError
+from app.errors import DatabaseVanished
 from app.errors import NoDatabase as NoDatabase
 from app.settings_types import psycopg_url
 
@@ -76,7 +77,51 @@ def _sqlite_engine(url: sa.URL, *, create: bool) -> Engine:
     engine = sa.create_engine(url)
     sa.event.listen(engine, "connect", _sqlite_on_connect)
     sa.event.listen(engine, "begin", _sqlite_on_begin)
+    if database and database != ":memory:" and not database.startswith("file:"):
+        _FileIdentity(Path(database).expanduser().absolute()).watch(engine)
     return engine
+
+
+class _FileIdentity:
+    """The SQLite file an engine opened, by (device, inode): every connection taken from the
+    pool checks that the path still names that file. A deleted file (or folder) would
+    otherwise take every write into an unlinked inode while the cycle reports ok, and a new
+    connection would create a fresh empty database in its place."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.identity: tuple[int, int] | None = None
+
+    def watch(self, engine: Engine) -> None:
+        sa.event.listen(engine, "do_connect", self._before_connect)
+        sa.event.listen(engine, "connect", self._connected)
+        sa.event.listen(engine, "checkout", self._checkout)
+
+    def _current(self) -> tuple[int, int] | None:
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (stat.st_dev, stat.st_ino)
+
+    def _vanished(self) -> DatabaseVanished:
+        return DatabaseVanished(
+            f"the database file {self.path} vanished or was replaced under the running"
+            " process (deleted, moved, or its folder removed): nothing more is written; restore"
+            " it (`flinkswatch backup` copies) and restart"
+        )
+
+    def _before_connect(self, *_args: Any) -> None:
+        if self.identity is not None and self._current() != self.identity:
+            raise self._vanished()  # before sqlite3 could create an empty file in its place
+
+    def _connected(self, *_args: Any) -> None:
+        if self.identity is None:
+            self.identity = self._current()
+
+    def _checkout(self, *_args: Any) -> None:
+        if self.identity is not None and self._current() != self.identity:
+            raise self._vanished()
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:

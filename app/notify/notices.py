@@ -39,6 +39,11 @@ CAUSES: dict[str, tuple[str, str]] = {
         "the database refused reads or writes: check DATABASE_URL, the disk space and the"
         " database server; see `flinkswatch check`",
     ),
+    "database_vanished": (
+        "database file vanished",
+        "the SQLite file was deleted or replaced under the running service: restore it from a"
+        " backup (`flinkswatch backup`) and restart; nothing is written meanwhile",
+    ),
 }
 _UNKNOWN = ("an unexpected error", "see the service's log (poll.unexpected_error) for the cause")
 _CHANNEL_ADVICE = {

@@ -31,8 +31,10 @@ from prometheus_client.registry import Collector
 from app import __version__
 from app.core.text import iso_z
 from app.domain import CycleResult, Outcome
+from app.errors import DatabaseVanished
 
 log = logging.getLogger(__name__)
+VANISHED = DatabaseVanished.kind
 
 
 @dataclass
@@ -48,10 +50,12 @@ class Health:
     # Channels whose deliveries keep failing (SPEC 8): named in /healthz, whose status code
     # still means "polling works" (so a healthy poller is not restarted because Slack is down).
     failing_channels: list[dict[str, object]] = field(default_factory=list)
+    last_failure_kind: str | None = None
 
     def record(self, result: CycleResult, now: datetime) -> None:
         self.last_outcome = str(result.outcome)
         self.last_error = result.error
+        self.last_failure_kind = result.failure_kind
         if result.outcome is not Outcome.FAILED:
             self.last_success_at = now
             self.last_success_monotonic = time.monotonic()
@@ -66,6 +70,9 @@ class Health:
             body["last_error"] = self.last_error  # one line, never a secret (see app.flinks)
         if self.failing_channels:
             body["failing_channels"] = self.failing_channels
+        if self.last_failure_kind == VANISHED:
+            # Not a passing outage: no later cycle can succeed until a person restores the file.
+            return False, {"status": "unhealthy", "reason": self.last_error, **body}
         if self.last_success_monotonic is None:
             return False, {"status": "unhealthy", "reason": "no successful poll yet", **body}
         age = time.monotonic() - self.last_success_monotonic

@@ -85,3 +85,40 @@ def test_a_slack_refusing_the_token_is_announced_by_email_and_fails_check(
     assert titles(slack) == ["flinkswatch: baseline recorded"]
     assert subjects(smtp)[2:] == ["flinkswatch: Slack delivery works again"], again.stderr
     assert world.run("check").returncode == 0
+
+
+def test_run_names_a_failing_channel_in_healthz_and_the_gauge(
+    world: World, flinks: FlinksSimulator, slack: FakeSlack, smtp: FakeSMTP
+) -> None:
+    import urllib.request
+
+    from tests.e2e.test_service_e2e import wait_until
+    from tests.fakes.smtp_server import free_port
+
+    world = with_channels(world, slack, smtp)
+    world.env.pop("SLACK_WEBHOOK_URL")
+    for _ in range(50):
+        slack.api_error("invalid_auth")
+    port = free_port()
+    proc = world.popen("run", HTTP_PORT=str(port))
+
+    def get(path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
+                return int(r.status), r.read().decode()
+        except OSError:
+            return 0, ""
+
+    try:
+        wait_until(lambda: "failing_channels" in get("/healthz")[1])
+        status, body = get("/healthz")
+        metrics = get("/metrics")[1]
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    assert status == 200  # polling works: no restart because Slack is down
+    [failing] = json.loads(body)["failing_channels"]
+    assert failing["channel"] == "slack"
+    assert "invalid_auth" in failing["last_error"]
+    assert 'flinkswatch_channel_failing{channel="slack"} 1.0' in metrics
+    assert 'flinkswatch_channel_failing{channel="email"} 0.0' in metrics

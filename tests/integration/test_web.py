@@ -166,3 +166,29 @@ def test_probe_exits_0_on_200_and_1_on_503_or_no_server(
 def test_unknown_paths_are_404(server: tuple[str, Health, Metrics]) -> None:
     base, _, _ = server
     assert get(base + "/registrations")[0] == 404
+
+
+def test_healthz_names_failing_channels_and_keeps_meaning_polling_works(
+    server: tuple[str, Health, Metrics],
+) -> None:
+    base, health, _ = server
+    health.record(CycleResult(outcome=Outcome.OK), datetime.now(UTC))
+    health.failing_channels = [{"channel": "slack", "since": None, "last_error": "invalid_auth"}]
+    status, body = get(base + "/healthz")
+    assert status == 200
+    assert json.loads(body)["failing_channels"] == health.failing_channels
+
+
+def test_healthz_is_503_at_once_when_the_database_file_vanished(
+    server: tuple[str, Health, Metrics],
+) -> None:
+    base, health, _ = server
+    health.record(CycleResult(outcome=Outcome.OK), datetime.now(UTC))
+    error = "recording failed: the database file /data/flinkswatch.db vanished or was replaced"
+    health.record(
+        CycleResult(outcome=Outcome.FAILED, error=error, failure_kind="database_vanished"),
+        datetime.now(UTC),
+    )
+    status, body = get(base + "/healthz")
+    assert status == 503
+    assert json.loads(body)["reason"] == error
