@@ -22,11 +22,11 @@ class EventKind(enum.StrEnum):
     REMOVED = "removed"
     REAPPEARED = "reappeared"
     DETAILS_CHANGED = "details_changed"
+    STUCK = "stuck"  # a reminder: still in a status of STUCK_AFTER for too long (SPEC 9)
 
 
-ALERTED_BY_DEFAULT: frozenset[EventKind] = frozenset(
-    {EventKind.ADDED, EventKind.STATUS_CHANGED, EventKind.REMOVED, EventKind.REAPPEARED}
-)
+# Not baseline (one summary per channel instead) nor details_changed (recorded only).
+ALERTED_BY_DEFAULT = frozenset(EventKind) - {EventKind.BASELINE, EventKind.DETAILS_CHANGED}
 
 
 class Direction(enum.StrEnum):

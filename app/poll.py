@@ -6,9 +6,9 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from app.core.blind import DATABASE, BlindPolicy
 from app.core.diff import DiffResult, apply, diff
@@ -37,6 +37,7 @@ from app.notify.unrecorded import Unrecorded
 from app.poll_logs import log_done, log_events, log_guard, log_notices
 from app.poll_ports import CycleStore, Source
 from app.selfwatch import SelfWatch
+from app.stuckwatch import StuckWatch
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ class Poller:
     removal_hold_percent: int = 100  # REMOVAL_HOLD_PERCENT (SPEC 2); 100: the guard is off
     delivery_max_attempts: int = 10
     blind_policy: BlindPolicy = field(default_factory=BlindPolicy)  # BLIND_AFTER_FAILURES, ...
+    stuck_after: Mapping[str, timedelta] = field(default_factory=dict)  # STUCK_AFTER (SPEC 9)
+    stuck_repeat: timedelta = timedelta(days=7)  # STUCK_REPEAT
     alerted: Collection[EventKind] = field(default_factory=lambda: ALERTED_BY_DEFAULT)
     clock: Callable[[], datetime] = utcnow
     sleep: Callable[[float], None] = time.sleep
@@ -91,6 +94,8 @@ class Poller:
         started = time.monotonic()
         try:
             result = self._record(self.clock())
+            if result.outcome is not Outcome.FAILED and result.poll_id is not None:
+                result = self._remind(result, result.poll_id)
             if result.failure_kind not in (LEADERSHIP_LOST, INTERRUPTED):
                 result = _with_delivery(result, self._deliver_and_watch(result.poll_id))
             log_done(result, time.monotonic() - started)
@@ -233,6 +238,19 @@ class Poller:
             reason = error if kind.startswith(DATABASE) else f"recording failed: {one_line(exc)}"
             self._watch.not_recorded(started_at=started_at, now=now, error=reason, cause=_kind(exc))
         return CycleResult(outcome=Outcome.FAILED, error=error, poll_id=poll_id, failure_kind=kind)
+
+    def _remind(self, result: CycleResult, poll_id: int) -> CycleResult:
+        """Stuck reminders (SPEC 9); a failure leaves them due for the next cycle."""
+        watch = StuckWatch(self.store, self.stuck_after, self.stuck_repeat)
+        routes = [(channel.name, channel.filter) for channel in self.channels]
+        try:
+            self.guard()
+            due = watch.remind(poll_id, self.clock(), routes, self.alerted)
+        except Exception as exc:  # noqa: BLE001 - Interrupted too: nothing of it was written
+            log.error("poll.reminders_not_recorded error=%r", one_line(exc))
+            return result
+        kinds = (*result.kinds, (str(EventKind.STUCK), len(due))) if due else result.kinds
+        return replace(result, events=result.events + len(due), kinds=kinds)
 
     def _deliver_and_watch(self, poll_id: int | None) -> DeliveryReport | None:
         """Deliver; then, when a channel was just announced failing or recovered, deliver

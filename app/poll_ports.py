@@ -9,6 +9,7 @@ from typing import Protocol
 
 from app.domain import CycleRecord, Fetched, HoldState, Key, NoticePlan, StoredRegistration
 from app.selfwatch import HealthStore
+from app.stuckwatch import ReminderStore
 
 __all__ = ["CycleStore", "Source"]
 
@@ -19,7 +20,7 @@ class Source(Protocol):
     def fetch(self) -> Fetched: ...
 
 
-class CycleStore(HealthStore, Protocol):
+class CycleStore(HealthStore, ReminderStore, Protocol):
     """What a cycle reads and writes (app.db.store.Store)."""
 
     def last_success_id(self) -> int | None: ...

@@ -113,6 +113,9 @@ class Settings(BaseSettings):
 
     alert_timezone: TimeZone = UTC
     stuck_after: StuckAfter = Field(default_factory=lambda: parse_stuck_after(DEFAULT_STUCK_AFTER))
+    stuck_repeat: Duration = Field(
+        default=timedelta(days=7), gt=timedelta(0)
+    )  # SPEC 9: reminder cadence while still stuck
 
     # SPEC 8: consecutive failed cycles before the watcher says it is blind, and its reminder.
     blind_after_failures: int = Field(default=3, ge=1)

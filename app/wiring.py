@@ -232,10 +232,8 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
         engine = build_engine(settings, create=settings.auto_migrate)
     except db.NoDatabase as exc:
         flinks.close()
-        raise ConfigError(
-            f"no database file at {exc.path} and AUTO_MIGRATE is off: restore it, or run"
-            " `flinkswatch migrate` to create an empty one"
-        ) from None
+        off = "AUTO_MIGRATE is off: restore it, or `flinkswatch migrate` creates an empty one"
+        raise ConfigError(f"no database file at {exc.path} and {off}") from None
     leader = leadership_for(engine)  # the single-instance lock of that database
     try:
         leader.acquire()  # a second instance on a SQLite file stops before migrating
@@ -256,6 +254,8 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
         removal_hold_percent=settings.removal_hold_percent,
         delivery_max_attempts=settings.delivery_max_attempts,
         blind_policy=BlindPolicy(settings.blind_after_failures, settings.blind_repeat),
+        stuck_after=settings.stuck_after,
+        stuck_repeat=settings.stuck_repeat,
         alerted=settings.alert_events,
         sleep=waits.sleep,
         guard=waits.confirm_leader,

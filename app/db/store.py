@@ -4,10 +4,10 @@ Datetimes go in and come out UTC-aware. Driver errors are raised as DatabaseErro
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,12 +15,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from app.core.blind import BlindState, ChannelHealth
-from app.db import holds, notices, pgcopy, planned
+from app.core.stuck import Candidate
+from app.db import holds, notices, pgcopy, planned, reminders
 from app.db.engine import reading, translate_errors
 from app.db.state import read_state
 from app.db.tables import poll_runs, registration_events, registrations
 from app.domain import (
     CycleRecord,
+    DeliveryPlan,
     Event,
     EventKind,
     HoldState,
@@ -114,6 +116,22 @@ class Store:
             poll_id: int = conn.execute(stmt).scalar_one()
             notices.record_notices(conn, poll_id, notices_due, finished_at)
         return poll_id
+
+    def stuck_candidates(
+        self, now: datetime, stuck_after: Mapping[str, timedelta]
+    ) -> list[Candidate]:
+        """The registrations that may be due a reminder (SPEC 9), with their last one."""
+        return reminders.candidates(self._engine, now, stuck_after)
+
+    def record_reminders(self, poll_id: int, events: Sequence[Event], plan: DeliveryPlan) -> None:
+        """The `stuck` events of a poll and their deliveries, in one transaction."""
+        if not events:
+            return
+        with self._write() as conn:
+            self._fence(conn)
+            _insert_events(conn, poll_id, events)
+            at = events[0].observed_at
+            planned.insert_deliveries(conn, poll_id, plan, at, only=EventKind.STUCK)
 
     def blind_state(self) -> BlindState:
         """Failed polls since the last good one, and the open blind announcement (SPEC 8)."""

@@ -150,6 +150,13 @@ def _kind(event: Event, style: _Style) -> tuple[str, str, str]:
         if way is Direction.BACKWARD:
             return ":warning:", "moved BACKWARD", moved
         return ":question:", f"unrecognised status {new}", moved
+    if kind is EventKind.STUCK:
+        waits = _WAITING_FOR.get(event.to_status or "")
+        return (
+            ":hourglass:",
+            "stuck",
+            f"still {new}{_after(event, 'after')}" + (f" ({waits})" if waits else ""),
+        )
     if kind is EventKind.ADDED:
         return ":new:", "added", f"new registration, status {new}"
     if kind is EventKind.REMOVED:
@@ -164,6 +171,13 @@ def _kind(event: Event, style: _Style) -> tuple[str, str, str]:
         )
         return ":pencil2:", "details changed", f"{changes or 'details'} (status {new})"
     return ":eyes:", "baseline", f"status {new}"
+
+
+# Who a stuck registration waits for: what to chase (SPEC 1).
+_WAITING_FOR = {
+    "PENDING_APPROVAL": "waiting for Flinks",
+    "PENDING_ACTIVATION": "waiting for the bank",
+}
 
 
 def _after(event: Event, word: str) -> str:

@@ -86,7 +86,9 @@ def _slack_chunk(
 ) -> SlackMessage:
     carried = [events[index] for index, _, _ in chunk]
     title = (
-        _changes_title(total) if total > 1 else f"flinkswatch: registration {_label(carried[0])}"
+        _changes_title(total, carried)
+        if total > 1
+        else f"flinkswatch: registration {_label(carried[0])}"
     )
     if of > 1:
         title += f" ({number}/{of})"
@@ -113,7 +115,9 @@ def _label(event: Event) -> str:
     return "unrecognised status" if label.startswith("unrecognised") else label
 
 
-def _changes_title(count: int) -> str:
+def _changes_title(count: int, events: Sequence[Event] = ()) -> str:
+    if events and all(e.event is EventKind.STUCK for e in events):
+        return f"flinkswatch: {count} registration{'s' if count != 1 else ''} stuck"
     return f"flinkswatch: {count} registration change{'s' if count != 1 else ''}"
 
 
@@ -198,10 +202,11 @@ def email_parts(events: Sequence[Event], summary: BaselineSummary | None = None)
         text_lines.append(_summary_line(summary, _plain))
         html_items.append(f"<p>{_summary_line(summary, _html)}</p>")
     if events:
-        text_lines.append(_changes_title(len(events)) + ":")
+        text_lines.append(_changes_title(len(events), events) + ":")
         text_lines += [f"- {_console_line(_parts(e, _TEXT))}" for e in events]
         rows = "".join(f"<li>{_html_line(_parts(e, _HTML))}</li>" for e in events)
-        html_items.append(f"<p>{html.escape(_changes_title(len(events)))}:</p><ul>{rows}</ul>")
+        title = html.escape(_changes_title(len(events), events))
+        html_items.append(f"<p>{title}:</p><ul>{rows}</ul>")
     body = "\n".join(html_items)
     page = f'<!DOCTYPE html><html><body style="font-family:sans-serif">{body}</body></html>'
     return EmailParts(_subject(events, summary), "\n".join(text_lines) + "\n", page)
@@ -218,7 +223,7 @@ def _subject(events: Sequence[Event], summary: BaselineSummary | None) -> str:
     first = _brief(events[0])
     if len(events) == 1:
         return f"flinkswatch: {first}"
-    return f"{_changes_title(len(events))} — {first} and {len(events) - 1} more"
+    return f"{_changes_title(len(events), events)} — {first} and {len(events) - 1} more"
 
 
 def _brief(event: Event) -> str:

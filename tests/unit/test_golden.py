@@ -102,6 +102,27 @@ CASES: dict[str, tuple[list[Event], BaselineSummary | None]] = {
         None,
     ),
     "baseline": ([], SUMMARY),
+    "stuck": (
+        [event(EventKind.STUCK, from_status="PENDING_APPROVAL", to_status="PENDING_APPROVAL")],
+        None,
+    ),
+    "stuck_poll": (
+        [
+            event(
+                EventKind.STUCK,
+                client_id=f"dc-{i}",
+                provider_id=i,
+                provider_name=f"Bank {i}",
+                from_status=status,
+                to_status=status,
+                previous_status_since=NOW - timedelta(days=18 - 4 * i),
+            )
+            for i, status in enumerate(
+                ["PENDING_ACTIVATION", "PENDING_APPROVAL", "PENDING_APPROVAL"]
+            )
+        ],
+        None,
+    ),
     **{name: ([], notice) for name, notice in NOTICES.items()},
     "hostile": (
         [

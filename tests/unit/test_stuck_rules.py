@@ -1,0 +1,98 @@
+"""SPEC 9 reminders as plain values (app.core.stuck): due once past STUCK_AFTER, then every
+STUCK_REPEAT, never for one that moved, longest-stuck first."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.core.stuck import Candidate, reminders_due
+from app.domain import EventKind, StoredRegistration
+from tests.builders import NOW, registration
+
+LIMITS = {"PENDING_APPROVAL": timedelta(days=7), "PENDING_ACTIVATION": timedelta(days=14)}
+REPEAT = timedelta(days=7)
+
+
+def stored(provider: int, status: str, days: float) -> StoredRegistration:
+    reg = registration(provider_id=provider, registration_status=status)
+    since = NOW - timedelta(days=days)
+    return StoredRegistration(reg, first_seen_at=since, status_since=since)
+
+
+def test_due_past_the_limit_of_its_status_only() -> None:
+    given_ = [
+        Candidate(stored(1, "PENDING_APPROVAL", 6.9)),
+        Candidate(stored(2, "PENDING_APPROVAL", 7.1)),
+        Candidate(stored(3, "PENDING_ACTIVATION", 10)),
+        Candidate(stored(4, "ACTIVE", 300)),
+    ]
+    [event] = reminders_due(given_, NOW, LIMITS, REPEAT)
+    assert (event.event, event.provider_id, event.to_status) == (
+        EventKind.STUCK,
+        2,
+        "PENDING_APPROVAL",
+    )
+    assert event.previous_status_since == NOW - timedelta(days=7.1)
+    assert event.observed_at == NOW
+
+
+def test_longest_stuck_first() -> None:
+    given_ = [
+        Candidate(stored(1, "PENDING_APPROVAL", 8)),
+        Candidate(stored(2, "PENDING_ACTIVATION", 40)),
+        Candidate(stored(3, "PENDING_APPROVAL", 20)),
+    ]
+    assert [e.provider_id for e in reminders_due(given_, NOW, LIMITS, REPEAT)] == [2, 3, 1]
+
+
+def test_repeats_every_stuck_repeat_and_a_removed_one_never() -> None:
+    one = stored(1, "PENDING_APPROVAL", 10)
+    recent = Candidate(one, reminded_at=NOW - timedelta(days=6))
+    old = Candidate(one, reminded_at=NOW - timedelta(days=7))
+    assert reminders_due([recent], NOW, LIMITS, REPEAT) == []
+    assert len(reminders_due([old], NOW, LIMITS, REPEAT)) == 1
+    gone = Candidate(replace(one, present=False))
+    assert reminders_due([gone], NOW, LIMITS, REPEAT) == []
+
+
+def test_a_reminder_of_an_earlier_stay_does_not_count() -> None:
+    # The last reminder is from before the current stay began: the new stay is reminded at once.
+    moved = stored(1, "PENDING_APPROVAL", 8)
+    earlier = Candidate(moved, reminded_at=moved.status_since - timedelta(hours=1))
+    assert len(reminders_due([earlier], NOW, LIMITS, REPEAT)) == 1
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.sampled_from(["PENDING_APPROVAL", "ACTIVE"])),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_over_time_reminders_follow_the_rules(steps: list[tuple[int, str]]) -> None:
+    """One registration over days (each step: days later, its status then). Folding the
+    reminders as the database does: none for a registration that moved in that step, never two
+    within STUCK_REPEAT of one stay, and one whenever it stayed stuck STUCK_REPEAT past the last."""
+    limits, repeat = {"PENDING_APPROVAL": timedelta(days=3)}, timedelta(days=5)
+    now = NOW
+    state = stored(1, "PENDING_APPROVAL", 0)
+    reminded: list[datetime] = []
+    for days, status in steps:
+        now += timedelta(days=days)
+        if status != state.registration.registration_status:
+            reg = replace(state.registration, registration_status=status)
+            state = replace(state, registration=reg, status_since=now)
+        last = reminded[-1] if reminded else None
+        due = reminders_due([Candidate(state, last)], now, limits, repeat)
+        stuck = status in limits and now - state.status_since > limits[status]
+        fresh = last is None or last < state.status_since or now - last >= repeat
+        assert bool(due) == (stuck and fresh)
+        if due:
+            assert state.status_since != now  # never for one that just moved
+            if last is not None and last >= state.status_since:
+                assert now - last >= repeat
+            reminded.append(now)
