@@ -20,7 +20,7 @@ log = logging.getLogger("app.poll")
 
 class ReminderStore(Protocol):
     def stuck_candidates(
-        self, now: datetime, stuck_after: Mapping[str, timedelta]
+        self, now: datetime, stuck_after: Mapping[str, timedelta], repeat: timedelta
     ) -> list[Candidate]: ...
     def record_reminders(
         self, poll_id: int, events: Sequence[Event], plan: DeliveryPlan
@@ -43,7 +43,7 @@ class StuckWatch:
         """Record the reminders due now (reads and writes the database: may raise)."""
         if not self.stuck_after:
             return ()
-        candidates = self.store.stuck_candidates(now, self.stuck_after)
+        candidates = self.store.stuck_candidates(now, self.stuck_after, self.repeat)
         due = reminders_due(candidates, now, self.stuck_after, self.repeat)
         if due:
             self.store.record_reminders(poll_id, due, plan_deliveries(due, routes, alerted))

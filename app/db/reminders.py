@@ -4,46 +4,58 @@ app.db.store records the reminders app.core.stuck decides."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from app.core.stuck import Candidate
 from app.db.engine import reading
-from app.db.tables import registration_events, registrations
-from app.domain import EventKind, Registration, StoredRegistration
+from app.db.tables import registrations, stuck_reminders
+from app.domain import Event, Registration, StoredRegistration
 
 
 def candidates(
-    engine: Engine, now: datetime, stuck_after: Mapping[str, timedelta]
+    engine: Engine, now: datetime, stuck_after: Mapping[str, timedelta], repeat: timedelta
 ) -> list[Candidate]:
-    """Only the few that may be stuck: never the whole state, whatever its size."""
+    """Only those that may be due: past the shortest limit, and not reminded within `repeat`
+    in their current stay (an index range, never the whole state, whatever its size)."""
     if not stuck_after:
         return []
-    r, e = registrations.c, registration_events.c
-    last = (
-        sa.select(e.client_id, e.provider_id, sa.func.max(e.observed_at).label("reminded_at"))
-        .where(e.event == EventKind.STUCK.value)
-        .group_by(e.client_id, e.provider_id)
-        .subquery()
-    )
+    r, s = registrations.c, stuck_reminders.c
     stmt = (
-        sa.select(registrations, last.c.reminded_at)
+        sa.select(registrations, s.reminded_at)
         .select_from(
             registrations.outerjoin(
-                last, sa.and_(last.c.client_id == r.client_id, last.c.provider_id == r.provider_id)
+                stuck_reminders, sa.and_(s.client_id == r.client_id, s.provider_id == r.provider_id)
             )
         )
         .where(
-            r.present.is_(True),
             r.registration_status.in_(sorted(stuck_after)),
             r.status_since < now - min(stuck_after.values()),
+            r.present.is_(True),
+            sa.or_(
+                s.reminded_at.is_(None),
+                s.reminded_at < r.status_since,
+                s.reminded_at <= now - repeat,
+            ),
         )
     )
     with reading(engine) as conn:
         return [_candidate(row) for row in conn.execute(stmt)]
+
+
+def record(conn: Connection, events: Sequence[Event]) -> None:
+    """Inside the reminders' transaction: each one's time, for the next STUCK_REPEAT."""
+    s = stuck_reminders.c
+    keys = [(ev.client_id, ev.provider_id) for ev in events]
+    conn.execute(sa.delete(stuck_reminders).where(sa.tuple_(s.client_id, s.provider_id).in_(keys)))
+    rows = [
+        {"client_id": ev.client_id, "provider_id": ev.provider_id, "reminded_at": ev.observed_at}
+        for ev in events
+    ]
+    conn.execute(sa.insert(stuck_reminders), rows)
 
 
 def _candidate(row: sa.Row[tuple[object, ...]]) -> Candidate:

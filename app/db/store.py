@@ -118,10 +118,10 @@ class Store:
         return poll_id
 
     def stuck_candidates(
-        self, now: datetime, stuck_after: Mapping[str, timedelta]
+        self, now: datetime, stuck_after: Mapping[str, timedelta], repeat: timedelta
     ) -> list[Candidate]:
         """The registrations that may be due a reminder (SPEC 9), with their last one."""
-        return reminders.candidates(self._engine, now, stuck_after)
+        return reminders.candidates(self._engine, now, stuck_after, repeat)
 
     def record_reminders(self, poll_id: int, events: Sequence[Event], plan: DeliveryPlan) -> None:
         """The `stuck` events of a poll and their deliveries, in one transaction."""
@@ -130,6 +130,7 @@ class Store:
         with self._write() as conn:
             self._fence(conn)
             _insert_events(conn, poll_id, events)
+            reminders.record(conn, events)
             at = events[0].observed_at
             planned.insert_deliveries(conn, poll_id, plan, at, only=EventKind.STUCK)
 

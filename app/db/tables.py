@@ -77,6 +77,8 @@ registrations = Table(
     Column("missing_polls", Integer, nullable=False, server_default="0"),
     Column("present", Boolean, nullable=False, server_default=true()),
     Column("removed_at", UTCDateTime, nullable=True),
+    # Stuck reminders (SPEC 9) look up the few registrations long in one status.
+    Index("ix_registrations_status_since", "registration_status", "status_since"),
 )
 
 poll_runs = Table(
@@ -202,4 +204,14 @@ channel_health = Table(
     Column("last_error", Text, nullable=True),
     Column("announced", Boolean, nullable=False, server_default=false()),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+stuck_reminders = Table(
+    "stuck_reminders",
+    metadata,
+    # The last stuck reminder of each registration (SPEC 9), written with the reminder's event:
+    # what STUCK_REPEAT counts from, without reading the history back.
+    Column("client_id", String(128), primary_key=True),
+    Column("provider_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("reminded_at", UTCDateTime, nullable=False),
 )

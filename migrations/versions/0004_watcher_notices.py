@@ -1,5 +1,6 @@
 """The watcher says when it cannot see (SPEC 8): watcher_notices, channel_health, the failure
-kind of a failed poll, and deliveries of notices.
+kind of a failed poll, and deliveries of notices; what is stuck (SPEC 9): stuck_reminders and
+an index on registrations by status and time in it.
 
 Revision ID: 0004
 Revises: 0003
@@ -53,6 +54,16 @@ def upgrade() -> None:
         sa.Column("updated_at", UTC, nullable=False),
         sa.PrimaryKeyConstraint("channel", name=op.f("pk_channel_health")),
     )
+    op.create_table(
+        "stuck_reminders",
+        sa.Column("client_id", sa.String(128), nullable=False),
+        sa.Column("provider_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("reminded_at", UTC, nullable=False),
+        sa.PrimaryKeyConstraint("client_id", "provider_id", name=op.f("pk_stuck_reminders")),
+    )
+    op.create_index(
+        "ix_registrations_status_since", "registrations", ["registration_status", "status_since"]
+    )
     with op.batch_alter_table("poll_runs") as batch:
         batch.add_column(sa.Column("failure_kind", sa.String(32), nullable=True))
     with op.batch_alter_table("deliveries") as batch:
@@ -78,6 +89,8 @@ def downgrade() -> None:
         batch.alter_column("kind", type_=sa.String(16), existing_nullable=False)
     with op.batch_alter_table("poll_runs") as batch:
         batch.drop_column("failure_kind")
+    op.drop_index("ix_registrations_status_since", table_name="registrations")
+    op.drop_table("stuck_reminders")
     op.drop_table("channel_health")
     op.drop_index("ix_watcher_notices_kind", table_name="watcher_notices")
     op.drop_table("watcher_notices")

@@ -19,6 +19,7 @@ APP_TABLES = {
     "removal_holds",
     "watcher_notices",
     "channel_health",
+    "stuck_reminders",
     "poll_runs",
     "deliveries",
     "slack_threads",
