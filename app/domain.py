@@ -125,10 +125,8 @@ class Fetched:
     size: int
 
 
-LEADERSHIP_LOST = "leadership"
-"""failure_kind of a cycle that stopped before writing: another instance may lead now."""
-INTERRUPTED = "interrupted"
-"""failure_kind of a cycle cut short by shutdown while fetching: nothing was recorded."""
+LEADERSHIP_LOST = "leadership"  # failure_kind: stopped before writing, another may lead now
+INTERRUPTED = "interrupted"  # failure_kind: cut short by shutdown while fetching, nothing written
 
 
 class Outcome(enum.StrEnum):
@@ -264,7 +262,7 @@ class DeliveryStatus(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PendingDelivery:
-    """One alert owed to one channel: either one event or one baseline summary."""
+    """One alert owed to one channel: one event, or one summary (baseline, notice...)."""
 
     id: int
     poll_id: int
@@ -272,6 +270,7 @@ class PendingDelivery:
     attempts: int
     event: Event | None = None
     summary: BaselineSummary | None = None
+    created_at: datetime | None = None  # when it was recorded (quiet hours hold it from then)
 
 
 class Interrupted(Exception):

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.core.blind import DATABASE, BlindPolicy
 from app.core.diff import DiffResult, apply, diff
+from app.core.quiet import QuietHours
 from app.core.text import one_line
 from app.domain import (
     ALERTED_BY_DEFAULT,
@@ -60,6 +61,7 @@ class Poller:
     blind_policy: BlindPolicy = field(default_factory=BlindPolicy)  # BLIND_AFTER_FAILURES, ...
     stuck_after: Mapping[str, timedelta] = field(default_factory=dict)  # STUCK_AFTER (SPEC 9)
     stuck_repeat: timedelta = timedelta(days=7)  # STUCK_REPEAT
+    quiet: QuietHours = field(default_factory=QuietHours)  # QUIET_HOURS (SPEC 9)
     alerted: Collection[EventKind] = field(default_factory=lambda: ALERTED_BY_DEFAULT)
     clock: Callable[[], datetime] = utcnow
     sleep: Callable[[float], None] = time.sleep
@@ -280,6 +282,7 @@ class Poller:
                 max_attempts=self.delivery_max_attempts,
                 sleep=self.sleep,
                 unrecorded=self.unrecorded,
+                quiet=self.quiet,
             )
         except Exception as exc:  # noqa: BLE001 - e.g. database down: retried next cycle
             log.error("delivery.skipped error=%r", one_line(exc))

@@ -27,12 +27,14 @@ from app.settings_types import (
     DEFAULT_STUCK_AFTER,
     Addresses,
     AlertKinds,
+    Breakthrough,
     CaBundle,
     DatabaseUrl,
     Duration,
     EmailRoutes,
     HttpUrl,
     Lower,
+    QuietWindows,
     SecretHttpUrl,
     SlackApiUrl,
     SlackRoutes,
@@ -113,6 +115,8 @@ class Settings(BaseSettings):
 
     alert_timezone: TimeZone = UTC
     stuck_after: StuckAfter = Field(default_factory=lambda: parse_stuck_after(DEFAULT_STUCK_AFTER))
+    quiet_hours: QuietWindows = ()
+    quiet_breakthrough: Breakthrough = frozenset({"backward", "removed", "watcher"})
     stuck_repeat: Duration = Field(
         default=timedelta(days=7), gt=timedelta(0)
     )  # SPEC 9: reminder cadence while still stuck

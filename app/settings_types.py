@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BeforeValidator, PlainValidator, SecretStr
 from pydantic_settings import NoDecode
 
+from app.core.quiet import Window, breakthrough_kinds, parse_quiet_hours
 from app.domain import EventKind
 from app.notify.routing import Rule, parse_routes
 
@@ -162,4 +163,16 @@ Duration = Annotated[
             (timedelta(0) if v.strip() == "0" else parse_duration(v)) if isinstance(v, str) else v
         )
     ),
+]
+
+# QUIET_HOURS windows and QUIET_BREAKTHROUGH kinds (SPEC 9), parsed by app.core.quiet.
+QuietWindows = Annotated[
+    tuple[Window, ...],
+    NoDecode,
+    BeforeValidator(lambda v: parse_quiet_hours(v) if isinstance(v, str) else v),
+]
+Breakthrough = Annotated[
+    frozenset[str],
+    NoDecode,
+    BeforeValidator(lambda v: breakthrough_kinds(v) if isinstance(v, str) else v),
 ]

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 from app.core.blind import BlindPolicy
+from app.core.quiet import QuietHours
 from app.db import engine as db
 from app.db import queries
 from app.db.leader import Leadership, leadership_for
@@ -104,24 +105,6 @@ def email_destinations(settings: Settings) -> list[Destination]:
         return []
     unmatched = settings.routes_default == "unmatched"
     return destinations("email", ",".join(settings.email_to), rules, unmatched)
-
-
-def settings_problems(settings: Settings, *, flinks: bool = True) -> list[str]:
-    """Every setting that leaves a channel off or would stop a start, one line each, found
-    without I/O: `check` and `notify-test` report them before reaching anything."""
-    problems = [f"channel off: {note}" for note in settings.incomplete_channels()]
-    probes: list[Callable[[], object]] = [
-        lambda: slack_destinations(settings),
-        lambda: email_destinations(settings),
-    ]
-    if flinks:
-        probes.append(settings.require_flinks_credentials)
-    for probe in probes:
-        try:
-            probe()
-        except ConfigError as exc:
-            problems.append(str(exc))
-    return problems
 
 
 def build_channels(settings: Settings, engine: Engine | None = None) -> list[Channel]:
@@ -256,6 +239,9 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
         blind_policy=BlindPolicy(settings.blind_after_failures, settings.blind_repeat),
         stuck_after=settings.stuck_after,
         stuck_repeat=settings.stuck_repeat,
+        quiet=QuietHours(
+            settings.quiet_hours, settings.alert_timezone, settings.quiet_breakthrough
+        ),
         alerted=settings.alert_events,
         sleep=waits.sleep,
         guard=waits.confirm_leader,

@@ -260,6 +260,7 @@ def _pending_from_row(
         attempts=row.attempts,
         summary=summary,
         event=_event_from_row(row) if row.kind == "event" else None,
+        created_at=row.created_at,
     )
 
 

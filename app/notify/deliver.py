@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from app.core.blind import ChannelTry
+from app.core.quiet import CatchUp, QuietHours
 from app.core.text import one_line
 from app.domain import (
     DeliveryFailure,
@@ -26,6 +27,7 @@ from app.notify.channel import Channel, DeliveryStore
 from app.notify.unrecorded import SentNotRecorded, Unrecorded
 
 log = logging.getLogger(__name__)
+QUIET_OFF = QuietHours()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,7 @@ def deliver_pending(
     max_attempts: int,
     sleep: Callable[[float], None] = time.sleep,
     unrecorded: Unrecorded | None = None,
+    quiet: QuietHours | None = None,
 ) -> DeliveryReport:
     """Deliver what every channel owes; one channel's failure never blocks another.
 
@@ -61,7 +64,7 @@ def deliver_pending(
     totals = DeliveryReport()
     unrecorded = Unrecorded() if unrecorded is None else unrecorded
     for channel in channels:
-        run = _ChannelRun(store, channel, now, max_attempts, sleep, unrecorded)
+        run = _ChannelRun(store, channel, now, max_attempts, sleep, unrecorded, quiet or QUIET_OFF)
         run.run()
         totals = DeliveryReport(
             sent=totals.sent + run.sent,
@@ -83,6 +86,7 @@ class _ChannelRun:
     max_attempts: int
     sleep: Callable[[float], None]
     unrecorded: Unrecorded
+    quiet: QuietHours
     interrupted: bool = False
     remaining: dict[int, PendingDelivery] = field(default_factory=dict)  # not settled yet
     current: list[int] = field(default_factory=list)  # ids of the message being sent
@@ -118,11 +122,14 @@ class _ChannelRun:
                 permanent=False,
             )
             return
+        now = self.now()
+        if self.quiet.quiet_at(now):  # held: left pending, untouched, until the window ends
+            rows = [row for row in rows if self.quiet.breaks_through(row)]
         self.remaining = {row.id: row for row in rows}
         try:
             with self.channel.session() if rows else contextlib.nullcontext():
-                for group in _by_poll(rows):
-                    self._send_poll(group)
+                for group, catch_up in _groups(rows, self.quiet, now):
+                    self._send_poll(group, catch_up)
         except DeliveryFailure as exc:
             self._fail(exc)
         except SentNotRecorded as exc:
@@ -136,11 +143,11 @@ class _ChannelRun:
             # Only the type: an arbitrary exception's text may carry a secret into the database.
             self._fail(DeliveryFailure(f"unexpected {type(exc).__name__}", permanent=False))
 
-    def _send_poll(self, group: list[PendingDelivery]) -> None:
+    def _send_poll(self, group: list[PendingDelivery], catch_up: CatchUp | None = None) -> None:
         event_rows = [row for row in group if row.event is not None]
         summary_rows = [row for row in group if row.event is None and row.summary is not None]
         events = [row.event for row in event_rows if row.event is not None]
-        summary = summary_rows[0].summary if summary_rows else None
+        summary = summary_rows[0].summary if summary_rows else catch_up
         self.current = [row.id for row in group]  # a render failure concerns the whole poll
         for message in self.channel.render(events, summary):
             self.current = [event_rows[i].id for i in message.event_indexes]
@@ -238,6 +245,27 @@ class _ChannelRun:
             "delivery.failed channel=%s permanent=%s error=%s", self.channel.name, permanent, error
         )
         self.errors.append(f"{self.channel.name}: {error}")
+
+
+def _groups(
+    rows: Sequence[PendingDelivery], quiet: QuietHours, now: datetime
+) -> list[tuple[list[PendingDelivery], CatchUp | None]]:
+    """The messages to render: one per poll, except that the alerts held in quiet hours that
+    ended form one catch-up group (SPEC 9), in order, where the first of them was."""
+    held = [row for row in rows if row.event is not None and quiet.held_until(row, now)]
+    if not held:
+        return [(group, None) for group in _by_poll(rows)]
+    ended = max(quiet.held_until(row, now) or now for row in held)
+    catch_up = CatchUp(held[0].poll_id, now, len(held), (), until=ended)
+    ids = {row.id for row in held}
+    groups: list[tuple[list[PendingDelivery], CatchUp | None]] = []
+    for group in _by_poll([row for row in rows if row.id not in ids or row is held[0]]):
+        if held[0] in group:
+            rest = [row for row in group if row is not held[0]]
+            groups += [(held, catch_up)] + ([(rest, None)] if rest else [])
+        else:
+            groups.append((group, None))
+    return groups
 
 
 def _by_poll(rows: Sequence[PendingDelivery]) -> list[list[PendingDelivery]]:

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from app.core.quiet import CatchUp
 from app.domain import BaselineSummary, Event, EventKind, NoticeKind, RemovalsHeld, WatcherNotice
 from app.notify.notices import notice_lines, notice_title
 from app.notify.phrases import (
@@ -68,21 +69,28 @@ def slack_messages(
 ) -> list[SlackMessage]:
     """The poll's alerts as Slack messages, in order, each within Slack's limits. `threaded`:
     one message per registration when the poll touches few of them (see docs/design.md)."""
-    messages = [_slack_summary(summary)] if summary is not None else []
+    catch_up = summary if isinstance(summary, CatchUp) else None
+    messages = [_slack_summary(summary)] if summary is not None and catch_up is None else []
     rendered = [(index, *_slack_event(event)) for index, event in enumerate(events)]
     keys = list(dict.fromkeys(event.key for event in events))
     groups = [rendered]
-    if threaded and len(keys) <= THREADED_MAX_REGISTRATIONS:
+    if threaded and catch_up is None and len(keys) <= THREADED_MAX_REGISTRATIONS:
         groups = [[r for r in rendered if events[r[0]].key == key] for key in keys]
     for group in groups:
         chunks = _chunks(group)
         for number, chunk in enumerate(chunks, start=1):
-            messages.append(_slack_chunk(events, chunk, number, len(chunks), len(group)))
+            message = _slack_chunk(events, chunk, number, len(chunks), len(group), catch_up)
+            messages.append(message)
     return messages
 
 
 def _slack_chunk(
-    events: Sequence[Event], chunk: list[_Rendered], number: int, of: int, total: int
+    events: Sequence[Event],
+    chunk: list[_Rendered],
+    number: int,
+    of: int,
+    total: int,
+    catch_up: CatchUp | None = None,
 ) -> SlackMessage:
     carried = [events[index] for index, _, _ in chunk]
     title = (
@@ -90,6 +98,8 @@ def _slack_chunk(
         if total > 1
         else f"flinkswatch: registration {_label(carried[0])}"
     )
+    if catch_up is not None:
+        title = catch_up_title(catch_up)
     if of > 1:
         title += f" ({number}/{of})"
     blocks = [_header(title)]
@@ -113,6 +123,11 @@ def _slack_chunk(
 def _label(event: Event) -> str:
     label = _kind(event, _TEXT)[1]
     return "unrecognised status" if label.startswith("unrecognised") else label
+
+
+def catch_up_title(catch_up: CatchUp) -> str:
+    noun = "alert" if catch_up.total == 1 else "alerts"
+    return f"flinkswatch: {catch_up.total} {noun} held during quiet hours"
 
 
 def _changes_title(count: int, events: Sequence[Event] = ()) -> str:
@@ -198,21 +213,27 @@ def email_parts(events: Sequence[Event], summary: BaselineSummary | None = None)
     if isinstance(summary, WatcherNotice):
         text_lines += notice_lines(summary, _plain)
         html_items += [f"<p>{line}</p>" for line in notice_lines(summary, _html)]
-    elif summary is not None:
+    elif summary is not None and not isinstance(summary, CatchUp):
         text_lines.append(_summary_line(summary, _plain))
         html_items.append(f"<p>{_summary_line(summary, _html)}</p>")
     if events:
-        text_lines.append(_changes_title(len(events), events) + ":")
+        title = _changes_title(len(events), events)
+        if isinstance(summary, CatchUp):
+            title = f"{catch_up_title(summary)}, in order"
+        text_lines.append(title + ":")
         text_lines += [f"- {_console_line(_parts(e, _TEXT))}" for e in events]
         rows = "".join(f"<li>{_html_line(_parts(e, _HTML))}</li>" for e in events)
-        title = html.escape(_changes_title(len(events), events))
-        html_items.append(f"<p>{title}:</p><ul>{rows}</ul>")
+        html_items.append(f"<p>{html.escape(title)}:</p><ul>{rows}</ul>")
     body = "\n".join(html_items)
     page = f'<!DOCTYPE html><html><body style="font-family:sans-serif">{body}</body></html>'
     return EmailParts(_subject(events, summary), "\n".join(text_lines) + "\n", page)
 
 
 def _subject(events: Sequence[Event], summary: BaselineSummary | None) -> str:
+    if isinstance(summary, CatchUp) and events:
+        return f"{catch_up_title(summary)} — {_brief(events[0])}" + (
+            f" and {len(events) - 1} more" if len(events) > 1 else ""
+        )
     if isinstance(summary, WatcherNotice):
         return notice_title(summary, _plain)
     if isinstance(summary, RemovalsHeld):
@@ -253,7 +274,10 @@ def console_lines(events: Sequence[Event], summary: BaselineSummary | None = Non
     """One readable line per alert, control characters removed."""
     if isinstance(summary, WatcherNotice):
         return [f"{notice_title(summary, _plain)}: {' '.join(notice_lines(summary, _plain))}"]
-    lines = [_summary_line(summary, _plain)] if summary is not None else []
+    if isinstance(summary, CatchUp):
+        lines = [f"{catch_up_title(summary)}, in order:"]
+    else:
+        lines = [_summary_line(summary, _plain)] if summary is not None else []
     return lines + [_console_line(_parts(event, _TEXT)) for event in events]
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from app.core.quiet import CatchUp
 from app.domain import BaselineSummary, Event, EventKind, NoticeKind, WatcherNotice
 from app.notify.render import email_parts, slack_messages
 from tests import builders
@@ -102,6 +103,14 @@ CASES: dict[str, tuple[list[Event], BaselineSummary | None]] = {
         None,
     ),
     "baseline": ([], SUMMARY),
+    "catch_up": (
+        [
+            event(),
+            event(EventKind.ADDED, client_id="dc-beta", from_status=None),
+            event(from_status="PENDING_ACTIVATION", to_status="ACTIVE"),
+        ],
+        CatchUp(1, NOW, 3, (), until=NOW),
+    ),
     "stuck": (
         [event(EventKind.STUCK, from_status="PENDING_APPROVAL", to_status="PENDING_APPROVAL")],
         None,

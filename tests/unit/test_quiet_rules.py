@@ -1,0 +1,107 @@
+"""Quiet hours as plain values (app.core.quiet): parsing, windows across midnight and named days,
+daylight-saving nights in ALERT_TIMEZONE, and what breaks through."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from app.core.quiet import Window, breakthrough_kinds, labels, parse_quiet_hours, quiet_interval
+from app.domain import EventKind, PendingDelivery, RemovalsHeld
+from tests.builders import NOW, event
+
+TORONTO = ZoneInfo("America/Toronto")
+
+
+def local(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=TORONTO)
+
+
+def test_parse_windows_with_days_and_comma_separated_day_lists() -> None:
+    assert parse_quiet_hours("mon-fri 19:00-08:00, sat,sun 00:00-24:00") == (
+        Window(19 * 60, 8 * 60, frozenset({0, 1, 2, 3, 4})),
+        Window(0, 24 * 60, frozenset({5, 6})),
+    )
+    assert parse_quiet_hours("22:00-07:00") == (Window(22 * 60, 7 * 60, None),)
+    assert parse_quiet_hours("") == ()
+    assert parse_quiet_hours("fri-mon 20:00-23:00")[0].days == frozenset({4, 5, 6, 0})
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("19:00", "not a window"),
+        ("mon-fri", "has days but no"),
+        ("funday 10:00-11:00", "not a day"),
+        ("10:00-10:00", "cannot start and end"),
+        ("25:00-26:00", "not a time of day"),
+    ],
+)
+def test_bad_windows_are_refused_with_the_reason(text: str, says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        parse_quiet_hours(text)
+
+
+def test_a_window_crossing_midnight_belongs_to_the_day_it_starts() -> None:
+    windows = parse_quiet_hours("mon-fri 19:00-08:00")
+    friday_night = quiet_interval(local("2026-12-04T23:00"), windows, TORONTO)
+    assert friday_night == (local("2026-12-04T19:00"), local("2026-12-05T08:00"))
+    assert quiet_interval(local("2026-12-05T09:00"), windows, TORONTO) is None  # Saturday
+    assert quiet_interval(local("2026-12-07T07:00"), windows, TORONTO) is None  # Sunday night
+    assert quiet_interval(local("2026-12-04T18:59"), windows, TORONTO) is None
+
+
+def test_adjacent_windows_make_one_quiet_interval() -> None:
+    windows = parse_quiet_hours("fri 19:00-24:00, sat,sun 00:00-24:00")
+    found = quiet_interval(local("2026-12-05T12:00"), windows, TORONTO)
+    assert found == (local("2026-12-04T19:00"), local("2026-12-07T00:00"))
+
+
+def test_spring_forward_night_is_one_shorter_window_not_lost() -> None:
+    # 2026-03-08 02:00 EST -> 03:00 EDT in Toronto.
+    windows = parse_quiet_hours("22:00-06:00")
+    night = quiet_interval(local("2026-03-08T01:30"), windows, TORONTO)
+    assert night is not None
+    assert night == (local("2026-03-07T22:00"), local("2026-03-08T06:00"))
+    assert night[1] - night[0] == timedelta(hours=7)
+    assert quiet_interval(local("2026-03-08T06:00"), windows, TORONTO) is None
+
+
+def test_a_window_inside_the_skipped_hour_still_exists_once() -> None:
+    windows = parse_quiet_hours("02:00-02:30")
+    instant = datetime(2026, 3, 8, 7, 15, tzinfo=UTC)  # 02:15 EST would be; it is 03:15 EDT
+    found = quiet_interval(instant, windows, TORONTO)
+    assert found is not None
+    assert found[0] == datetime(2026, 3, 8, 7, 0, tzinfo=UTC)  # read with the old offset
+    assert found[1] - found[0] == timedelta(minutes=30)
+
+
+def test_fall_back_night_is_one_longer_window_not_two() -> None:
+    # 2026-11-01 02:00 EDT -> 01:00 EST: the hour 01:00-02:00 happens twice.
+    windows = parse_quiet_hours("22:00-06:00")
+    night = quiet_interval(datetime(2026, 11, 1, 6, 30, tzinfo=UTC), windows, TORONTO)
+    assert night is not None
+    assert night[1] - night[0] == timedelta(hours=9)
+    for hour in range(2, 11):  # every UTC hour of that night is in the same interval
+        at = datetime(2026, 11, 1, hour, tzinfo=UTC)
+        assert quiet_interval(at, windows, TORONTO) == night
+    assert quiet_interval(night[1], windows, TORONTO) is None
+
+
+def test_breakthrough_labels() -> None:
+    backward = PendingDelivery(
+        1, 1, "slack", 0, event=event(from_status="ACTIVE", to_status="PENDING_APPROVAL")
+    )
+    forward = PendingDelivery(2, 1, "slack", 0, event=event())
+    held = PendingDelivery(
+        3, 1, "slack", 0, summary=RemovalsHeld(1, NOW, 0, (), present=9, listed=1)
+    )
+    assert labels(backward) == {"status_changed", "backward"}
+    assert labels(forward) == {"status_changed"}
+    assert labels(held) == {"watcher"}
+    assert labels(PendingDelivery(4, 1, "slack", 0, event=event(EventKind.REMOVED))) == {"removed"}
+    assert breakthrough_kinds("backward, removed,watcher") == {"backward", "removed", "watcher"}
+    with pytest.raises(ValueError, match="unknown nope"):
+        breakthrough_kinds("nope")
