@@ -20,7 +20,7 @@ from app.core.blind import (
     on_success,
 )
 from app.core.text import one_line
-from app.domain import NoticeKind, NoticePlan, WatcherNotice
+from app.domain import NoticePlan, WatcherNotice
 from app.notify.channel import Channel
 from app.notify.deliver import DeliveryReport
 
@@ -95,17 +95,13 @@ class SelfWatch:
         self._unrecorded_since = self._unrecorded_since or started_at
         if self._direct is not None or self._unrecorded < self.policy.after:
             return
-        notice = WatcherNotice(
-            poll_id=0,
-            observed_at=now,
-            total=0,
-            by_status=(),
-            kind=NoticeKind.WATCHER_BLIND,
-            since=self._unrecorded_since,
-            cause=cause,
-            last_error=error,
-            failures=self._unrecorded,
+        # The same rule as a recorded outage, over this process's unrecorded cycles only.
+        state = BlindState(self._unrecorded - 1, self._unrecorded_since)
+        notice = on_failure(
+            state, self.policy, started_at=started_at, now=now, cause=cause, error=error
         )
+        if notice is None:
+            return
         sent = tuple(ch.name for ch in self.channels if _send_directly(ch, notice))
         self._direct = NoticePlan(notice, (), sent=sent)
 

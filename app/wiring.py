@@ -211,20 +211,10 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
         log.warning("settings.channel_incomplete detail=%r", note)
     stop = threading.Event()  # shared by the retry waits and the service (Waits)
     flinks = build_flinks(settings, pause=interruptible(stop))
-    try:  # a database is created only when AUTO_MIGRATE says so (SPEC 8)
-        engine = build_engine(settings, create=settings.auto_migrate)
-    except db.NoDatabase as exc:
-        flinks.close()
-        off = "AUTO_MIGRATE is off: restore it, or `flinkswatch migrate` creates an empty one"
-        raise ConfigError(f"no database file at {exc.path} and {off}") from None
-    leader = leadership_for(engine)  # the single-instance lock of that database
     try:
-        leader.acquire()  # a second instance on a SQLite file stops before migrating
-        prepare_database(settings, engine)
+        engine, leader = _open_database(settings)
     except BaseException:
-        leader.release()
         flinks.close()
-        engine.dispose()
         raise
     outbox, waits = Outbox(engine), Waits(leader, stop=stop)
     heartbeat = build_heartbeat(settings)
@@ -249,6 +239,24 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
     if heartbeat is not None:
         poller.heartbeat = heartbeat.ping
     return App(engine, flinks, outbox, poller, waits, leader, heartbeat)
+
+
+def _open_database(settings: Settings) -> tuple[Engine, Leadership]:
+    """The engine, its single-instance lock held, the schema at head (or refused)."""
+    try:  # a database is created only when AUTO_MIGRATE says so (SPEC 8)
+        engine = build_engine(settings, create=settings.auto_migrate)
+    except db.NoDatabase as exc:
+        off = "AUTO_MIGRATE is off: restore it, or `flinkswatch migrate` creates an empty one"
+        raise ConfigError(f"no database file at {exc.path} and {off}") from None
+    leader = leadership_for(engine)
+    try:
+        leader.acquire()  # a second instance on a SQLite file stops before migrating
+        prepare_database(settings, engine)
+    except BaseException:
+        leader.release()
+        engine.dispose()
+        raise
+    return engine, leader
 
 
 def build_heartbeat(settings: Settings) -> Heartbeat | None:
