@@ -21,7 +21,7 @@ from app.domain import (
 )
 
 NAME_LIMIT = 200
-SLACK_TEXT_LIMIT = 8000  # per message `text`; Slack truncates at 40k, we stay far below
+SLACK_TEXT_LIMIT = 4000  # per message `text`: Slack advises at most 4,000 (truncates beyond)
 # Slack answers msg_blocks_too_long at roughly 13k characters of block text in one message.
 SLACK_BLOCKS_TEXT_LIMIT = 10000
 SLACK_SECTION_LIMIT = 3000
@@ -89,7 +89,7 @@ class _Style:
 
 
 _TEXT = _Style(_plain, "->", str)
-_SLACK_TEXT = _Style(mrkdwn, "->", str)  # the fallback: notifications show it as is
+_SLACK_TEXT = _Style(mrkdwn, "-&gt;", str)  # the fallback: `>` escaped, as Slack asks
 _SLACK_BLOCK = _Style(mrkdwn, "→", lambda s: f"`{s}`")
 _HTML = _Style(_html, "->", lambda s: f"<code>{s}</code>")
 

@@ -97,14 +97,30 @@ def _slack_chunk(
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": tally}]})
         lines.append(tally)
     blocks += [block for _, _, block in chunk]
-    lines += [line for _, line, _ in chunk]
     keys = {event.key for event in carried}
     return SlackMessage(
-        text="\n".join(lines),
+        text=_fallback(lines, [line for _, line, _ in chunk]),
         blocks=blocks,
         event_indexes=tuple(index for index, _, _ in chunk),
         thread_key=keys.pop() if len(keys) == 1 else None,
     )
+
+
+def _fallback(head: list[str], lines: list[str]) -> str:
+    """The `text` within Slack's advised 4,000 characters: each event line that fits, then
+    "… and N more" for the rest, which the blocks of the same message show in full."""
+    text = "\n".join(head)
+    for shown, line in enumerate(lines):
+        left = len(lines) - shown - 1
+        room = SLACK_TEXT_LIMIT - (len(_more(left)) + 1 if left else 0)
+        if len(text) + 1 + len(line) > room:
+            return f"{text}\n{_more(len(lines) - shown)}"
+        text += "\n" + line
+    return text
+
+
+def _more(count: int) -> str:
+    return f"… and {count} more in this message"
 
 
 def _label(event: Event) -> str:
@@ -127,23 +143,20 @@ def _slack_event(event: Event) -> tuple[str, dict[str, Any]]:
 
 
 def _chunks(rendered: list[_Rendered]) -> list[list[_Rendered]]:
-    """Greedy split in order: a new message when blocks, block text or fallback text would
-    overflow. One event always fits: its line and section are capped well below the budgets."""
-    budget = SLACK_TEXT_LIMIT - 300  # room for the title and tally lines
+    """Greedy split in order: a new message when blocks or block text would overflow (the
+    fallback text is capped by _fallback). One event always fits: its section is capped well
+    below the budget."""
     blocks_budget = SLACK_BLOCKS_TEXT_LIMIT - 300
     chunks: list[list[_Rendered]] = []
     current: list[_Rendered] = []
-    used = used_blocks = 0
+    used_blocks = 0
     for item in rendered:
-        line, size = item[1], len(item[2]["text"]["text"])
+        size = len(item[2]["text"]["text"])
         full = len(current) >= SLACK_EVENTS_PER_MESSAGE
-        if current and (
-            full or used + len(line) + 1 > budget or used_blocks + size > blocks_budget
-        ):
+        if current and (full or used_blocks + size > blocks_budget):
             chunks.append(current)
-            current, used, used_blocks = [], 0, 0
+            current, used_blocks = [], 0
         current.append(item)
-        used += len(line) + 1
         used_blocks += size
     if current:
         chunks.append(current)
@@ -179,9 +192,10 @@ def email_parts(events: Sequence[Event], summary: BaselineSummary | None = None)
         text_lines += [f"- {_console_line(_parts(e, _TEXT))}" for e in events]
         rows = "".join(f"<li>{_html_line(_parts(e, _HTML))}</li>" for e in events)
         html_items.append(f"<p>{html.escape(_changes_title(len(events)))}:</p><ul>{rows}</ul>")
-    body = "\n".join(html_items)
-    page = f'<!DOCTYPE html><html><body style="font-family:sans-serif">{body}</body></html>'
-    return EmailParts(_subject(events, summary), "\n".join(text_lines) + "\n", page)
+    body, subject = "\n".join(html_items), _subject(events, summary)
+    head = f'<head><meta charset="utf-8"><title>{html.escape(subject)}</title></head>'
+    page = f'<!DOCTYPE html><html lang="en">{head}<body style="font-family:sans-serif">{body}'
+    return EmailParts(subject, "\n".join(text_lines) + "\n", page + "</body></html>")
 
 
 def _subject(events: Sequence[Event], summary: BaselineSummary | None) -> str:

@@ -49,7 +49,7 @@ def test_bot_posts_blocks_and_text_and_returns_channel_ts(slack: FakeSlack) -> N
     ref = send(bot(slack))
     (got,) = slack.wait_for(1)
     assert got.channel == "#alerts"
-    assert "PENDING_APPROVAL -> PENDING_ACTIVATION" in got.text
+    assert "PENDING_APPROVAL -&gt; PENDING_ACTIVATION" in got.text  # `>` escaped
     assert got.blocks[0]["type"] == "header"
     assert got.payload["unfurl_links"] is False
     assert got.payload["unfurl_media"] is False
@@ -335,7 +335,9 @@ def run(engine: sa.Engine, channel: SlackBotChannel, clock: FakeClock) -> Delive
 
 
 def bank_order(got: list[Any]) -> list[int]:
-    return [int(p[:3]) for m in got for p in m.text.split(": Bank ")[1:]]
+    """The events as the messages' blocks show them (the text may end in "and N more")."""
+    sections = [b["text"]["text"] for m in got for b in m.blocks if b["type"] == "section"]
+    return [int(p[:3]) for s in sections for p in s.split("*Bank ")[1:]]
 
 
 def test_two_hundred_events_arrive_complete_in_order_one_message_per_second(
@@ -443,7 +445,7 @@ def test_dry_run_preview_is_the_payload(slack: FakeSlack) -> None:
     payload = json.loads(message.preview)
     assert payload["channel"] == "#alerts"
     assert payload["blocks"][0]["type"] == "header"
-    assert "PENDING_APPROVAL -> PENDING_ACTIVATION" in payload["text"]
+    assert "PENDING_APPROVAL -&gt; PENDING_ACTIVATION" in payload["text"]
     assert slack.requests == []
 
 
