@@ -10,12 +10,18 @@ ARG PYTHON_IMAGE=python:3.11.15-slim-trixie
 
 FROM ${PYTHON_IMAGE} AS build
 WORKDIR /src
+# The dependencies come from the lock (requirements.txt: exact versions with their hashes, made
+# by `bash scripts/lock`), fetched first so that a code change does not download them again.
+COPY requirements.txt ./
+RUN pip download --no-cache-dir --require-hashes --only-binary=:all: --dest /wheels \
+      -r requirements.txt \
+    && cp requirements.txt /wheels/
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY migrations ./migrations
-# Wheels of flinkswatch (migrations inside, as app.migrations) and of every dependency, so the
-# final stage installs them without a network or a compiler.
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# The wheel of flinkswatch itself (migrations inside, as app.migrations), beside them, so the
+# final stage installs everything without a network or a compiler.
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="flinkswatch" \
@@ -24,7 +30,9 @@ LABEL org.opencontainers.image.title="flinkswatch" \
 # The wheels come in through a bind mount, so they take no room in a layer. setuptools and
 # wheel ship with the base image and are only needed to build: removed.
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-index --find-links=/wheels /wheels/flinkswatch-*.whl \
+    pip install --no-cache-dir --no-index --find-links=/wheels --require-hashes \
+      -r /wheels/requirements.txt \
+    && pip install --no-cache-dir --no-index --no-deps /wheels/flinkswatch-*.whl \
     && pip uninstall --yes setuptools wheel \
     && groupadd --system --gid 10001 flinkswatch \
     && useradd --system --uid 10001 --gid 10001 --home-dir /data --no-create-home \

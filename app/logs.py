@@ -132,6 +132,9 @@ def configure(level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = (
     # Libraries log request lines and URLs at INFO; keep them out unless debugging.
     for noisy in ("httpx", "httpcore", "apscheduler", "slack_sdk", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING if level != "DEBUG" else logging.INFO)
+    # stamina's `stamina.retry_scheduled` WARNING says nothing of what is retried or why: the
+    # callers log their own line (flinks.retry ...), so the library's is kept for debugging.
+    logging.getLogger("stamina").setLevel(logging.ERROR if level != "DEBUG" else logging.DEBUG)
 
 
 def _route_uncaught_exceptions() -> None:

@@ -239,6 +239,11 @@ def dotenv_file() -> Path | None:
     return path.absolute() if path.is_file() else None
 
 
+def settings_origin() -> str:
+    """Where settings came from, for a user who ran a command in the wrong folder."""
+    return f"working directory {Path.cwd()}, settings file: {dotenv_file() or 'none'}"
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build Settings from the environment, `.env` and overrides; ConfigError on any bad value."""
     try:

@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
@@ -34,7 +33,7 @@ from app.notify.slack_threads import SlackThreads
 from app.poll import Poller
 from app.poll_ports import Source
 from app.service import Service, Waits, interruptible
-from app.settings import ConfigError, Settings, dotenv_file
+from app.settings import ConfigError, Settings, settings_origin
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +51,9 @@ def build_read_engine(settings: Settings) -> Engine:
         engine = build_engine(settings, create=False)
     except db.NoDatabase as exc:
         raise ConfigError(
-            f"no database at {db.safe_url(url)} ({exc.path} does not exist; {_where()}): run"
-            " flinkswatch where its settings are, or set DATABASE_URL; `flinkswatch migrate`"
-            " creates it"
+            f"no database at {db.safe_url(url)} ({exc.path} does not exist;"
+            f" {settings_origin()}): run flinkswatch where its settings are, or set"
+            " DATABASE_URL; `flinkswatch migrate` creates it"
         ) from None
     try:
         current = db.schema_is_current(engine)
@@ -64,15 +63,10 @@ def build_read_engine(settings: Settings) -> Engine:
     if not current:
         engine.dispose()
         raise ConfigError(
-            f"the database {db.safe_url(url)} has no current flinkswatch schema ({_where()}): "
-            "run `flinkswatch migrate` (or `flinkswatch poll`) first"
+            f"the database {db.safe_url(url)} has no current flinkswatch schema"
+            f" ({settings_origin()}): run `flinkswatch migrate` (or `flinkswatch poll`) first"
         )
     return engine
-
-
-def _where() -> str:
-    """Where settings came from, for a user who ran a command in the wrong folder."""
-    return f"working directory {Path.cwd()}, settings file: {dotenv_file() or 'none'}"
 
 
 def prepare_database(settings: Settings, engine: Engine) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,27 @@ import sqlalchemy as sa
 from app.settings_types import psycopg_url
 
 PG_ENV = "FLINKSWATCH_TEST_PG_URL"
+PG_SKIPPED = "PostgreSQL tests SKIPPED"
+_PG_FIXTURE_LINE = next(
+    n
+    for n, line in enumerate(Path(__file__).read_text(encoding="utf-8").splitlines())
+    if line.startswith("def pg_url(")
+)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Every PostgreSQL skip is reported at the pg_url fixture, so `-ra` says it once, with the
+    count ("SKIPPED [59] tests/conftest.py:...: PostgreSQL tests SKIPPED: ..."), rather than
+    once per test."""
+    report: pytest.TestReport = yield
+    if report.skipped and isinstance(report.longrepr, tuple):
+        reason = report.longrepr[2]
+        if reason.startswith(f"Skipped: {PG_SKIPPED}") or reason.startswith(PG_SKIPPED):
+            report.longrepr = (__file__, _PG_FIXTURE_LINE, reason)
+    return report
 
 
 def _pg_admin_url() -> str | None:
@@ -35,7 +56,7 @@ def pg_url() -> Iterator[str]:
     if admin is None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{PG_ENV} is not set: PostgreSQL tests are required in CI")
-        pytest.skip(f"PostgreSQL tests SKIPPED: set {PG_ENV} to run them")
+        pytest.skip(f"{PG_SKIPPED}: set {PG_ENV} to run them")
     name = f"fw_test_{uuid.uuid4().hex[:12]}"
     engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
     try:
@@ -45,7 +66,7 @@ def pg_url() -> Iterator[str]:
         engine.dispose()
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"PostgreSQL at {PG_ENV} unreachable: {exc.orig}")
-        pytest.skip(f"PostgreSQL tests SKIPPED: server unreachable ({exc.orig})")
+        pytest.skip(f"{PG_SKIPPED}: server unreachable ({exc.orig})")
     url = sa.make_url(admin).set(database=name).render_as_string(hide_password=False)
     try:
         yield url

@@ -74,6 +74,13 @@ def _free_or_off(host: str, port: int) -> int:
         try:
             probe.bind((host, port))
         except OSError:
-            log.warning("demo.http_off reason=port_in_use host=%s port=%d", host, port)
+            probe.bind((host, 0))  # a port that is free now, to suggest
+            log.warning(
+                "demo.http_off reason=port_in_use host=%s port=%d: the demo runs without HTTP;"
+                " set HTTP_PORT=%d (any free port) to serve it, or HTTP_PORT=0 for none",
+                host,
+                port,
+                probe.getsockname()[1],
+            )
             return 0
     return port

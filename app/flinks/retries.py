@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -53,7 +54,7 @@ def send_with_retries(
     `total_timeout` are spent. Waits: Retry-After when given (clamped), else stamina's
     exponential backoff; none under `stamina.set_testing`. An exception raised by `pause`
     (app.service.Stopping) is not retried: it ends the request."""
-    attempts, wait = 0, 0.0
+    tries = _Tries(method, url, pause)
     try:
         for attempt in stamina.retry_context(
             on=_retryable,
@@ -63,26 +64,59 @@ def send_with_retries(
             wait_max=10.0,
         ):
             with attempt:
-                if wait > 0:
-                    pause(wait)
-                wait = attempt.next_wait  # stamina's backoff (0 under stamina.set_testing)
-                attempts += 1
-                response = http.request(method, url, timeout=timeout, **kwargs)
-                asked = retry_after_seconds(
-                    response.headers.get("retry-after"), high=MAX_RETRY_AFTER
-                )
-                _log_response(method, response, asked)
-                if response.status_code == 429 or response.status_code >= 500:
-                    if asked is not None and not stamina.is_testing():
-                        wait = asked
-                    raise _Transient(response.status_code, asked)
-                return response
+                tries.begin(attempt.next_wait)  # stamina's backoff (0 under set_testing)
+                try:
+                    return tries.answer(http.request(method, url, timeout=timeout, **kwargs))
+                except (_Transient, httpx.TransportError) as exc:
+                    tries.cause = _describe(exc)
+                    raise
     except (_Transient, httpx.TransportError) as exc:
         raise FlinksUnavailable(
-            f"Flinks unavailable: {method} {where(url)} failed after {attempts} attempt(s),"
+            f"Flinks unavailable: {method} {where(url)} failed after {tries.count} attempt(s),"
             f" last: {_describe(exc)}"
         ) from (None if isinstance(exc, _Transient) else exc)
     raise AssertionError("unreachable: stamina either returns or raises")
+
+
+@dataclass
+class _Tries:
+    """One request's attempts: the wait before the next one, and why the last one failed."""
+
+    method: str
+    url: httpx.URL
+    pause: Callable[[float], None]
+    count: int = 0
+    wait: float = 0.0
+    cause: str = ""
+
+    def begin(self, backoff: float) -> None:
+        """Before an attempt: after a failed one, say what is retried and why, then wait.
+        Our line, not stamina's (whose `stamina.retry_scheduled` names none of this, and
+        whose own wait is always 0: see _retryable)."""
+        if self.count:
+            log.warning(
+                "flinks.retry method=%s target=%s attempt=%d/%d wait=%.1fs cause=%r",
+                self.method,
+                where(self.url),
+                self.count + 1,
+                ATTEMPTS,
+                self.wait,
+                self.cause,
+            )
+            if self.wait > 0:
+                self.pause(self.wait)
+        self.wait = backoff
+        self.count += 1
+
+    def answer(self, response: httpx.Response) -> httpx.Response:
+        """The response, or _Transient for a 429/5xx (its Retry-After becomes the wait)."""
+        asked = retry_after_seconds(response.headers.get("retry-after"), high=MAX_RETRY_AFTER)
+        _log_response(self.method, response, asked)
+        if response.status_code == 429 or response.status_code >= 500:
+            if asked is not None and not stamina.is_testing():
+                self.wait = asked
+            raise _Transient(response.status_code, asked)
+        return response
 
 
 def where(url: httpx.URL) -> str:

@@ -7,7 +7,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from app.domain import NoticeKind, WatcherNotice
-from app.notify.phrases import _duration
+from app.notify.phrases import (
+    SLACK_SECTION_LIMIT,
+    SLACK_TEXT_LIMIT,
+    SlackMessage,
+    _duration,
+    _fit,
+    _header,
+    _plain,
+    mrkdwn,
+)
 
 Escape = Callable[..., str]
 
@@ -119,3 +128,21 @@ def notice_lines(notice: WatcherNotice, esc: Escape) -> list[str]:
 
 def _when(at: datetime | None) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if at is not None else "?"
+
+
+_NOTICE_EMOJI = {
+    NoticeKind.WATCHER_BLIND: ":no_entry:",
+    NoticeKind.WATCHER_RECOVERED: ":white_check_mark:",
+    NoticeKind.CHANNEL_FAILING: ":warning:",
+    NoticeKind.CHANNEL_RECOVERED: ":white_check_mark:",
+}
+
+
+def slack_notice(notice: WatcherNotice) -> SlackMessage:
+    """The notice as one Slack message: a header, one section, and the same words as text."""
+    title = notice_title(notice, _plain)
+    lines = notice_lines(notice, mrkdwn)
+    body = _fit(f"{_NOTICE_EMOJI[notice.kind]} " + "\n".join(lines), SLACK_SECTION_LIMIT)
+    blocks = [_header(title), {"type": "section", "text": {"type": "mrkdwn", "text": body}}]
+    text = _fit("\n".join([notice_title(notice, mrkdwn), *lines]), SLACK_TEXT_LIMIT)
+    return SlackMessage(text=text, blocks=blocks, summary=True)

@@ -21,13 +21,13 @@ from app.domain import (
 )
 
 NAME_LIMIT = 200
-SLACK_TEXT_LIMIT = 8000  # per message `text`; Slack truncates at 40k, we stay far below
+SLACK_TEXT_LIMIT = 4000  # per message `text`: Slack advises at most 4,000 (truncates beyond)
 # Slack answers msg_blocks_too_long at roughly 13k characters of block text in one message.
 SLACK_BLOCKS_TEXT_LIMIT = 10000
 SLACK_SECTION_LIMIT = 3000
 SLACK_HEADER_LIMIT = 150
 SLACK_EVENTS_PER_MESSAGE = 40  # + header and context blocks, well under the 50-block limit
-SLACK_LINE_LIMIT = 1200  # one event's fallback line, so a few always fit in one message
+SLACK_LINE_LIMIT = 600  # one event's fallback line, so several always fit in one message
 SUBJECT_NAME_LIMIT = 60
 # With threads, a poll touching at most this many registrations gets one message each (so each
 # can reply in its own thread); a bigger poll is a burst and is grouped, never a flood.
@@ -89,7 +89,7 @@ class _Style:
 
 
 _TEXT = _Style(_plain, "->", str)
-_SLACK_TEXT = _Style(mrkdwn, "->", str)  # the fallback: notifications show it as is
+_SLACK_TEXT = _Style(mrkdwn, "-&gt;", str)  # the fallback: `>` escaped, as Slack asks
 _SLACK_BLOCK = _Style(mrkdwn, "→", lambda s: f"`{s}`")
 _HTML = _Style(_html, "->", lambda s: f"<code>{s}</code>")
 
@@ -211,6 +211,11 @@ def _summary_line(summary: BaselineSummary, esc: Escape) -> str:
 def held_title(held: RemovalsHeld) -> str:
     """SPEC 2: "Flinks listed 10 of 1,000 registrations; removals held"."""
     return f"Flinks listed {held.listed:,} of {held.present:,} registrations; removals held"
+
+
+def _header(title: str) -> dict[str, Any]:
+    text = title if len(title) <= SLACK_HEADER_LIMIT else title[: SLACK_HEADER_LIMIT - 1] + "…"
+    return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
 
 
 def _fit(text: str, limit: int) -> str:

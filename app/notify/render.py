@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.core.quiet import CatchUp
-from app.domain import BaselineSummary, Event, EventKind, NoticeKind, RemovalsHeld, WatcherNotice
-from app.notify.notices import notice_lines, notice_title
+from app.domain import BaselineSummary, Event, EventKind, RemovalsHeld, WatcherNotice
+from app.notify.notices import notice_lines, notice_title, slack_notice
 from app.notify.phrases import (
     _HTML,
     _SLACK_BLOCK,
@@ -30,6 +30,7 @@ from app.notify.phrases import (
     EmailParts,
     SlackMessage,
     _fit,
+    _header,
     _html,
     _kind,
     _names,
@@ -110,14 +111,30 @@ def _slack_chunk(
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": tally}]})
         lines.append(tally)
     blocks += [block for _, _, block in chunk]
-    lines += [line for _, line, _ in chunk]
     keys = {event.key for event in carried}
     return SlackMessage(
-        text="\n".join(lines),
+        text=_fallback(lines, [line for _, line, _ in chunk]),
         blocks=blocks,
         event_indexes=tuple(index for index, _, _ in chunk),
         thread_key=keys.pop() if len(keys) == 1 else None,
     )
+
+
+def _fallback(head: list[str], lines: list[str]) -> str:
+    """The `text` within Slack's advised 4,000 characters. _chunks sizes messages so that every
+    line fits; should a title push it over, the rest is "… and N more", shown in the blocks."""
+    text = "\n".join(head)
+    for shown, line in enumerate(lines):
+        left = len(lines) - shown - 1
+        room = SLACK_TEXT_LIMIT - (len(_more(left)) + 1 if left else 0)
+        if len(text) + 1 + len(line) > room:
+            return f"{text}\n{_more(len(lines) - shown)}"
+        text += "\n" + line
+    return text
+
+
+def _more(count: int) -> str:
+    return f"… and {count} more in this message"
 
 
 def _label(event: Event) -> str:
@@ -137,8 +154,10 @@ def _changes_title(count: int, events: Sequence[Event] = ()) -> str:
 
 
 def _slack_event(event: Event) -> tuple[str, dict[str, Any]]:
+    # The fallback names what SPEC 6 asks of it (provider, recipient with ids, status codes),
+    # not the dates and ages, so a burst stays few messages; the blocks carry the rest.
     t = _parts(event, _SLACK_TEXT)
-    line = _fit(f"{t.emoji} {t.label}: {t.who}: {t.what}; {t.when}", SLACK_LINE_LIMIT)
+    line = _fit(f"{t.emoji} {t.label}: {t.who}: {t.what}", SLACK_LINE_LIMIT)
     b = _parts(event, _SLACK_BLOCK)
     ids = f" · {b.ids}" if b.ids else ""
     body = f"{b.emoji} *{b.label}*: *{b.provider}* for *{b.client}*\n{b.what}\n_{b.when}{ids}_"
@@ -147,8 +166,9 @@ def _slack_event(event: Event) -> tuple[str, dict[str, Any]]:
 
 
 def _chunks(rendered: list[_Rendered]) -> list[list[_Rendered]]:
-    """Greedy split in order: a new message when blocks, block text or fallback text would
-    overflow. One event always fits: its line and section are capped well below the budgets."""
+    """Greedy split in order: a new message when the fallback text, the blocks or the block
+    text would overflow, so the text names every event it carries (SPEC 6). One event always
+    fits: its line and section are capped well below the budgets."""
     budget = SLACK_TEXT_LIMIT - 300  # room for the title and tally lines
     blocks_budget = SLACK_BLOCKS_TEXT_LIMIT - 300
     chunks: list[list[_Rendered]] = []
@@ -170,31 +190,9 @@ def _chunks(rendered: list[_Rendered]) -> list[list[_Rendered]]:
     return chunks
 
 
-def _header(title: str) -> dict[str, Any]:
-    text = title if len(title) <= SLACK_HEADER_LIMIT else title[: SLACK_HEADER_LIMIT - 1] + "…"
-    return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
-
-
-_NOTICE_EMOJI = {
-    NoticeKind.WATCHER_BLIND: ":no_entry:",
-    NoticeKind.WATCHER_RECOVERED: ":white_check_mark:",
-    NoticeKind.CHANNEL_FAILING: ":warning:",
-    NoticeKind.CHANNEL_RECOVERED: ":white_check_mark:",
-}
-
-
-def _slack_notice(notice: WatcherNotice) -> SlackMessage:
-    title = notice_title(notice, _plain)
-    lines = notice_lines(notice, mrkdwn)
-    body = _fit(f"{_NOTICE_EMOJI[notice.kind]} " + "\n".join(lines), SLACK_SECTION_LIMIT)
-    blocks = [_header(title), {"type": "section", "text": {"type": "mrkdwn", "text": body}}]
-    text = _fit("\n".join([notice_title(notice, mrkdwn), *lines]), SLACK_TEXT_LIMIT)
-    return SlackMessage(text=text, blocks=blocks, summary=True)
-
-
 def _slack_summary(summary: BaselineSummary) -> SlackMessage:
     if isinstance(summary, WatcherNotice):
-        return _slack_notice(summary)
+        return slack_notice(summary)
     title, emoji = "flinkswatch: baseline recorded", ":eyes:"
     if isinstance(summary, RemovalsHeld):
         title, emoji = "flinkswatch: removals held", ":rotating_light:"
@@ -224,9 +222,10 @@ def email_parts(events: Sequence[Event], summary: BaselineSummary | None = None)
         text_lines += [f"- {_console_line(_parts(e, _TEXT))}" for e in events]
         rows = "".join(f"<li>{_html_line(_parts(e, _HTML))}</li>" for e in events)
         html_items.append(f"<p>{html.escape(title)}:</p><ul>{rows}</ul>")
-    body = "\n".join(html_items)
-    page = f'<!DOCTYPE html><html><body style="font-family:sans-serif">{body}</body></html>'
-    return EmailParts(_subject(events, summary), "\n".join(text_lines) + "\n", page)
+    body, subject = "\n".join(html_items), _subject(events, summary)
+    head = f'<head><meta charset="utf-8"><title>{html.escape(subject)}</title></head>'
+    page = f'<!DOCTYPE html><html lang="en">{head}<body style="font-family:sans-serif">{body}'
+    return EmailParts(subject, "\n".join(text_lines) + "\n", page + "</body></html>")
 
 
 def _subject(events: Sequence[Event], summary: BaselineSummary | None) -> str:

@@ -93,6 +93,9 @@ class Health:
         }
 
 
+_FAILING_HELP = "1 while a channel's deliveries keep failing (announced on the other channels)."
+
+
 class Metrics:
     """Prometheus metrics on a registry of our own (no process-global state)."""
 
@@ -125,14 +128,17 @@ class Metrics:
         )
         self.sent = Counter("flinkswatch_deliveries_sent", "Messages delivered.", registry=r)
         self.send_failures = Counter(
-            "flinkswatch_delivery_failures",
+            "flinkswatch_deliveries_failed",
             "Failed delivery attempts (retried later, or failed for good).",
             registry=r,
         )
         self.channel_failing = Gauge(
-            "flinkswatch_channel_failing",
-            "1 while a channel's deliveries keep failing (announced on the other channels).",
-            ["channel"],
+            "flinkswatch_channel_failing", _FAILING_HELP, ["channel"], registry=r
+        )
+        # The name before issue 15 (unlike its sibling's): exported for one more release.
+        self.send_failures_deprecated = Counter(
+            "flinkswatch_delivery_failures",
+            "Deprecated, removed in the next release: flinkswatch_deliveries_failed_total.",
             registry=r,
         )
         _register_constants(r, health.interval)
@@ -151,6 +157,7 @@ class Metrics:
         self.duration.observe(duration)
         self.sent.inc(result.delivered)
         self.send_failures.inc(result.delivery_failures)
+        self.send_failures_deprecated.inc(result.delivery_failures)
         for kind, count in result.kinds:
             self.events.labels(kind).inc(count)
         if status_counts is not None:
@@ -190,6 +197,13 @@ class _LiveCollector(Collector):
         last = self._health.last_success_monotonic
         age.add_metric([], -1.0 if last is None else time.monotonic() - last)
         yield age
+        stamp = GaugeMetricFamily(
+            "flinkswatch_last_success_timestamp_seconds",
+            "Unix time of the last successful poll of this process (0 before the first).",
+        )
+        when = self._health.last_success_at
+        stamp.add_metric([], 0.0 if when is None else when.timestamp())
+        yield stamp
         yield CounterMetricFamily(
             "flinkswatch_token_renewals",
             "Flinks access tokens obtained.",

@@ -36,7 +36,7 @@ def test_notify_test_dry_run_prints_every_channel_and_sends_nothing(
     first_payload = out.split("== slack (C0REGISTRATIONS)\n", 1)[1].split("\n== ", 1)[0]
     payload = json.loads(first_payload)
     assert payload["channel"] == "C0REGISTRATIONS"
-    assert "PENDING_APPROVAL -> PENDING_ACTIVATION" in payload["text"]
+    assert "PENDING_APPROVAL -&gt; PENDING_ACTIVATION" in payload["text"]
     assert "Subject: flinkswatch: Sample Bank (notify-test)" in out
     assert slack.requests == []
     assert smtp.messages == []

@@ -51,7 +51,7 @@ def test_one_move_gives_one_slack_message_one_email_one_history_row(
     for via in ("api", "webhook"):
         texts = slack_texts(via)
         assert len(texts) == 2
-        for fact in ("NBC", "Alpha Lending", "PENDING_APPROVAL -> PENDING_ACTIVATION"):
+        for fact in ("NBC", "Alpha Lending", "PENDING_APPROVAL -&gt; PENDING_ACTIVATION"):
             assert fact in texts[1]
     mails = smtp.wait_for(2)
     assert len(mails) == 2
@@ -117,7 +117,7 @@ def test_a_failed_delivery_is_counted_and_poll_exits_3(
     assert "delivery_failures=0" in third.stderr
     assert deliveries() == [("sent", 1), ("failed", 1)]
     (alert,) = slack.wait_for(1)
-    assert "PENDING_APPROVAL -> PENDING_ACTIVATION" in alert.text
+    assert "PENDING_APPROVAL -&gt; PENDING_ACTIVATION" in alert.text
 
 
 def test_status_lists_current_registrations(world: World, flinks: FlinksSimulator) -> None:

@@ -224,3 +224,19 @@ def test_routes_with_no_channel_says_console(tmp_path: Path) -> None:
 
 def _bare_folder(tmp_path: Path) -> Path:
     return tmp_path / "elsewhere"
+
+
+def test_a_retried_request_logs_what_and_why_and_stamina_stays_quiet(
+    sqlite_world: World, flinks: FlinksSimulator
+) -> None:
+    """Issue 15 item 5: `poll` through two 503s says, per retry, the target, the attempt, the
+    wait and the cause; the library's bare `stamina.retry_scheduled` lines are gone."""
+    flinks.fail_next(2, 503, headers={"Retry-After": "0"})
+    result = sqlite_world.run("poll")
+    assert result.returncode == 0, result.stderr
+    retries = [line for line in result.stderr.splitlines() if " flinks.retry " in line]
+    assert len(retries) == 2, result.stderr
+    for n, line in enumerate(retries, start=2):
+        assert "method=GET target=127.0.0.1:" in line
+        assert f"/providers/requests attempt={n}/4 wait=0.0s cause='HTTP 503'" in line
+    assert "stamina" not in result.stderr

@@ -78,7 +78,7 @@ def test_quiet_window_holds_then_catches_up_once(
     catch_up = [m for m in slack.received if "quiet hours" in m.blocks[0]["text"]["text"]]
     [message] = catch_up
     assert message.blocks[0]["text"]["text"] == "flinkswatch: 2 alerts held during quiet hours"
-    assert "PENDING_APPROVAL -> PENDING_ACTIVATION" in message.text
-    assert "PENDING_APPROVAL -> ACTIVE" in message.text
+    assert "PENDING_APPROVAL -&gt; PENDING_ACTIVATION" in message.text
+    assert "PENDING_APPROVAL -&gt; ACTIVE" in message.text
     history = json.loads(world.run("history", "--format", "json").stdout)
     assert [e["event"] for e in history].count("status_changed") == 3  # recorded at once

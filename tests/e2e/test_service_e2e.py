@@ -84,6 +84,25 @@ def test_demo_shows_a_baseline_then_alerts(sqlite_world: World) -> None:
     assert not list(sqlite_world.cwd.glob("data"))  # nothing left behind in the working directory
 
 
+def test_demo_on_a_taken_port_says_which_setting_moves_it(sqlite_world: World) -> None:
+    import socket
+
+    sqlite_world.env.pop("DATABASE_URL")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = sqlite_world.run(
+            "demo", "--interval", "1", "--cycles", "1", "--seed", "7", HTTP_PORT=str(port)
+        )
+    assert result.returncode == 0, result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if "demo.http_off" in line]
+    assert f"reason=port_in_use host=127.0.0.1 port={port}" in line
+    suggested = int(line.split(" set HTTP_PORT=", 1)[1].split(" ", 1)[0])
+    assert suggested not in (0, port)
+    assert "HTTP_PORT=0 for none" in line
+
+
 def test_status_json_after_run_has_the_spec_fields(world: World, flinks: FlinksSimulator) -> None:
     assert world.run("poll").returncode == 0
     (first, *_) = json.loads(world.run("status", "--format", "json").stdout)

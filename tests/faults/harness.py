@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 FLINKSWATCH = str(Path(sys.executable).parent / "flinkswatch")
 REPORT = Path(__file__).resolve().parents[2] / "build" / "fault-report.json"
@@ -23,7 +24,7 @@ Alert = tuple[str, str, int, str | None, str | None]  # kind, client_id, provide
 _CLIENT = re.compile(r"\bclient (?P<cid>dc-[\w-]+)")
 _PROVIDER = re.compile(r"\bprovider (?P<pid>\d+)")
 _WHAT = re.compile(r"\): (?P<what>.*)")
-_MOVE = re.compile(r"`?(?P<old>[A-Z_?]+)`? (?:->|→) `?(?P<new>[A-Z_?]+)")
+_MOVE = re.compile(r"`?(?P<old>[A-Z_?]+)`? (?:->|-&gt;|→) `?(?P<new>[A-Z_?]+)")
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str, every: float = 0.05) -> None:
@@ -33,6 +34,18 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, every: floa
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(every)
+
+
+def section_alerts(blocks: list[dict[str, Any]]) -> Counter[Alert]:
+    """The alerts of a Slack message, from its section blocks: they show every event, where the
+    fallback `text` of a big group ends in "and N more" (issue 15 item 7). A section is
+    "<emoji> *label*: *provider* for *client*\n<what>\n_<when> · <ids>_"."""
+    lines = []
+    for block in blocks:
+        if block.get("type") == "section":
+            _title, what, when_ids = [*block["text"]["text"].split("\n"), "", ""][:3]
+            lines.append(f"{when_ids}): {what.replace('`', '')}")  # codes are `CODE` here
+    return alerts_in("\n".join(lines))
 
 
 def alerts_in(text: str) -> Counter[Alert]:

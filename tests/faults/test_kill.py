@@ -23,7 +23,15 @@ from app.demo.simulator import FlinksSimulator
 from app.domain import EventKind
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import FakeSMTP
-from tests.faults.harness import Alert, Launcher, alerts_in, record_figures, service_env, wait_until
+from tests.faults.harness import (
+    Alert,
+    Launcher,
+    alerts_in,
+    record_figures,
+    section_alerts,
+    service_env,
+    wait_until,
+)
 from tests.faults.upstream import MovingUpstream, seed_rows
 
 pytestmark = pytest.mark.faults
@@ -120,7 +128,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_records_nothing_twice(
 
         expected = upstream.expected()
         lost, doubled = expected - got, got - expected
-        slack_got = sum((alerts_in(m.text) for m in slack.received), Counter[Alert]())
+        slack_got = sum((section_alerts(m.blocks) for m in slack.received), Counter[Alert]())
         mail_got = sum((alerts_in(_plain_text(m)) for m in smtp.messages), Counter[Alert]())
     figures = {
         "runs": KILLS + 1,

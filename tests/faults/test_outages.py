@@ -28,6 +28,7 @@ from tests.faults.harness import (
     Launcher,
     PrivatePostgres,
     alerts_in,
+    section_alerts,
     service_env,
     wait_until,
 )
@@ -49,7 +50,7 @@ def move(sim: FlinksSimulator, index: int) -> Alert:
 
 
 def slack_alerts(slack: FakeSlack) -> Counter[Alert]:
-    return sum((alerts_in(m.text) for m in slack.received), Counter[Alert]())
+    return sum((section_alerts(m.blocks) for m in slack.received), Counter[Alert]())
 
 
 def mail_alerts(smtp: FakeSMTP) -> Counter[Alert]:

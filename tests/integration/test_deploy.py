@@ -173,7 +173,7 @@ def test_compose_pins_images_and_wires_health_and_migrations(endpoints: str) -> 
 def test_compose_env_example_names_only_settings() -> None:
     names = {
         line.lstrip("# ").split("=", 1)[0]
-        for line in (DEPLOY / "env.example").read_text().splitlines()
+        for line in (DEPLOY / "compose.env.example").read_text().splitlines()
         if re.match(r"^#? ?[A-Z_]+=", line)
     }
     assert {"FLINKS_CLIENT_ID", "FLINKS_CLIENT_SECRET", "POSTGRES_PASSWORD"} <= names

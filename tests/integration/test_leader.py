@@ -23,7 +23,7 @@ from app.db.leader import FileGuard, LockHeld, PgLeader, Role, leadership_for
 from app.demo.simulator import FlinksSimulator
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import free_port
-from tests.faults.harness import Alert, Launcher, Proc, alerts_in, service_env, wait_until
+from tests.faults.harness import Alert, Launcher, Proc, section_alerts, service_env, wait_until
 from tests.faults.upstream import seed_rows
 
 INTERVAL = 2
@@ -68,7 +68,7 @@ def _move(sim: FlinksSimulator, index: int) -> Alert:
 
 
 def _slack_alerts(slack: FakeSlack) -> Counter[Alert]:
-    return sum((alerts_in(m.text) for m in slack.received), Counter[Alert]())
+    return sum((section_alerts(m.blocks) for m in slack.received), Counter[Alert]())
 
 
 # ---- PostgreSQL: the advisory lock itself --------------------------------------------------------

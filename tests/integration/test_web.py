@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import urllib.error
 import urllib.request
@@ -123,11 +124,34 @@ def test_metrics_count_deliveries_and_expose_interval_version_and_start_time(
     metrics.observe(CycleResult(outcome=Outcome.OK, delivered=2), 0.1, None, None)
     text = get(base + "/metrics")[1]
     assert "flinkswatch_deliveries_sent_total 5.0" in text
+    assert "flinkswatch_deliveries_failed_total 1.0" in text
+    # The old name stays for one release, marked deprecated, counting the same.
     assert "flinkswatch_delivery_failures_total 1.0" in text
+    assert "# HELP flinkswatch_delivery_failures_total Deprecated" in text
     assert "flinkswatch_poll_interval_seconds 60.0" in text
     assert f'flinkswatch_build_info{{version="{__version__}"}} 1.0' in text
     assert "process_start_time_seconds " in text
     assert "flinkswatch_last_success_age_seconds -1.0" in text  # before the first success
+    assert "flinkswatch_last_success_timestamp_seconds 0.0" in text
+
+
+def test_the_last_success_is_a_timestamp_as_well_as_an_age(
+    server: tuple[str, Health, Metrics],
+) -> None:
+    base, health, _ = server
+    when = datetime(2026, 11, 24, 5, 36, 43, tzinfo=UTC)
+    health.record(CycleResult(outcome=Outcome.OK), when)
+    text = get(base + "/metrics")[1]
+    assert "# TYPE flinkswatch_last_success_timestamp_seconds gauge" in text
+    assert _sample(text, "flinkswatch_last_success_timestamp_seconds") == when.timestamp()
+    # The age runs on this process's own clock since it recorded the success, not from `when`.
+    assert 0 <= _sample(text, "flinkswatch_last_success_age_seconds") < 60
+
+
+def _sample(text: str, name: str) -> float:
+    found = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
+    assert found is not None, name
+    return float(found[1])
 
 
 def test_every_sample_belongs_to_a_documented_family(

@@ -111,12 +111,18 @@ class _Tags(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.add(tag)
-        # Our templates style elements; an event handler or a link could only come from data.
+        # Our templates style elements and set the page's language and charset; an event
+        # handler or a link could only come from data.
+        ours = {"html": [("lang", "en")], "meta": [("charset", "utf-8")]}
+        if tag in ours:
+            assert attrs == ours[tag], f"attribute on <{tag}>: {attrs}"
+            return
         assert all(name == "style" for name, _ in attrs), f"attribute on <{tag}>: {attrs}"
 
 
 # What the email template may use: formatting only, no links, images, scripts or frames.
 _FORMATTING = {"html", "body", "p", "ul", "ol", "li", "b", "i", "em", "strong", "small", "code"}
+_FORMATTING |= {"head", "meta", "title"}  # the page's head: charset and title (the subject)
 _FORMATTING |= {"br", "span", "div", "table", "thead", "tbody", "tr", "td", "th", "h1", "h2", "h3"}
 
 
