@@ -76,6 +76,7 @@ class Upstream:
     the measured process nothing, as with the real (remote) Flinks."""
 
     def __init__(self, n: int, seed: int = 0) -> None:
+        self.rows = n
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_upstream_main, args=(child, n, seed), daemon=True)
