@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 STEPS = ("floor", "first sync", "no change", "10% changed")
-NUM = r"(?:[\d.]+|-)"
+NUM = r"(?:-?[\d.]+|-)"  # a marginal ratio at tiny sizes may be noise below 0
 LINE = re.compile(
     r"^\s*(?P<rows>\d+)\s+(?P<backend>-|sqlite)\s+(?P<step>floor|first sync|no change|10% changed)"
     rf"\s+(?P<warm>{NUM})\s+(?P<warm_x>{NUM})x\s+(?P<cold>{NUM})\s+(?P<cold_x>{NUM})x\s+"
