@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -116,13 +117,31 @@ class Answer:
         return self.skipped == 0
 
 
-@dataclass(frozen=True)
 class Fetched:
-    """A validated listing with the sha256 and size of the raw body it came from."""
+    """A listing with the sha256 and size of the raw body it came from. `answer` may be given
+    as a function: the rows are then validated on first use, so a body byte-identical to the
+    last complete one is never validated at all (app.poll checks the digest first)."""
 
-    answer: Answer
-    digest: str
-    size: int
+    __slots__ = ("_answer", "_parse", "digest", "size")
+
+    def __init__(self, answer: Answer | Callable[[], Answer], digest: str, size: int) -> None:
+        self._answer: Answer | None = answer if isinstance(answer, Answer) else None
+        self._parse: Callable[[], Answer] | None = None if isinstance(answer, Answer) else answer
+        self.digest = digest
+        self.size = size
+
+    @property
+    def answer(self) -> Answer:
+        if self._answer is None:
+            if self._parse is None:
+                raise RuntimeError("Fetched has neither an answer nor a way to parse one")
+            # Parsed once; the function (and the body it holds) is let go at once.
+            self._answer, self._parse = self._parse(), None
+        return self._answer
+
+    def __repr__(self) -> str:
+        state = "parsed" if self._answer is not None else "not parsed"
+        return f"Fetched(digest={self.digest[:12]}, size={self.size}, {state})"
 
 
 LEADERSHIP_LOST = "leadership"

@@ -111,15 +111,24 @@ class Store:
 
     def last_answer_digest(self) -> str | None:
         """The digest of the latest successful poll if it was ok; None if it was degraded."""
+        last = self.last_complete_answer()
+        return None if last is None else last[0]
+
+    def last_complete_answer(self) -> tuple[str, int] | None:
+        """(digest, rows seen) of the latest successful poll if it was ok (complete); None if
+        it was degraded or there is none."""
+        p = poll_runs.c
         stmt = (
-            sa.select(poll_runs.c.outcome, poll_runs.c.answer_digest)
-            .where(poll_runs.c.outcome.in_(_SUCCESS))
-            .order_by(poll_runs.c.id.desc())
+            sa.select(p.outcome, p.answer_digest, p.rows_seen)
+            .where(p.outcome.in_(_SUCCESS))
+            .order_by(p.id.desc())
             .limit(1)
         )
         with reading(self._engine) as conn:
             row = conn.execute(stmt).first()
-        return row.answer_digest if row is not None and row.outcome == Outcome.OK else None
+        if row is None or row.outcome != Outcome.OK or row.answer_digest is None:
+            return None
+        return row.answer_digest, row.rows_seen
 
     def has_pending_removals(self) -> bool:
         """Any present registration missing from recent answers (a removal may be due)."""

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import httpx
 
 from app.domain import Fetched
+from app.flinks.body import load_array
 from app.flinks.listing import (
     FlinksAuthError,
     FlinksBadAnswer,
@@ -24,6 +25,7 @@ from app.flinks.listing import (
     parse_answer,
     parse_timestamp,
     snippet,
+    validate_items,
 )
 from app.flinks.retries import ATTEMPTS, MAX_RETRY_AFTER, send_with_retries
 from app.flinks.retries import where as _where
@@ -121,8 +123,9 @@ class FlinksClient:
 
     # ---- public operations ------------------------------------------------------------------
     def fetch(self) -> Fetched:
-        """GET the listing and validate it. A refused token is renewed once (Flinks signals an
-        expired token with 400, 401 or 403), then the refusal is an error."""
+        """GET the listing and read it as a JSON array; its rows are validated on first use of
+        `answer`. A refused token is renewed once (Flinks signals an expired token with 400,
+        401 or 403), then the refusal is an error."""
         response = self._get_listing()
         if response.status_code in _RENEWABLE:
             log.info("flinks.token_rejected status=%d", response.status_code)
@@ -134,7 +137,10 @@ class FlinksClient:
                 f"{self._detail(response)}"
             )
         body = response.content
-        return Fetched(parse_answer(body), hashlib.sha256(body).hexdigest(), len(body))
+        items = load_array(body)  # FlinksBadAnswer now unless the body is a JSON array
+        # The rows are validated only when the cycle asks for them: not at all for a body
+        # identical to the last complete one (app.poll), the quiet poll of a large listing.
+        return Fetched(lambda: validate_items(items), hashlib.sha256(body).hexdigest(), len(body))
 
     def token(self) -> str:
         """The cached access token, renewed when little of its lifetime remains."""

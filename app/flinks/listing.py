@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, PlainValidator, StrictStr, StringCon
 from pydantic import ValidationError as _ValidationError
 
 from app.domain import Answer, Key, Registration
-from app.flinks.body import _json_type, _load_array, _Unreadable, snippet
+from app.flinks.body import _json_type, _Unreadable, load_array, snippet
 from app.flinks.errors import (
     FlinksAuthError,
     FlinksBadAnswer,
@@ -31,6 +31,7 @@ __all__ = [
     "parse_answer",
     "parse_timestamp",
     "snippet",
+    "validate_items",
 ]
 
 log = logging.getLogger("app.flinks")
@@ -158,7 +159,11 @@ def parse_answer(body: bytes) -> Answer:
     skipped (logged, counted); identical duplicates are one row, while different rows for one
     key make that key invalid for this answer (all its rows skipped); rows sorted by key. The
     result never depends on the order of the rows."""
-    items = _load_array(body)
+    return validate_items(load_array(body))
+
+
+def validate_items(items: list[Any]) -> Answer:
+    """parse_answer after the body was read as a JSON array (`items` is emptied as it goes)."""
     kept: dict[Key, Registration] = {}
     conflicts: dict[Key, list[Registration]] = {}
     repeats: dict[Key, int] = {}  # identical duplicates, in case the key conflicts later
