@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
-from app.db import holds, pgcopy
+from app.db import holds, pgcopy, sqlitebulk
 from app.db.engine import reading, translate_errors
 from app.db.state import read_state
 from app.db.tables import UTCDateTime, deliveries, poll_runs, registration_events, registrations
@@ -172,8 +172,10 @@ def _upsert(
     removed_at = {e.key: e.observed_at for e in events if e.event is EventKind.REMOVED}
     # One row per key: PostgreSQL refuses to update a row twice in one INSERT .. ON CONFLICT.
     latest = list({s.key: s for s in changed}.values())
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(registrations)
+    if conn.dialect.name == "sqlite":
+        sqlitebulk.upsert_registrations(conn, latest, removed_at, at)
+        return
+    stmt = postgresql.insert(registrations)
     t, new = registrations.c, stmt.excluded
     updates: dict[str, Any] = {
         c.name: new[c.name] for c in registrations.c if not c.primary_key and c.name != "removed_at"
@@ -182,7 +184,7 @@ def _upsert(
     updates["removed_at"] = sa.case(
         (new.present, sa.null()), else_=sa.func.coalesce(t.removed_at, new.removed_at)
     )
-    if conn.dialect.name == "postgresql" and len(latest) > _COPY_THRESHOLD:
+    if len(latest) > _COPY_THRESHOLD:
         columns = list(_stored_to_row(latest[0], at))
         pgcopy.upsert_registrations(
             conn,
@@ -220,7 +222,10 @@ def _stored_to_row(stored: StoredRegistration, removed_at: datetime) -> dict[str
 
 def _insert_events(conn: Connection, poll_id: int, events: Sequence[Event]) -> None:
     # executemany runs the rows in order, and the slices go in order: ids follow `events`.
-    if conn.dialect.name == "postgresql" and len(events) > _COPY_THRESHOLD:
+    if conn.dialect.name == "sqlite":
+        sqlitebulk.insert_events(conn, poll_id, events, _dump_details)
+        return
+    if len(events) > _COPY_THRESHOLD:
         columns = list(_event_to_row(events[0], poll_id))
         rows = (tuple(_event_to_row(ev, poll_id).values()) for ev in events)
         pgcopy.insert_events(conn, columns, rows)
