@@ -27,7 +27,7 @@ from app.flinks.listing import (
     snippet,
     validate_items,
 )
-from app.flinks.retries import ATTEMPTS, MAX_RETRY_AFTER, send_with_retries
+from app.flinks.retries import ATTEMPTS, MAX_RETRY_AFTER, MIB, send_with_retries
 from app.flinks.retries import where as _where
 from app.settings import ConfigError
 
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "ATTEMPTS",
     "MAX_RETRY_AFTER",
+    "MIB",
     "Fetched",
     "FlinksAuthError",
     "FlinksBadAnswer",
@@ -85,6 +86,7 @@ class FlinksClient:
         verify: str | bool = True,
         total_timeout: float = 120.0,
         pause: Callable[[float], None] = time.sleep,
+        max_answer_bytes: int | None = 64 * MIB,  # FLINKS_MAX_ANSWER_MB
     ) -> None:
         self._listing_url = httpx.URL(listing_url)
         self._token_url = httpx.URL(token_url)
@@ -98,6 +100,7 @@ class FlinksClient:
         self._clock = clock
         # The wait between two attempts; the service passes one that raises on shutdown.
         self._pause = pause
+        self._max_answer_bytes = max_answer_bytes
         self._owns_http = http is None
         self._http = http or httpx.Client(verify=_ssl_verify(verify), follow_redirects=False)
         self._lock = threading.Lock()
@@ -206,9 +209,13 @@ class FlinksClient:
     # ---- transport ----------------------------------------------------------------------------
     def _get_listing(self) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token()}", "Accept": "application/json"}
-        return self._send("GET", self._listing_url, headers=headers)
+        return self._send(
+            "GET", self._listing_url, headers=headers, max_bytes=self._max_answer_bytes
+        )
 
-    def _send(self, method: str, url: httpx.URL, **kwargs: Any) -> httpx.Response:
+    def _send(
+        self, method: str, url: httpx.URL, max_bytes: int | None = None, **kwargs: Any
+    ) -> httpx.Response:
         return send_with_retries(
             self._http,
             method,
@@ -216,6 +223,7 @@ class FlinksClient:
             timeout=self._timeout,
             total_timeout=self._total_timeout,
             pause=self._pause,
+            max_bytes=max_bytes,
             **kwargs,
         )
 
