@@ -89,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results.warm += _one_size(rows, backends, pg_url, Path(tmp), opts)
             if not args.no_cold or urlwatch:
                 _processes(rows, backends, args, Path(tmp), results, urlwatch)
+            args.json.write_text(to_json(results, machine))  # so far, in case a later step fails
         results.idle = None if args.no_idle else idle_service_rss(IDLE_ROWS, Path(tmp))
     print()
     print(render_table(results))

@@ -5,6 +5,7 @@ resident memory of each process (rusage of the child)."""
 from __future__ import annotations
 
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -31,14 +32,15 @@ class Process:
     runs: list[float] = field(default_factory=list)
     rss_mib: list[float] = field(default_factory=list)
     floors: list[float] = field(default_factory=list)  # a floor process run just before each
+    timed_out: float | None = None  # the limit a run went over (urlwatch), then no more runs
 
     @property
     def median(self) -> float:
-        return statistics.median(self.runs)
+        return statistics.median(self.runs) if self.runs else float("nan")
 
     @property
     def rss_peak_mib(self) -> float:
-        return max(self.rss_mib)
+        return max(self.rss_mib) if self.rss_mib else float("nan")
 
     @property
     def floor_median(self) -> float:
@@ -55,7 +57,13 @@ def _env(extra: dict[str, str]) -> dict[str, str]:
     }
 
 
-def run_process(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+class TimedOut(Exception):
+    """A process ran past its time limit (it was killed)."""
+
+
+def run_process(
+    argv: list[str], env: dict[str, str], cwd: Path, limit: float | None = None
+) -> tuple[float, float]:
     """(seconds from spawn to exit, peak RSS in MiB) of one process; it must exit 0. The peak
     is read by /usr/bin/time, a small process: a child's ru_maxrss starts at its parent's RSS
     (the forked image), so the benchmark's own would hide a smaller child's."""
@@ -63,9 +71,20 @@ def run_process(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float,
     timer = ["/usr/bin/time", "-f", "%M", "-o", str(peak)] if Path("/usr/bin/time").exists() else []
     with log.open("wb") as err:
         started = time.perf_counter()
-        code = subprocess.call(  # noqa: S603 - our own interpreter and arguments
-            [*timer, *argv], env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err
+        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            [*timer, *argv],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,  # a group of its own: the timer and what it runs
         )
+        try:
+            code = proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise TimedOut(f"{argv[0]} ran over {limit:.0f} s") from None
         seconds = time.perf_counter() - started
     if code != 0:
         tail = log.read_text(errors="replace")[-2000:]

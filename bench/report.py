@@ -85,10 +85,14 @@ def render_table(results: Results) -> str:
             f"{_num(cold.rss_peak_mib if cold else None, '.1f', 8)}  {events:>6}"
         )
     for other in results.other:
+        if other.timed_out is not None and not other.runs:
+            seconds, ratio = f"> {other.timed_out:.0f}", "    -x"
+        else:
+            seconds, ratio = f"{other.median:.3f}", _other_ratio(results, other)
         lines.append(
             f"{other.rows:>7}  {other.backend:<10}  {other.step:<18}  {'-':>7}  {'-':>5}   "
-            f"{other.median:>7.3f}  {_other_ratio(results, other)}  {'':>10}  {'-':>8}  "
-            f"{other.rss_peak_mib:>8.1f}  {'-':>6}"
+            f"{seconds:>7}  {ratio}  {'':>10}  {'-':>8}  "
+            f"{_num(other.rss_peak_mib, '.1f', 8)}  {'-':>6}"
         )
     return "\n".join(lines)
 

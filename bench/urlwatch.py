@@ -13,9 +13,10 @@ from pathlib import Path
 
 import httpx
 
-from bench.cold import LISTING_PATH, Process, run_process
+from bench.cold import LISTING_PATH, Process, TimedOut, run_process
 from bench.env import CLIENT_ID, CLIENT_SECRET, Upstream
 
+LIMIT = 120.0  # seconds per urlwatch run
 MODES = {"urlwatch raw": None, "urlwatch json": "format-json"}
 _CONFIG = """\
 display: {new: true, error: true, unchanged: false}
@@ -44,8 +45,12 @@ def _token(upstream: Upstream) -> str:
     return token
 
 
-def measure(upstream: Upstream, workdir: Path, repeat: int, program: str) -> list[Process]:
-    """Per mode: first run (empty cache), no change, 10% changed, each a new process."""
+def measure(
+    upstream: Upstream, workdir: Path, repeat: int, program: str, limit: float = LIMIT
+) -> list[Process]:
+    """Per mode: first run (empty cache), no change, 10% changed, each a new process; a run
+    over `limit` seconds is killed and reported as such (its diff of a large JSON can take
+    many minutes)."""
     figures = []
     for step, filter_name in MODES.items():
         home = workdir / f"urlwatch-{upstream.rows}-{filter_name or 'raw'}"
@@ -61,7 +66,11 @@ def measure(upstream: Upstream, workdir: Path, repeat: int, program: str) -> lis
                 if figure is first:
                     (home / "cache.db").unlink(missing_ok=True)
                 _write_job(home, upstream, filter_name)
-                seconds, rss = run_process(argv, _env(home), home)
+                try:
+                    seconds, rss = run_process(argv, _env(home), home, limit)
+                except TimedOut:
+                    figure.timed_out = limit
+                    break  # one run over the limit says enough; the next step starts afresh
                 figure.runs.append(seconds)
                 figure.rss_mib.append(rss)
         figures += [first, same, moved]
