@@ -15,7 +15,6 @@ from typing import Any, Literal
 import httpx
 
 from app.domain import Fetched
-from app.flinks.body import load_array
 from app.flinks.listing import (
     FlinksAuthError,
     FlinksBadAnswer,
@@ -24,8 +23,8 @@ from app.flinks.listing import (
     FlinksUnavailable,
     parse_answer,
     parse_timestamp,
+    read_answer,
     snippet,
-    validate_items,
 )
 from app.flinks.retries import ATTEMPTS, MAX_RETRY_AFTER, MIB, send_with_retries
 from app.flinks.retries import where as _where
@@ -140,10 +139,10 @@ class FlinksClient:
                 f"{self._detail(response)}"
             )
         body = response.content
-        items = load_array(body)  # FlinksBadAnswer now unless the body is a JSON array
+        rows = read_answer(body)  # FlinksBadAnswer now unless the body is a JSON array
         # The rows are validated only when the cycle asks for them: not at all for a body
         # identical to the last complete one (app.poll), the quiet poll of a large listing.
-        return Fetched(lambda: validate_items(items), hashlib.sha256(body).hexdigest(), len(body))
+        return Fetched(rows, hashlib.sha256(body).hexdigest(), len(body))
 
     def token(self) -> str:
         """The cached access token, renewed when little of its lifetime remains."""
