@@ -158,11 +158,12 @@ class ColdBench:
 _STEPS = ("first sync", "no change", "10% changed")
 
 
-def marginal(figure: Process, floor: Process, base: Process, base_floor: Process) -> float | None:
-    """The cost per row above `base` (the smallest size) as a ratio to the floor's: process
-    start-up, imports and the token cancel out, what is left is the work per row."""
+def marginal(figure: Process, floor: float, base: Process, base_floor: float) -> float | None:
+    """The cost per row above `base` (the smallest size) as a ratio to the floor's (`floor`,
+    `base_floor`: the floor process's median seconds at the two sizes): process start-up,
+    imports and the token cancel out, what is left is the work per row."""
     if figure.rows < 10 * base.rows:
         return None  # too close: the difference is mostly noise
     spent = figure.median - base.median
-    needed = floor.median - base_floor.median
+    needed = floor - base_floor
     return spent / needed if needed > 0 else None
