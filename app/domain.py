@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -116,13 +117,31 @@ class Answer:
         return self.skipped == 0
 
 
-@dataclass(frozen=True)
 class Fetched:
-    """A validated listing with the sha256 and size of the raw body it came from."""
+    """A listing with the sha256 and size of the raw body it came from. `answer` may be given
+    as a function: the rows are then validated on first use, so a body byte-identical to the
+    last complete one is never validated at all (app.poll checks the digest first)."""
 
-    answer: Answer
-    digest: str
-    size: int
+    __slots__ = ("_answer", "_parse", "digest", "size")
+
+    def __init__(self, answer: Answer | Callable[[], Answer], digest: str, size: int) -> None:
+        self._answer: Answer | None = answer if isinstance(answer, Answer) else None
+        self._parse: Callable[[], Answer] | None = None if isinstance(answer, Answer) else answer
+        self.digest = digest
+        self.size = size
+
+    @property
+    def answer(self) -> Answer:
+        if self._answer is None:
+            if self._parse is None:
+                raise RuntimeError("Fetched has neither an answer nor a way to parse one")
+            # Parsed once; the function (and the body it holds) is let go at once.
+            self._answer, self._parse = self._parse(), None
+        return self._answer
+
+    def __repr__(self) -> str:
+        state = "parsed" if self._answer is not None else "not parsed"
+        return f"Fetched(digest={self.digest[:12]}, size={self.size}, {state})"
 
 
 LEADERSHIP_LOST = "leadership"  # failure_kind: stopped before writing, another may lead now
@@ -254,46 +273,6 @@ class NoticePlan:
     sent: tuple[str, ...] = ()  # told already, directly, while the database was down
 
 
-class DeliveryStatus(enum.StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"  # gave up (see attempts_allowed); counted and kept, never dropped
-
-
-@dataclass(frozen=True, slots=True)
-class PendingDelivery:
-    """One alert owed to one channel: one event, or one summary (baseline, notice...)."""
-
-    id: int
-    poll_id: int
-    channel: str
-    attempts: int
-    event: Event | None = None
-    summary: BaselineSummary | None = None
-    created_at: datetime | None = None  # when it was recorded (quiet hours hold it from then)
-
-
 class Interrupted(Exception):
     """Raised by an injected wait when the cycle must stop now (shutdown, lost leadership).
     Whatever was not sent yet stays pending, untouched, for the next cycle or instance."""
-
-
-class DeliveryFailure(Exception):
-    """A channel could not deliver. `permanent` errors need a person (bad token, unknown channel);
-    the others (network, 5xx, rate limits) are retried on the next cycle or after retry_after."""
-
-    def __init__(self, message: str, *, permanent: bool, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.retry_after = retry_after
-
-
-TRANSIENT_ATTEMPTS_FACTOR = 100
-
-
-def attempts_allowed(max_attempts: int, *, permanent: bool) -> int:
-    """Failed attempts (of every kind, all counted) after which a delivery gives up as `failed`:
-    DELIVERY_MAX_ATTEMPTS for a permanent failure, a hundred times that for a transient one
-    (network, 5xx, 429), so an outage of Slack or the mail relay loses nothing unless it lasts
-    days (one attempt per cycle: 1,000 attempts are about 3.5 days at 5-minute polls)."""
-    return max_attempts if permanent else max_attempts * TRANSIENT_ATTEMPTS_FACTOR

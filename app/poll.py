@@ -18,6 +18,7 @@ from app.domain import (
     ALERTED_BY_DEFAULT,
     INTERRUPTED,
     LEADERSHIP_LOST,
+    Answer,
     CycleRecord,
     CycleResult,
     EventKind,
@@ -120,6 +121,8 @@ class Poller:
             return self._failed(started_at, f"unexpected error: {type(exc).__name__}", "unexpected")
         try:
             return self._diff_and_record(started_at, fetched)
+        except FlinksError as exc:  # the body, validated on first use, is not a listing
+            return self._failed(started_at, str(exc), exc.kind)
         except Interrupted as exc:
             # Another instance may be the leader now: write nothing, not even a failed poll.
             log.warning("poll.not_recorded reason=%s", exc)
@@ -129,10 +132,14 @@ class Poller:
             return self._failed(started_at, f"recording failed: {one_line(exc)}", _kind(exc))
 
     def _diff_and_record(self, started_at: datetime, fetched: Fetched) -> CycleResult:
-        answer = fetched.answer
-        outcome = Outcome.OK if answer.complete else Outcome.DEGRADED
         latest = self.store.last_success_id()
-        previous, result = self._diff(started_at, fetched, latest)
+        if (rows := self._identical_rows(fetched)) is None:
+            answer = fetched.answer  # validated here, and only here
+            rows, skipped = len(answer.rows), answer.skipped
+            previous, result = self._diff(started_at, answer, latest)
+        else:
+            skipped, previous, result = 0, None, DiffResult(events=(), changed=())
+        outcome = Outcome.OK if skipped == 0 else Outcome.DEGRADED
         events = result.events
         self.guard()
         changes = sum(1 for e in events if e.event is not EventKind.BASELINE)
@@ -142,12 +149,12 @@ class Poller:
             started_at=started_at,
             finished_at=self.clock(),
             outcome=outcome,
-            rows_seen=len(answer.rows),
-            rows_skipped=answer.skipped,
+            rows_seen=rows,
+            rows_skipped=skipped,
             changed=tuple(result.changed),
             events=tuple(events),
             deliveries=plan_deliveries(events, routes, self.alerted, held=result.guard.opens),
-            digest=fetched.digest if answer.complete else None,
+            digest=fetched.digest if skipped == 0 else None,
             guard=result.guard,
             notices=notices,
         )
@@ -158,28 +165,26 @@ class Poller:
         log_events(events)
         return CycleResult(
             outcome=outcome,
-            rows=len(answer.rows),
-            skipped=answer.skipped,
+            rows=rows,
+            skipped=skipped,
             events=len(events),
             poll_id=poll_id,
             kinds=tuple(sorted(Counter(str(e.event) for e in events).items())),
         )
 
+    def _identical_rows(self, fetched: Fetched) -> int | None:
+        """The rows of the last complete answer if this body is byte-identical to it and no
+        removal is held or counted: the same bytes need no validation and no diff."""
+        store, last = self.store, self.store.last_complete_answer()
+        if last is None or last[0] != fetched.digest or store.removal_hold() is not HoldState.NONE:
+            return None
+        return None if store.has_pending_removals() else last[1]
+
     def _diff(
-        self, started_at: datetime, fetched: Fetched, latest: int | None
-    ) -> tuple[dict[Key, StoredRegistration] | None, DiffResult]:
-        """The diff against the stored state (and that state), or nothing when the answer is
-        byte-identical to the last complete one and no removal is being counted."""
-        store, answer = self.store, fetched.answer
-        hold = store.removal_hold()
-        if (
-            answer.complete
-            and hold is HoldState.NONE
-            and fetched.digest == store.last_answer_digest()
-            and not store.has_pending_removals()
-        ):
-            log.debug("poll.unchanged_answer digest=%s", fetched.digest[:12])
-            return None, DiffResult(events=(), changed=())
+        self, started_at: datetime, answer: Answer, latest: int | None
+    ) -> tuple[dict[Key, StoredRegistration], DiffResult]:
+        """The diff of a validated answer against the stored state, and that state."""
+        hold = self.store.removal_hold()
         previous = self._previous_state(latest)
         result = diff(
             previous,
@@ -264,14 +269,7 @@ class Poller:
             return report
         failed = {tried.channel for tried in report.channels if tried.failed}
         again = self._deliver([ch for ch in self.channels if ch.name not in failed])
-        if again is None:
-            return report
-        return replace(
-            again,
-            sent=report.sent + again.sent,
-            failed=report.failed + again.failed,
-            errors=report.errors + again.errors,
-        )
+        return report if again is None else report.then(again)
 
     def _deliver(self, channels: Sequence[Channel]) -> DeliveryReport | None:
         try:

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     flinks_recipient_id: str = ""
     flinks_timeout_seconds: float = Field(default=30, gt=0, le=600)
     flinks_ca_bundle: str = ""
+    # Issue 13: a larger listing is refused while it streams in (the cycle fails), not buffered.
+    flinks_max_answer_mb: int = Field(default=64, ge=1, le=4096)
 
     poll_interval_seconds: int = Field(default=300, ge=1)
     removal_confirm_polls: int = Field(default=2, ge=1)

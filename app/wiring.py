@@ -22,7 +22,7 @@ from app.db.leader import Leadership, leadership_for
 from app.db.outbox import Outbox
 from app.db.store import Store
 from app.db.threads import SlackThreadTable
-from app.flinks.client import FlinksClient
+from app.flinks.client import MIB, FlinksClient
 from app.notify.channel import Channel
 from app.notify.console import ConsoleChannel
 from app.notify.email import EmailChannel
@@ -166,6 +166,7 @@ def build_flinks(
         token_auth=settings.flinks_token_auth,
         token_format=settings.flinks_token_format,
         timeout=settings.flinks_timeout_seconds,
+        max_answer_bytes=settings.flinks_max_answer_mb * MIB,
         http=http,
         verify=settings.flinks_ca_bundle or True,
         pause=pause or time.sleep,

@@ -1,5 +1,7 @@
-"""`python -m bench`: how a poll cycle compares with merely fetching and parsing the listing,
-at 1k, 10k and 100k registrations, on SQLite and PostgreSQL (docs/performance.md)."""
+"""`python -m bench`: how a poll cycle compares with merely fetching and parsing the listing
+(the floor: a bare httpx client, a token, the GET and json.loads), at 1k, 10k and 100k rows, on
+SQLite and PostgreSQL, warm (inside one process) and cold (a `flinkswatch poll` process per
+cycle, as cron runs it), beside urlwatch (docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -16,16 +18,15 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from bench.env import idle_service_rss, pg_unavailable
+from bench.cold import ColdBench
+from bench.env import Scratch, Upstream, idle_service_rss, pg_unavailable
+from bench.report import Results, render_table, to_json, verdicts
 from bench.run import Figure, Options, measure
+from bench.urlwatch import executable
+from bench.urlwatch import measure as measure_urlwatch
 
 PG_ENV = "FLINKSWATCH_BENCH_PG_URL"
 IDLE_ROWS = 100
-# The targets of issue 6 at 100,000 registrations: ratio to the floor, and memory in MiB.
-TARGET_RATIO = {"no change": 1.3, "10% changed": 3.0, "first sync": 8.0}
-TARGET_PEAK_MIB = 300.0
-TARGET_IDLE_MIB = 80.0
-TARGET_ROWS = 100_000
 
 
 def _sizes(text: str) -> list[int]:
@@ -58,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
         "--no-tracemalloc", action="store_true", help="skip the extra run that traces allocations"
     )
     parser.add_argument("--no-idle", action="store_true", help="skip the idle service")
+    parser.add_argument("--no-warm", action="store_true", help="skip the in-process cycles")
+    parser.add_argument("--no-cold", action="store_true", help="skip the process-per-poll cycles")
+    parser.add_argument("--no-urlwatch", action="store_true", help="skip urlwatch")
+    parser.add_argument(
+        "--json", type=Path, default=Path("bench-results.json"), help="(bench-results.json)"
+    )
     return parser
 
 
@@ -66,33 +73,73 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     # Alerts and per-event lines are INFO: the console channel still renders and records them.
     opts = Options(repeat=max(1, args.repeat), tracemalloc=not args.no_tracemalloc)
-    backends = list(args.backends)
+    results = Results()
     pg_url = args.pg_url.strip() or None
-    notes = []
+    backends = _usable_backends(list(args.backends), pg_url, results.notes)
+    urlwatch = None if args.no_urlwatch else executable()
+    if urlwatch is None and not args.no_urlwatch:
+        results.notes.append('urlwatch SKIPPED: not installed (pip install -e ".[bench]")')
+    machine = _machine()
+    print(machine)
+    print("\n".join(results.notes))
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="flinkswatch-bench-") as tmp:
+        for rows in args.sizes:
+            if not args.no_warm:
+                results.warm += _one_size(rows, backends, pg_url, Path(tmp), opts)
+            if not args.no_cold or urlwatch:
+                _processes(rows, backends, args, Path(tmp), results, urlwatch)
+            args.json.write_text(to_json(results, machine))  # so far, in case a later step fails
+        results.idle = None if args.no_idle else idle_service_rss(IDLE_ROWS, Path(tmp))
+    print()
+    print(render_table(results))
+    if results.idle is not None:
+        rss, hwm = results.idle
+        print(f"\nidle `flinkswatch run` ({IDLE_ROWS} rows, SQLite, after its first poll): "
+              f"VmRSS {rss:.1f} MiB (peak VmHWM {hwm:.1f} MiB)")  # fmt: skip
+    print()
+    print("\n".join(verdicts(results)))
+    args.json.write_text(to_json(results, machine))
+    print(f"\nbenchmark took {time.monotonic() - started:.0f} s; figures in {args.json}")
+    return 0
+
+
+def _usable_backends(backends: list[str], pg_url: str | None, notes: list[str]) -> list[str]:
     if "postgresql" in backends:
         reason = "no URL (--pg-url or $" + PG_ENV + ")" if pg_url is None else None
         reason = reason or pg_unavailable(str(pg_url))
         if reason:
             backends.remove("postgresql")
             notes.append(f"PostgreSQL SKIPPED: {reason}")
-    print(_machine())
-    for note in notes:
-        print(note)
-    started = time.monotonic()
-    figures: list[Figure] = []
-    with tempfile.TemporaryDirectory(prefix="flinkswatch-bench-") as tmp:
-        for rows in args.sizes:
-            figures += _one_size(rows, backends, pg_url, Path(tmp), opts)
-        idle = None if args.no_idle else idle_service_rss(IDLE_ROWS, Path(tmp))
-    print()
-    print(render_table(figures))
-    if idle is not None:
-        print(f"\nidle `flinkswatch run` ({IDLE_ROWS} rows, SQLite, after its first poll): "
-              f"VmRSS {idle[0]:.1f} MiB (peak VmHWM {idle[1]:.1f} MiB)")  # fmt: skip
-    print()
-    print("\n".join(verdicts(figures, idle)))
-    print(f"\nbenchmark took {time.monotonic() - started:.0f} s")
-    return 0
+    return backends
+
+
+def _processes(
+    rows: int,
+    backends: list[str],
+    args: argparse.Namespace,
+    tmp: Path,
+    results: Results,
+    urlwatch: str | None,
+) -> None:
+    """The floor process, `flinkswatch poll` processes on each backend, and urlwatch."""
+    upstream = Upstream(rows)
+    try:
+        cold = ColdBench(upstream, tmp, max(1, args.repeat))
+        print(f"-- {rows} rows: floor process", file=sys.stderr)
+        results.cold.append(cold.floor())
+        for backend in backends if not args.no_cold else []:
+            print(f"-- {rows} rows: {backend}, a process per poll", file=sys.stderr)
+            scratch = Scratch(backend, tmp, args.pg_url.strip() or None)
+            try:
+                results.cold += cold.cycles(scratch)
+            finally:
+                scratch.drop()
+        if urlwatch:
+            print(f"-- {rows} rows: urlwatch", file=sys.stderr)
+            results.other += measure_urlwatch(upstream, tmp, max(1, args.repeat), urlwatch)
+    finally:
+        upstream.close()
 
 
 def _one_size(
@@ -100,7 +147,7 @@ def _one_size(
 ) -> list[Figure]:
     figures: list[Figure] = []
     for backend in ["-", *backends]:
-        print(f"-- {rows} rows: {'floor' if backend == '-' else backend}", file=sys.stderr)
+        print(f"-- {rows} rows: {'floor' if backend == '-' else backend}, warm", file=sys.stderr)
         figures += _in_child(rows, backend, pg_url, tmp, opts)
     return figures
 
@@ -140,45 +187,3 @@ def _machine() -> str:
         f"machine: {cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}"
     )
-
-
-def render_table(figures: Sequence[Figure]) -> str:
-    floors = {f.rows: f.median for f in figures if f.step == "floor"}
-    header = (
-        f"{'rows':>8}  {'backend':<10}  {'step':<12}  {'median s':>9}  {'x floor':>7}  "
-        f"{'rss peak MiB':>12}  {'py peak MiB':>11}  {'events':>7}  {'delivered':>9}"
-    )
-    lines = [header, "-" * len(header)]
-    for f in figures:
-        ratio = f.ratio or (f.median / floors[f.rows] if floors.get(f.rows) else float("nan"))
-        py_peak = "-" if f.py_peak_mib is None else f"{f.py_peak_mib:.1f}"
-        lines.append(
-            f"{f.rows:>8}  {f.backend:<10}  {f.step:<12}  {f.median:>9.3f}  {ratio:>6.2f}x  "
-            f"{f.rss_peak_mib:>12.1f}  {py_peak:>11}  {f.events:>7}  {f.delivered:>9}"
-        )
-    return "\n".join(lines)
-
-
-def verdicts(figures: Sequence[Figure], idle: tuple[float, float] | None) -> list[str]:
-    """The targets at 100,000 rows, one line each: met or missed, and by how much."""
-    floor = next((f for f in figures if f.rows == TARGET_ROWS and f.step == "floor"), None)
-    if floor is None:
-        lines = [f"targets: not judged (they apply at {TARGET_ROWS} rows)"]
-    else:
-        lines = []
-        for f in figures:
-            if f.rows != TARGET_ROWS or f.step == "floor":
-                continue
-            ratio = f.ratio or f.median / floor.median
-            target = TARGET_RATIO[f.step]
-            lines.append(_verdict(f"{f.backend} {f.step}", ratio, target, "x floor"))
-        peak = max(f.rss_peak_mib for f in figures if f.rows == TARGET_ROWS)
-        lines.append(_verdict("peak memory (RSS)", peak, TARGET_PEAK_MIB, "MiB"))
-    if idle is not None:
-        lines.append(_verdict("idle service (RSS)", idle[0], TARGET_IDLE_MIB, "MiB"))
-    return lines
-
-
-def _verdict(name: str, value: float, limit: float, unit: str) -> str:
-    state = "met" if value <= limit else f"MISSED by {value / limit - 1:.0%}"
-    return f"target {name:<26} {value:8.2f} {unit} (limit {limit:g}): {state}"

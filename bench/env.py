@@ -76,6 +76,7 @@ class Upstream:
     the measured process nothing, as with the real (remote) Flinks."""
 
     def __init__(self, n: int, seed: int = 0) -> None:
+        self.rows = n
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_upstream_main, args=(child, n, seed), daemon=True)
@@ -118,9 +119,19 @@ class Scratch:
         return url.render_as_string(hide_password=False)
 
     def drop(self) -> None:
-        if self._pg_name is not None:
-            self._admin(f'DROP DATABASE IF EXISTS "{self._pg_name}" WITH (FORCE)')
-            self._pg_name = None
+        if self._pg_name is None:
+            return
+        for attempt in range(10):
+            try:
+                self._admin(f'DROP DATABASE IF EXISTS "{self._pg_name}" WITH (FORCE)')
+                break
+            except sa.exc.DBAPIError:
+                # An autovacuum worker on the fresh tables (a superuser's process, which FORCE
+                # may not end for this role) holds it for a moment: wait and try again.
+                if attempt == 9:
+                    raise
+                time.sleep(1.0)
+        self._pg_name = None
 
     def _admin(self, sql: str) -> None:
         assert self.pg_admin is not None

@@ -1,5 +1,5 @@
-"""Benchmark measurements: the floor (FlinksClient.fetch alone) and the poll cycles of the real
-Poller, each as the median of several runs with its peak memory."""
+"""Warm measurements: the floor (bench.floor, in this process) and the cycles of the real Poller
+inside one long-lived process, each the median of several runs, with its peak memory."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from app.domain import CycleResult, Fetched, Outcome
 from app.flinks.client import FlinksClient
 from app.settings import load_settings
 from app.wiring import App, build_app
+from bench.cold import LISTING_PATH
 from bench.env import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -24,6 +25,7 @@ from bench.env import (
     peak_rss_mib,
     reset_peak_rss,
 )
+from bench.floor import bare_fetch
 
 STEPS = ("floor", "first sync", "no change", "10% changed")
 
@@ -59,7 +61,7 @@ class Options:
 
 def _client(upstream: Upstream) -> FlinksClient:
     return FlinksClient(
-        listing_url=upstream.base_url + "/api/v1/recipients/providers/requests",
+        listing_url=upstream.base_url + LISTING_PATH,
         token_url=upstream.token_url,
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
@@ -103,8 +105,8 @@ def _timed(figure: Figure, run: Callable[[], object]) -> None:
 
 
 def measure_floor(upstream: Upstream, rows: int, opts: Options) -> Figure:
-    """Token, listing and validation: FlinksClient.fetch() with a new client (and token) each
-    run, which is what every cycle must at least do."""
+    """Token, listing and json.loads in a bare httpx client (bench.floor), a new client (and
+    token) each run: what any watcher of the listing must at least do."""
     figure = Figure(rows, "-", "floor")
 
     for _ in range(opts.repeat):
@@ -115,8 +117,7 @@ def measure_floor(upstream: Upstream, rows: int, opts: Options) -> Figure:
 
 
 def _fetch(upstream: Upstream) -> None:
-    with _client(upstream) as client:
-        client.fetch()
+    bare_fetch(upstream.token_url, upstream.base_url + LISTING_PATH, CLIENT_ID, CLIENT_SECRET)
 
 
 class CycleBench:

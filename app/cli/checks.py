@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 
 from app.db import engine as db
-from app.domain import DeliveryFailure
+from app.delivery import DeliveryFailure
 from app.flinks.client import FlinksError
 from app.settings import ConfigError, Settings
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from app.domain import DeliveryFailure, Event, EventKind
+from app.delivery import DeliveryFailure
+from app.domain import Event, EventKind
 from app.notify.channel import Channel
 
 

@@ -10,15 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from app.domain import (
-    BaselineSummary,
-    Direction,
-    EventKind,
-    PendingDelivery,
-    RemovalsHeld,
-    WatcherNotice,
-    direction,
-)
+from app.delivery import PendingDelivery
+from app.domain import BaselineSummary, Direction, EventKind, RemovalsHeld, WatcherNotice, direction
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 BACKWARD = "backward"  # a backward status move

@@ -14,7 +14,8 @@ from sqlalchemy.engine import Connection, Engine
 from app.core.blind import BlindState, ChannelHealth
 from app.db.engine import reading
 from app.db.tables import channel_health, deliveries, poll_runs, watcher_notices
-from app.domain import DeliveryStatus, NoticeKind, NoticePlan, Outcome, WatcherNotice
+from app.delivery import DeliveryStatus
+from app.domain import NoticeKind, NoticePlan, Outcome, WatcherNotice
 
 _SUCCESS = (Outcome.OK.value, Outcome.DEGRADED.value)
 _MAX_ERROR_CHARS = 500

@@ -16,16 +16,8 @@ from sqlalchemy.engine import Connection, Engine, Row
 from app.db import notices
 from app.db.engine import reading, translate_errors
 from app.db.tables import deliveries, registration_events, removal_holds
-from app.domain import (
-    BaselineSummary,
-    DeliveryStatus,
-    Event,
-    EventKind,
-    PendingDelivery,
-    RemovalsHeld,
-    WatcherNotice,
-    attempts_allowed,
-)
+from app.delivery import DeliveryStatus, PendingDelivery, attempts_allowed
+from app.domain import BaselineSummary, Event, EventKind, RemovalsHeld, WatcherNotice
 
 _MAX_ERROR_CHARS = 500
 _NO_HOLD = 2**62  # larger than any delivery id

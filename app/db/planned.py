@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from app.db.tables import UTCDateTime, deliveries, registration_events
-from app.domain import DeliveryPlan, DeliveryStatus, EventKind
+from app.delivery import DeliveryStatus
+from app.domain import DeliveryPlan, EventKind
 
 
 def insert_deliveries(

@@ -6,18 +6,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
 from app.core.blind import BlindState, ChannelHealth
 from app.core.stuck import Candidate
-from app.db import holds, notices, pgcopy, planned, reminders
-from app.db.engine import reading, translate_errors
+from app.db import holds, notices, pgcopy, planned, reminders, sqlitebulk
+from app.db.engine import translate_errors
+from app.db.polls import PollInfo as PollInfo
+from app.db.polls import PollReads
 from app.db.state import read_state
 from app.db.tables import poll_runs, registration_events, registrations
 from app.domain import (
@@ -25,7 +26,6 @@ from app.domain import (
     DeliveryPlan,
     Event,
     EventKind,
-    HoldState,
     Key,
     NoticePlan,
     Outcome,
@@ -38,16 +38,7 @@ _CHUNK = 5000  # rows per executemany of a large cycle
 _COPY_THRESHOLD = 2000  # above this many rows, PostgreSQL writes with COPY (app/pgcopy.py)
 
 
-@dataclass(frozen=True, slots=True)
-class PollInfo:
-    id: int
-    started_at: datetime
-    finished_at: datetime
-    outcome: Outcome
-    error: str | None
-
-
-class Store:
+class Store(PollReads):
     def __init__(self, engine: Engine, fence: Callable[[Connection], None] | None = None) -> None:
         self._engine = engine
         # Leadership inside the write (app.db.leader: Leadership.fence): raises to refuse it.
@@ -154,56 +145,6 @@ class Store:
             notices.save_channel_health(conn, records, at)
             notices.record_notices(conn, poll_id, due, at)
 
-    def last_success_id(self) -> int | None:
-        """The id of the latest ok or degraded poll: the one whose state is stored now."""
-        p = poll_runs.c
-        stmt = sa.select(p.id).where(p.outcome.in_(_SUCCESS)).order_by(p.id.desc()).limit(1)
-        with reading(self._engine) as conn:
-            found: int | None = conn.execute(stmt).scalar()
-        return found
-
-    def last_answer_digest(self) -> str | None:
-        """The digest of the latest successful poll if it was ok; None if it was degraded."""
-        stmt = (
-            sa.select(poll_runs.c.outcome, poll_runs.c.answer_digest)
-            .where(poll_runs.c.outcome.in_(_SUCCESS))
-            .order_by(poll_runs.c.id.desc())
-            .limit(1)
-        )
-        with reading(self._engine) as conn:
-            row = conn.execute(stmt).first()
-        return row.answer_digest if row is not None and row.outcome == Outcome.OK else None
-
-    def has_pending_removals(self) -> bool:
-        """Any present registration missing from recent answers (a removal may be due)."""
-        r = registrations.c
-        stmt = sa.select(sa.exists().where(r.present.is_(True), r.missing_polls > 0))
-        with reading(self._engine) as conn:
-            return bool(conn.execute(stmt).scalar())
-
-    def removal_hold(self) -> HoldState:
-        """The mass-shrink hold the next cycle finds (app.db.holds)."""
-        return holds.hold_state(self._engine)
-
-    def last_poll(self) -> PollInfo | None:
-        p = poll_runs.c
-        stmt = sa.select(p.id, p.started_at, p.finished_at, p.outcome, p.error)
-        with reading(self._engine) as conn:
-            row = conn.execute(stmt.order_by(p.id.desc()).limit(1)).first()
-        if row is None:
-            return None
-        return PollInfo(row.id, row.started_at, row.finished_at, Outcome(row.outcome), row.error)
-
-    def last_success_at(self) -> datetime | None:
-        """When the latest ok or degraded poll finished."""
-        p = poll_runs.c
-        stmt = (
-            sa.select(p.finished_at).where(p.outcome.in_(_SUCCESS)).order_by(p.id.desc()).limit(1)
-        )
-        with reading(self._engine) as conn:
-            found: datetime | None = conn.execute(stmt).scalar()
-        return found
-
 
 # ---- writing helpers -------------------------------------------------------------------
 
@@ -216,8 +157,10 @@ def _upsert(
     removed_at = {e.key: e.observed_at for e in events if e.event is EventKind.REMOVED}
     # One row per key: PostgreSQL refuses to update a row twice in one INSERT .. ON CONFLICT.
     latest = list({s.key: s for s in changed}.values())
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(registrations)
+    if conn.dialect.name == "sqlite":
+        sqlitebulk.upsert_registrations(conn, latest, removed_at, at)
+        return
+    stmt = postgresql.insert(registrations)
     t, new = registrations.c, stmt.excluded
     updates: dict[str, Any] = {
         c.name: new[c.name] for c in registrations.c if not c.primary_key and c.name != "removed_at"
@@ -226,7 +169,7 @@ def _upsert(
     updates["removed_at"] = sa.case(
         (new.present, sa.null()), else_=sa.func.coalesce(t.removed_at, new.removed_at)
     )
-    if conn.dialect.name == "postgresql" and len(latest) > _COPY_THRESHOLD:
+    if len(latest) > _COPY_THRESHOLD:
         columns = list(_stored_to_row(latest[0], at))
         pgcopy.upsert_registrations(
             conn,
@@ -264,7 +207,10 @@ def _stored_to_row(stored: StoredRegistration, removed_at: datetime) -> dict[str
 
 def _insert_events(conn: Connection, poll_id: int, events: Sequence[Event]) -> None:
     # executemany runs the rows in order, and the slices go in order: ids follow `events`.
-    if conn.dialect.name == "postgresql" and len(events) > _COPY_THRESHOLD:
+    if conn.dialect.name == "sqlite":
+        sqlitebulk.insert_events(conn, poll_id, events, _dump_details)
+        return
+    if len(events) > _COPY_THRESHOLD:
         columns = list(_event_to_row(events[0], poll_id))
         rows = (tuple(_event_to_row(ev, poll_id).values()) for ev in events)
         pgcopy.insert_events(conn, columns, rows)

@@ -20,7 +20,7 @@ def snippet(value: object, limit: int = 40) -> str:
     return short if len(text) <= limit else short + "..."
 
 
-def _load_array(body: bytes) -> list[Any]:
+def load_array(body: bytes) -> list[Any]:
     try:
         # RFC 8259: JSON between systems is UTF-8 (a BOM is tolerated); no guessing of UTF-16.
         text = body.decode("utf-8-sig")

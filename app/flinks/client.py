@@ -23,9 +23,10 @@ from app.flinks.listing import (
     FlinksUnavailable,
     parse_answer,
     parse_timestamp,
+    read_answer,
     snippet,
 )
-from app.flinks.retries import ATTEMPTS, MAX_RETRY_AFTER, send_with_retries
+from app.flinks.retries import ATTEMPTS, MAX_RETRY_AFTER, MIB, send_with_retries
 from app.flinks.retries import where as _where
 from app.settings import ConfigError
 
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "ATTEMPTS",
     "MAX_RETRY_AFTER",
+    "MIB",
     "Fetched",
     "FlinksAuthError",
     "FlinksBadAnswer",
@@ -83,6 +85,7 @@ class FlinksClient:
         verify: str | bool = True,
         total_timeout: float = 120.0,
         pause: Callable[[float], None] = time.sleep,
+        max_answer_bytes: int | None = 64 * MIB,  # FLINKS_MAX_ANSWER_MB
     ) -> None:
         self._listing_url = httpx.URL(listing_url)
         self._token_url = httpx.URL(token_url)
@@ -96,6 +99,7 @@ class FlinksClient:
         self._clock = clock
         # The wait between two attempts; the service passes one that raises on shutdown.
         self._pause = pause
+        self._max_answer_bytes = max_answer_bytes
         self._owns_http = http is None
         self._http = http or httpx.Client(verify=_ssl_verify(verify), follow_redirects=False)
         self._lock = threading.Lock()
@@ -121,8 +125,9 @@ class FlinksClient:
 
     # ---- public operations ------------------------------------------------------------------
     def fetch(self) -> Fetched:
-        """GET the listing and validate it. A refused token is renewed once (Flinks signals an
-        expired token with 400, 401 or 403), then the refusal is an error."""
+        """GET the listing and read it as a JSON array; its rows are validated on first use of
+        `answer`. A refused token is renewed once (Flinks signals an expired token with 400,
+        401 or 403), then the refusal is an error."""
         response = self._get_listing()
         if response.status_code in _RENEWABLE:
             log.info("flinks.token_rejected status=%d", response.status_code)
@@ -134,7 +139,10 @@ class FlinksClient:
                 f"{self._detail(response)}"
             )
         body = response.content
-        return Fetched(parse_answer(body), hashlib.sha256(body).hexdigest(), len(body))
+        rows = read_answer(body)  # FlinksBadAnswer now unless the body is a JSON array
+        # The rows are validated only when the cycle asks for them: not at all for a body
+        # identical to the last complete one (app.poll), the quiet poll of a large listing.
+        return Fetched(rows, hashlib.sha256(body).hexdigest(), len(body))
 
     def token(self) -> str:
         """The cached access token, renewed when little of its lifetime remains."""
@@ -200,9 +208,13 @@ class FlinksClient:
     # ---- transport ----------------------------------------------------------------------------
     def _get_listing(self) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token()}", "Accept": "application/json"}
-        return self._send("GET", self._listing_url, headers=headers)
+        return self._send(
+            "GET", self._listing_url, headers=headers, max_bytes=self._max_answer_bytes
+        )
 
-    def _send(self, method: str, url: httpx.URL, **kwargs: Any) -> httpx.Response:
+    def _send(
+        self, method: str, url: httpx.URL, max_bytes: int | None = None, **kwargs: Any
+    ) -> httpx.Response:
         return send_with_retries(
             self._http,
             method,
@@ -210,6 +222,7 @@ class FlinksClient:
             timeout=self._timeout,
             total_timeout=self._total_timeout,
             pause=self._pause,
+            max_bytes=max_bytes,
             **kwargs,
         )
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from sys import intern
 from typing import Annotated, Any
 
+import msgspec
 from pydantic import BaseModel, ConfigDict, PlainValidator, StrictStr, StringConstraints
 from pydantic import ValidationError as _ValidationError
 
 from app.domain import Answer, Key, Registration
-from app.flinks.body import _json_type, _load_array, _Unreadable, snippet
+from app.flinks.body import _UNSTORABLE_ESCAPE, _json_type, _Unreadable, load_array, snippet
 from app.flinks.errors import (
     FlinksAuthError,
     FlinksBadAnswer,
@@ -30,7 +32,9 @@ __all__ = [
     "FlinksUnavailable",
     "parse_answer",
     "parse_timestamp",
+    "read_answer",
     "snippet",
+    "validate_items",
 ]
 
 log = logging.getLogger("app.flinks")
@@ -153,12 +157,78 @@ def _validate_row(item: object) -> Registration | None:
     )
 
 
+class _Typed(msgspec.Struct):
+    """A row whose fields all have their documented JSON types (msgspec decodes and types it
+    in one pass); unknown fields are ignored, a repeated field keeps its last value (as
+    json.loads does)."""
+
+    client_id: str
+    client_name: str
+    provider_id: int
+    provider_name: str
+    country: str
+    registration_status: str
+    requested_on: str
+
+
+_TYPED = msgspec.json.Decoder(list[_Typed])
+
+
+def _typed_row(item: _Typed) -> Registration | None:
+    """The checks _Row makes, on an already typed row; a row failing any of them (or one
+    that only might) takes the exact path, so its skip and its log line are _Row's."""
+    cid, status, country, pid = (
+        item.client_id,
+        item.registration_status,
+        item.country,
+        item.provider_id,
+    )
+    # str.isspace() is true for every Unicode White_Space character (and a few more): a string
+    # that is not all isspace() has a non-blank character for pydantic's pattern too.
+    plain = 0 < len(cid) <= 128 and 0 < len(status) <= 64 and len(country) <= 16
+    if not plain or cid.isspace() or status.isspace() or not 0 <= pid <= _MAX_INT64:
+        return _validate_row(msgspec.structs.asdict(item))
+    try:
+        requested = parse_timestamp(item.requested_on)
+    except ValueError:
+        return _validate_row(msgspec.structs.asdict(item))
+    return Registration(
+        intern(cid),
+        intern(item.client_name),
+        pid,
+        intern(item.provider_name),
+        intern(country),
+        intern(status),
+        requested,
+    )
+
+
+def read_answer(body: bytes) -> Callable[[], Answer]:
+    """The body read now (FlinksBadAnswer unless it is a JSON array); its rows validated
+    when the returned function is called. The common answer is decoded and typed in one pass
+    (msgspec); any other (a float or string id, a missing or null field, NUL or lone
+    surrogates, not an array, not JSON) is read by json.loads and validated row by row."""
+    if not _UNSTORABLE_ESCAPE.search(body):
+        try:
+            typed = _TYPED.decode(body)
+        except (msgspec.DecodeError, RecursionError):
+            pass
+        else:
+            return lambda: validate_items(typed, _typed_row)
+    items = load_array(body)
+    return lambda: validate_items(items, _validate_row)
+
+
 def parse_answer(body: bytes) -> Answer:
     """Validate a listing body: FlinksBadAnswer unless it is a JSON array; invalid rows are
     skipped (logged, counted); identical duplicates are one row, while different rows for one
     key make that key invalid for this answer (all its rows skipped); rows sorted by key. The
     result never depends on the order of the rows."""
-    items = _load_array(body)
+    return read_answer(body)()
+
+
+def validate_items(items: list[Any], validate: Callable[[Any], Registration | None]) -> Answer:
+    """parse_answer after the body was read (`items` is emptied as it goes)."""
     kept: dict[Key, Registration] = {}
     conflicts: dict[Key, list[Registration]] = {}
     repeats: dict[Key, int] = {}  # identical duplicates, in case the key conflicts later
@@ -167,7 +237,7 @@ def parse_answer(body: bytes) -> Answer:
         # Drop each parsed dict once it is validated: at 100,000 rows the dicts and the
         # Registrations built from them would otherwise all be alive at the same time.
         items[index] = None
-        row = _validate_row(item)
+        row = validate(item)
         if row is None:
             skipped += 1
             continue

@@ -12,13 +12,14 @@ from typing import Any
 import httpx
 import stamina
 
-from app.flinks.listing import FlinksUnavailable, snippet
+from app.flinks.listing import FlinksBadAnswer, FlinksUnavailable, snippet
 from app.retry_after import retry_after_seconds
 
 log = logging.getLogger("app.flinks.client")  # the logger these lines always had
 
 ATTEMPTS = 4  # per request, the first one included
 MAX_RETRY_AFTER = 60.0  # seconds; a longer Retry-After would stall the whole cycle
+MIB = 2**20  # FLINKS_MAX_ANSWER_MB counts in MiB
 
 
 class _Transient(Exception):
@@ -48,12 +49,14 @@ def send_with_retries(
     timeout: float,
     total_timeout: float,
     pause: Callable[[float], None],
+    max_bytes: int | None = None,
     **kwargs: Any,
 ) -> httpx.Response:
     """The first answer that is not 429/5xx, or FlinksUnavailable once the attempts or
     `total_timeout` are spent. Waits: Retry-After when given (clamped), else stamina's
     exponential backoff; none under `stamina.set_testing`. An exception raised by `pause`
-    (app.service.Stopping) is not retried: it ends the request."""
+    (app.service.Stopping) is not retried: it ends the request. A body over `max_bytes` is
+    refused (_request)."""
     tries = _Tries(method, url, pause)
     try:
         for attempt in stamina.retry_context(
@@ -66,7 +69,8 @@ def send_with_retries(
             with attempt:
                 tries.begin(attempt.next_wait)  # stamina's backoff (0 under set_testing)
                 try:
-                    return tries.answer(http.request(method, url, timeout=timeout, **kwargs))
+                    response = _request(http, method, url, timeout, max_bytes, kwargs)
+                    return tries.answer(response)
                 except (_Transient, httpx.TransportError) as exc:
                     tries.cause = _describe(exc)
                     raise
@@ -117,6 +121,41 @@ class _Tries:
                 self.wait = asked
             raise _Transient(response.status_code, asked)
         return response
+
+
+def _request(
+    http: httpx.Client,
+    method: str,
+    url: httpx.URL,
+    timeout: float,
+    max_bytes: int | None,
+    kwargs: dict[str, Any],
+) -> httpx.Response:
+    if max_bytes is None:
+        return http.request(method, url, timeout=timeout, **kwargs)
+    response = http.send(http.build_request(method, url, timeout=timeout, **kwargs), stream=True)
+    try:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise _too_large(max_bytes, f"Content-Length {int(declared):,} bytes")
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():  # decoded: the limit bounds what is held
+            size += len(chunk)
+            if size > max_bytes:
+                raise _too_large(max_bytes, f"more than {max_bytes:,} bytes read")
+            chunks.append(chunk)
+        # What Response.read() itself does once the stream is consumed: .content works as usual.
+        response._content = b"".join(chunks)
+    finally:
+        response.close()
+    return response
+
+
+def _too_large(max_bytes: int, seen: str) -> FlinksBadAnswer:
+    return FlinksBadAnswer(
+        f"Flinks answer is larger than FLINKS_MAX_ANSWER_MB={max_bytes // MIB} ({seen}): refused"
+        " before buffering it; raise FLINKS_MAX_ANSWER_MB if the listing really is this large"
+    )
 
 
 def where(url: httpx.URL) -> str:

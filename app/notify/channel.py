@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from app.domain import BaselineSummary, Event, PendingDelivery
+from app.delivery import PendingDelivery
+from app.domain import BaselineSummary, Event
 from app.notify.routing import Filter
 
 

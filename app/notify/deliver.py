@@ -16,13 +16,8 @@ from datetime import datetime, timedelta
 from app.core.blind import ChannelTry
 from app.core.quiet import CatchUp, QuietHours
 from app.core.text import one_line
-from app.domain import (
-    DeliveryFailure,
-    Interrupted,
-    PendingDelivery,
-    WatcherNotice,
-    attempts_allowed,
-)
+from app.delivery import DeliveryFailure, PendingDelivery, attempts_allowed
+from app.domain import Interrupted, WatcherNotice
 from app.notify.channel import Channel, DeliveryStore
 from app.notify.unrecorded import SentNotRecorded, Unrecorded
 
@@ -40,6 +35,16 @@ class DeliveryReport:
     pending: int = 0
     errors: list[str] = field(default_factory=list)
     channels: tuple[ChannelTry, ...] = ()  # what each channel's run did (delivery health)
+
+    def then(self, later: DeliveryReport) -> DeliveryReport:
+        """This run followed by a later one of the same cycle: still pending is the later's."""
+        return DeliveryReport(
+            sent=self.sent + later.sent,
+            failed=self.failed + later.failed,
+            pending=later.pending,
+            errors=self.errors + later.errors,
+            channels=self.channels + later.channels,
+        )
 
 
 def deliver_pending(

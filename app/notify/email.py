@@ -16,7 +16,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Literal
 
-from app.domain import BaselineSummary, DeliveryFailure, Event
+from app.delivery import DeliveryFailure
+from app.domain import BaselineSummary, Event
 from app.notify.channel import Channel, Outgoing
 from app.notify.render import EmailParts, clean, email_parts
 from app.notify.routing import Filter

@@ -24,7 +24,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
-from app.domain import BaselineSummary, DeliveryFailure, Event
+from app.delivery import DeliveryFailure
+from app.domain import BaselineSummary, Event
 from app.notify.channel import Channel, Outgoing
 from app.notify.render import SlackMessage, clean, slack_messages
 from app.notify.routing import Filter

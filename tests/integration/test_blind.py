@@ -15,14 +15,8 @@ from app.core.blind import BlindPolicy
 from app.db.outbox import Outbox
 from app.db.store import Store
 from app.db.tables import channel_health, deliveries, poll_runs, watcher_notices
-from app.domain import (
-    BaselineSummary,
-    DeliveryFailure,
-    Event,
-    NoticeKind,
-    Outcome,
-    WatcherNotice,
-)
+from app.delivery import DeliveryFailure
+from app.domain import BaselineSummary, Event, NoticeKind, Outcome, WatcherNotice
 from app.errors import DatabaseError
 from app.flinks.errors import FlinksAuthError
 from app.notify.channel import Channel, Outgoing

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 import pytest
 from fakes.slack_server import FakeSlack
 
-from app.domain import BaselineSummary, Event, PendingDelivery, attempts_allowed
+from app.delivery import PendingDelivery, attempts_allowed
+from app.domain import BaselineSummary, Event
 from app.notify.channel import Channel, Outgoing
 from app.notify.console import ConsoleChannel
 from app.notify.deliver import DeliveryReport, deliver_pending

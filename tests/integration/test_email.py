@@ -10,7 +10,8 @@ import pytest
 from fakes.smtp_server import FakeSMTP, free_port
 from fakes.tls import ThrowawayPKI, make_pki
 
-from app.domain import BaselineSummary, DeliveryFailure, Event, PendingDelivery
+from app.delivery import DeliveryFailure, PendingDelivery
+from app.domain import BaselineSummary, Event
 from app.notify.deliver import deliver_pending
 from app.notify.email import EmailChannel, Security
 from app.settings import ConfigError, load_settings

@@ -19,7 +19,8 @@ from app.db import engine as db
 from app.db import queries
 from app.db.outbox import Outbox
 from app.db.store import Store
-from app.domain import BaselineSummary, DeliveryFailure, Event, Fetched, Outcome
+from app.delivery import DeliveryFailure
+from app.domain import BaselineSummary, Event, Fetched, Outcome
 from app.flinks.client import FlinksUnavailable
 from app.flinks.listing import parse_answer
 from app.notify.channel import Channel, Outgoing

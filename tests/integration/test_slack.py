@@ -19,7 +19,8 @@ from app.db import engine as db
 from app.db.outbox import Outbox
 from app.db.store import Store
 from app.db.threads import SlackThreadTable
-from app.domain import ALERTED_BY_DEFAULT, CycleRecord, DeliveryFailure, Event, Outcome
+from app.delivery import DeliveryFailure
+from app.domain import ALERTED_BY_DEFAULT, CycleRecord, Event, Outcome
 from app.notify.deliver import DeliveryReport, deliver_pending
 from app.notify.render import THREADED_MAX_REGISTRATIONS, slack_messages
 from app.notify.routing import Filter, plan_deliveries

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.core.quiet import Window, breakthrough_kinds, labels, parse_quiet_hours, quiet_interval
-from app.domain import EventKind, PendingDelivery, RemovalsHeld
+from app.delivery import PendingDelivery
+from app.domain import EventKind, RemovalsHeld
 from tests.builders import NOW, event
 
 TORONTO = ZoneInfo("America/Toronto")
