@@ -4,6 +4,7 @@ PostgreSQL tests skip with a loud reason, except under CI=true where they fail."
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -71,9 +72,22 @@ def pg_url() -> Iterator[str]:
     try:
         yield url
     finally:
-        with engine.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop(engine, name)
         engine.dispose()
+
+
+def _drop(engine: sa.Engine, name: str) -> None:
+    """DROP .. WITH (FORCE), retried: an autovacuum worker on the fresh tables is a superuser's
+    process, which FORCE may not end for this role; it lets go within moments."""
+    for attempt in range(20):
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except sa.exc.DBAPIError:
+            if attempt == 19:
+                raise
+            time.sleep(0.5)  # a retry interval, not a synchronisation: the worker is not ours
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
