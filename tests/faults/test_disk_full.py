@@ -70,8 +70,13 @@ def test_a_send_that_cannot_be_recorded_is_not_repeated_every_cycle(
 
             with disk_full(app.engine):
                 full = [app.poller.poll_once() for _ in range(4)]
-            # One message went out before the first failed mark; the channel then stopped.
-            assert len(slack.received) == 2, "posted once, not once per cycle"
+            # One message went out before the first failed mark; the channel then stopped. At
+            # the third unrecordable cycle the watcher said, directly, that it is blind (SPEC 8).
+            blind = [m for m in slack.received if "flinkswatch is blind" in m.text]
+            alerts = [m for m in slack.received if m not in blind]
+            assert len(alerts) == 2, "posted once, not once per cycle"
+            assert len(blind) == 1
+            assert "database unavailable" in blind[0].text
             assert max(slack_alerts(slack).values()) == 1
             for result in full:
                 assert result.delivery_failures >= 1, "an unrecorded send is a failure"
@@ -79,6 +84,7 @@ def test_a_send_that_cannot_be_recorded_is_not_repeated_every_cycle(
 
             after = app.poller.poll_once()  # room again: the send is recorded, not repeated
             assert after.delivery_failures == 0
+            assert sum("flinkswatch can see again" in m.text for m in slack.received) == 1
             assert slack_alerts(slack) == expected, "the rest once, the first not again"
             with db.reading(app.engine) as conn:
                 states = Counter(conn.execute(sa.select(deliveries.c.status)).scalars())
