@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,22 +19,27 @@ if TYPE_CHECKING:
 from app.core.blind import BlindPolicy
 from app.db import engine as db
 from app.db import queries
+from app.db.digests import DigestTable
 from app.db.leader import Leadership, leadership_for
 from app.db.outbox import Outbox
 from app.db.store import Store
 from app.db.threads import SlackThreadTable
+from app.destinations import email_destinations, slack_destinations
+from app.digestwatch import DigestWatch
 from app.flinks.client import FlinksClient
 from app.notify.channel import Channel
 from app.notify.console import ConsoleChannel
+from app.notify.deliver import deliver_pending
 from app.notify.email import EmailChannel
 from app.notify.heartbeat import Heartbeat
-from app.notify.routing import Destination, destinations
 from app.notify.slack import SlackBotChannel, SlackWebhookChannel
 from app.notify.slack_threads import SlackThreads
-from app.poll import Poller
+from app.poll import Poller, utcnow
 from app.poll_ports import Source
-from app.service import Service, Waits, interruptible
+from app.schedule import cron_trigger
+from app.service import Service
 from app.settings import ConfigError, Settings, dotenv_file
+from app.waits import Waits, interruptible
 
 log = logging.getLogger(__name__)
 
@@ -82,46 +88,6 @@ def prepare_database(settings: Settings, engine: Engine) -> None:
         raise ConfigError(
             "AUTO_MIGRATE is off and the database schema is not current: run `flinkswatch migrate`"
         )
-
-
-def slack_destinations(settings: Settings) -> list[Destination]:
-    """The bot's channel instances: SLACK_CHANNEL, and one per other channel of SLACK_ROUTES."""
-    rules = settings.slack_routes
-    if rules and not settings.slack_bot_enabled:
-        raise ConfigError("SLACK_ROUTES: needs SLACK_BOT_TOKEN and SLACK_CHANNEL")
-    if not settings.slack_bot_enabled:
-        return []
-    unmatched = settings.routes_default == "unmatched"
-    return destinations("slack", settings.slack_channel, rules, unmatched)
-
-
-def email_destinations(settings: Settings) -> list[Destination]:
-    """The email instances: EMAIL_TO, and one per other recipient list of EMAIL_ROUTES."""
-    rules = settings.email_routes
-    if rules and not settings.email_enabled:
-        raise ConfigError("EMAIL_ROUTES: needs SMTP_HOST, EMAIL_FROM and EMAIL_TO")
-    if not settings.email_enabled:
-        return []
-    unmatched = settings.routes_default == "unmatched"
-    return destinations("email", ",".join(settings.email_to), rules, unmatched)
-
-
-def settings_problems(settings: Settings, *, flinks: bool = True) -> list[str]:
-    """Every setting that leaves a channel off or would stop a start, one line each, found
-    without I/O: `check` and `notify-test` report them before reaching anything."""
-    problems = [f"channel off: {note}" for note in settings.incomplete_channels()]
-    probes: list[Callable[[], object]] = [
-        lambda: slack_destinations(settings),
-        lambda: email_destinations(settings),
-    ]
-    if flinks:
-        probes.append(settings.require_flinks_credentials)
-    for probe in probes:
-        try:
-            probe()
-        except ConfigError as exc:
-            problems.append(str(exc))
-    return problems
 
 
 def build_channels(settings: Settings, engine: Engine | None = None) -> list[Channel]:
@@ -265,6 +231,30 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
     return App(engine, flinks, outbox, poller, waits, leader, heartbeat)
 
 
+def build_digests(
+    settings: Settings,
+    engine: Engine,
+    channels: Sequence[Channel],
+    leader: Leadership,
+    poller: Poller | None = None,
+) -> DigestWatch:
+    """Digests over this database for these channels (DIGEST_SCHEDULE's trigger when set);
+    `deliver` sends what the outbox owes as the poller's cycle would (its waits)."""
+    zone = settings.alert_timezone
+    trigger = cron_trigger(settings.digest_schedule, zone) if settings.digest_schedule else None
+    send = functools.partial(
+        deliver_pending,
+        Outbox(engine),
+        channels,
+        now=utcnow,
+        max_attempts=settings.delivery_max_attempts,
+        sleep=poller.sleep if poller else time.sleep,
+        unrecorded=poller.unrecorded if poller else None,
+    )
+    table = DigestTable(engine, fence=leader.fence)
+    return DigestWatch(table, [ch.name for ch in channels], zone, trigger, deliver=send)
+
+
 def build_heartbeat(settings: Settings) -> Heartbeat | None:
     """The pinger of HEARTBEAT_URL / HEARTBEAT_FAIL_URL, when either is set."""
     success, fail = _plain(settings.heartbeat_url), _plain(settings.heartbeat_fail_url)
@@ -291,6 +281,11 @@ def build_service(
         channel_health=app.poller.store.channel_health,
         before_poll=before_poll,
         max_cycles=max_cycles,
+        digest=(
+            build_digests(settings, app.engine, app.poller.channels, app.leader, app.poller)
+            if settings.digest_schedule
+            else None
+        ),
     )
 
 

@@ -16,7 +16,7 @@ Check = tuple[bool, str]
 
 def settings_checks(settings: Settings) -> list[Check]:
     """Every setting, validated with no side effect: one FAIL line per problem, or one ok."""
-    from app.wiring import settings_problems
+    from app.destinations import settings_problems
 
     problems = settings_problems(settings)
     if problems:
@@ -27,7 +27,7 @@ def settings_checks(settings: Settings) -> list[Check]:
 def refuse_on_problems(settings: Settings, then: str) -> bool:
     """For commands that need the channels right (`notify-test`, `routes`): print each settings
     problem as a FAIL line and one configuration error line; True when there were any."""
-    from app.wiring import settings_problems
+    from app.destinations import settings_problems
 
     problems = settings_problems(settings, flinks=False)
     for problem in problems:

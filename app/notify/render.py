@@ -11,7 +11,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from app.core.digest import Digest
 from app.domain import BaselineSummary, Event, EventKind, NoticeKind, RemovalsHeld, WatcherNotice
+from app.notify.digest_render import console_digest, email_digest, slack_digest
 from app.notify.notices import notice_lines, notice_title
 from app.notify.phrases import (
     _HTML,
@@ -178,6 +180,8 @@ def _slack_notice(notice: WatcherNotice) -> SlackMessage:
 
 
 def _slack_summary(summary: BaselineSummary) -> SlackMessage:
+    if isinstance(summary, Digest):
+        return slack_digest(summary)
     if isinstance(summary, WatcherNotice):
         return _slack_notice(summary)
     title, emoji = "flinkswatch: baseline recorded", ":eyes:"
@@ -193,6 +197,8 @@ def _slack_summary(summary: BaselineSummary) -> SlackMessage:
 # ---- email ----------------------------------------------------------------------------------
 def email_parts(events: Sequence[Event], summary: BaselineSummary | None = None) -> EmailParts:
     """One email for one poll: subject naming the count and the first registration."""
+    if isinstance(summary, Digest):
+        return email_digest(summary)
     text_lines: list[str] = []
     html_items: list[str] = []
     if isinstance(summary, WatcherNotice):
@@ -251,6 +257,8 @@ def _html_line(p: _Parts) -> str:
 # ---- console --------------------------------------------------------------------------------
 def console_lines(events: Sequence[Event], summary: BaselineSummary | None = None) -> list[str]:
     """One readable line per alert, control characters removed."""
+    if isinstance(summary, Digest):
+        return console_digest(summary)
     if isinstance(summary, WatcherNotice):
         return [f"{notice_title(summary, _plain)}: {' '.join(notice_lines(summary, _plain))}"]
     lines = [_summary_line(summary, _plain)] if summary is not None else []
