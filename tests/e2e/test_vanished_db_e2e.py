@@ -82,7 +82,9 @@ def test_poll_with_auto_migrate_off_never_creates_a_database(sqlite_world: World
     world.env["DATABASE_URL"] = "sqlite:///./data/flinkswatch.db"
     done = world.run("poll", AUTO_MIGRATE="false")
     assert done.returncode == 2
-    assert f"no database file at {database(world)} and AUTO_MIGRATE is off: restore it" in done.stderr
+    assert (
+        f"no database file at {database(world)} and AUTO_MIGRATE is off: restore it" in done.stderr
+    )
     assert "Traceback" not in done.stderr
     assert not database(world).exists()
     assert not database(world).parent.exists()

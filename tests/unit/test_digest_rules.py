@@ -88,7 +88,10 @@ def test_median_time_to_active_per_provider() -> None:
         ]  # fmt: skip
 
     history = sorted(
-        activation("a", 1, 2) + activation("b", 1, 4) + activation("c", 1, 9) + activation("d", 2, 3),
+        activation("a", 1, 2)
+        + activation("b", 1, 4)
+        + activation("c", 1, 9)
+        + activation("d", 2, 3),
         key=lambda r: r.observed_at,
     )
     content = build_digest(_inputs(history=history), START, END, "UTC")
