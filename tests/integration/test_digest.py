@@ -151,7 +151,8 @@ def test_recorded_once_per_scheduled_time_and_delivered_with_its_own_text(
 
     channel = TextChannel()
     report = deliver_pending(Outbox(seeded), [channel], now=lambda: NOW, max_attempts=3)
-    assert report.sent == 1 and report.failed == 0
+    assert report.sent == 1
+    assert report.failed == 0
     expected = email_parts([], Digest(0, NOW, 0, (), digest_id=digest_id, content=content))
     assert channel.texts == [f"{expected.subject}\n{expected.text}"]
     assert "NBC: 6 days (3 registrations)" in expected.text

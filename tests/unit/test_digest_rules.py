@@ -157,7 +157,8 @@ def test_slack_limits_hold_with_long_hostile_names() -> None:
     assert len(message.text) <= 4000
     texts = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
     assert all(len(t) <= 3000 for t in texts)
-    assert "<!channel>" not in message.text and "<!channel>" not in "".join(texts)
+    assert "<!channel>" not in message.text
+    assert "<!channel>" not in "".join(texts)
     assert "&lt;!channel&gt; &amp;" in texts[1]
     assert "<!channel>" not in email_digest(Digest(0, END, 0, (), 1, content)).html
 
@@ -179,7 +180,8 @@ def test_a_bad_schedule_stops_the_start_with_one_line(value: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(_env_file=None, digest_schedule=value)
     message = str(caught.value)
-    assert message.startswith("DIGEST_SCHEDULE: ") and "\n" not in message
+    assert message.startswith("DIGEST_SCHEDULE: ")
+    assert "\n" not in message
     assert "5-field cron" in message
 
 
