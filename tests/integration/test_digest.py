@@ -5,7 +5,7 @@ start across two restarts of the real Service."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -43,6 +43,7 @@ class TextChannel(Channel):
     name: str = "email"
     min_interval: float = 0.0
     texts: list[str] = field(default_factory=list)
+    then: Callable[[], None] = lambda: None  # called after each message
 
     def render(self, events: Sequence[Event], summary: BaselineSummary | None) -> list[Outgoing]:
         if not events and summary is None:
@@ -51,6 +52,7 @@ class TextChannel(Channel):
 
         def send() -> str | None:
             self.texts.append(f"{parts.subject}\n{parts.text}")
+            self.then()
             return None
 
         return [Outgoing(tuple(range(len(events))), summary is not None, send)]
@@ -219,3 +221,43 @@ def test_a_new_install_owes_no_digest_for_times_before_its_first_poll(seeded: sa
     first_poll = T0  # a Thursday: the Monday before it is not owed
     assert watch.due(first_poll + timedelta(hours=1)) is None
     assert watch.due(NOW) == latest_fire(watch.trigger, NOW)
+
+
+def test_the_cron_job_sends_a_digest_at_its_time_with_the_poll_jobs_lock(db_url: str) -> None:
+    """A schedule firing every second (a CronTrigger with seconds): the start's cycle sends the
+    time just passed, then the digest job sends the next one itself; the service is stopped by
+    the channel once it has both, so nothing here waits on a clock."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    engine = db.make_engine(db_url)
+    db.migrate(engine)
+    at = datetime.now(UTC) - D
+    with engine.begin() as conn:
+        conn.execute(poll_runs.insert().values(started_at=at, finished_at=at, outcome="ok"))
+    channel = TextChannel()
+    service = _service(engine, channel, "* * * * *")
+    service.max_cycles = None
+    assert service.digest is not None
+    service.digest.trigger = CronTrigger(second="*", timezone=UTC)
+    service.digest.deliver = lambda: deliver_pending(
+        service.poller.outbox,
+        service.poller.channels,
+        now=lambda: datetime.now(UTC),
+        max_attempts=3,
+    )
+
+    def stop_at_the_second_digest() -> None:
+        if len(channel.digests()) == 2:
+            service.stop.set()
+
+    channel.then = stop_at_the_second_digest
+    try:
+        assert service.run() == 0
+        with engine.connect() as conn:
+            query = sa.select(digests.c.fire_at).order_by(digests.c.id)
+            recorded = list(conn.execute(query).scalars())
+    finally:
+        engine.dispose()
+    assert len(channel.digests()) == 2
+    assert len(recorded) == len(set(recorded)) == 2  # one digest per scheduled second
+    assert recorded == sorted(recorded)
