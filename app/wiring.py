@@ -252,7 +252,10 @@ def build_digests(
         unrecorded=poller.unrecorded if poller else None,
     )
     table = DigestTable(engine, fence=leader.fence)
-    return DigestWatch(table, [ch.name for ch in channels], zone, trigger, deliver=send)
+    # Like the baseline summary, only to instances taking everything: a digest of every
+    # provider would mislead (and overshare in) a channel routed to one provider.
+    names = [ch.name for ch in channels if ch.filter.catch_all]
+    return DigestWatch(table, names, zone, trigger, deliver=send)
 
 
 def build_heartbeat(settings: Settings) -> Heartbeat | None:
