@@ -165,6 +165,9 @@ class Service:
             with self._busy:
                 if self._take_role(self.leader.check()) is Role.LEADER:
                     self._record_digest(deliver=True)
+                if self.waits.lost.is_set():  # lost while delivering: as after a cycle
+                    self.waits.lost.clear()
+                    self._take_role(Role.UNKNOWN)
         finally:
             self._idle.set()
 
