@@ -93,3 +93,55 @@ def test_digest_since_must_be_a_date_in_the_past(world: World) -> None:
     assert done.returncode == 2
     assert "--since: not an ISO 8601 date or time" in done.stderr
     assert world.run("digest", "--since", "2999-01-01").returncode == 2
+
+
+def test_run_sends_a_missed_digest_once_across_two_restarts(
+    world: World, flinks: FlinksSimulator, slack: FakeSlack
+) -> None:
+    """The installed service with DIGEST_SCHEDULE, watching for a month but down at the last
+    Monday 09:00: its first start sends that digest, the second start sends nothing again."""
+    import signal
+    from datetime import UTC, datetime, timedelta
+
+    from tests.e2e.test_service_e2e import wait_until
+
+    world.env.update(
+        {
+            "SLACK_BOT_TOKEN": slack.token,
+            "SLACK_CHANNEL": "C0REGISTRATIONS",
+            "SLACK_API_URL": slack.api_url,
+            "DIGEST_SCHEDULE": "0 9 * * MON",
+        }
+    )
+    assert world.run("migrate").returncode == 0
+    url = world.env["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = sa.create_engine(url)
+    at = datetime.now(UTC) - timedelta(days=30)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO poll_runs (started_at, finished_at, outcome) VALUES (:at, :at, 'ok')"
+            ),
+            {"at": at if engine.dialect.name == "postgresql" else at.replace(tzinfo=None)},
+        )
+    engine.dispose()
+
+    def digests_sent() -> int:
+        return sum(m.text.startswith("flinkswatch digest: ") for m in slack.received)
+
+    for start in range(2):
+        polls = flinks.listing_requests
+        proc = world.popen("run")
+        try:
+            wait_until(lambda n=polls: flinks.listing_requests >= n + 2)  # two cycles are done
+            if start == 0:
+                wait_until(lambda: digests_sent() == 1)
+            proc.send_signal(signal.SIGTERM)
+            _out, err = proc.communicate(timeout=20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0, err
+        assert ("digest.recorded id=1" in err) == (start == 0), err
+    assert digests_sent() == 1
+    assert _count(world.env["DATABASE_URL"], "digests") == 1
