@@ -35,7 +35,7 @@ _KIND_WORDS = {
     "removed": "removed",
     "reappeared": "reappeared",
     "details_changed": "details changed",
-    "stuck": "stuck reminders",
+    "stuck": "stuck reminder{s}",
 }
 
 
@@ -80,7 +80,10 @@ def headline(content: DigestContent) -> str:
             f"A quiet period: nothing moved from {period(content)}. No registration appeared,"
             " changed status or disappeared; the watcher's record below says it was looking."
         )
-    counts = ", ".join(f"{n} {_KIND_WORDS.get(kind, kind)}" for kind, n in content.moves)
+    counts = ", ".join(
+        f"{n} " + _KIND_WORDS.get(kind, kind).format(s="s" if n != 1 else "")
+        for kind, n in content.moves
+    )
     return f"From {period(content)}: {counts}."
 
 
