@@ -127,7 +127,8 @@ def _polls(conn: Connection, start: datetime, end: datetime) -> tuple[int, int]:
 
 
 def _blind(conn: Connection, start: datetime, end: datetime) -> list[BlindPeriod]:
-    """The blind announcements of the period (not their reminders), each with its recovery."""
+    """The blind periods overlapping [start, end): each announcement (not its reminders) with
+    its recovery, so an outage begun before the period and still going is not missed."""
     n, r = watcher_notices.c, watcher_notices.alias("recovered").c
     recovered = (
         sa.select(sa.func.min(r.created_at))
@@ -139,8 +140,8 @@ def _blind(conn: Connection, start: datetime, end: datetime) -> list[BlindPeriod
         .where(
             n.kind == NoticeKind.WATCHER_BLIND.value,
             n.repeat.is_(False),
-            n.created_at >= start,
             n.created_at < end,
+            sa.or_(recovered.is_(None), recovered >= start),  # overlaps the period
         )
         .order_by(n.id)
     )

@@ -76,11 +76,13 @@ def seeded(db_url: str) -> Iterator[sa.Engine]:
             (5, T0 + 9 * D, "failed"),
             (6, T0 + 10 * D, "ok"),
             (7, T0 + 19 * D, "degraded"),
+            (8, T0 + 2 * D, "ok"),  # before the period: the first outage ended
         )
     ]
     notice = {"cause": "flinks_unavailable", "failures": 3}
     notices = [
         {**notice, "poll_id": 2, "kind": "watcher_blind", "since": T0 + D, "repeat": False},
+        {**notice, "poll_id": 8, "kind": "watcher_recovered", "since": T0 + D},
         {**notice, "poll_id": 4, "kind": "watcher_blind", "since": T0 + 8 * D, "repeat": False},
         {**notice, "poll_id": 5, "kind": "watcher_blind", "since": T0 + 8 * D, "repeat": True},
         {**notice, "poll_id": 6, "kind": "watcher_recovered", "since": T0 + 8 * D},
@@ -118,11 +120,17 @@ def test_digest_content_from_a_seeded_history(seeded: sa.Engine) -> None:
     # Median time to ACTIVE over the last 90 days: NBC 15, 6, 5 days -> 6; Bank B none.
     assert [(m.provider_name, m.count, m.median) for m in content.medians] == [("NBC", 3, 6 * D)]
     # The watcher: polls 3-7 in the period, two failed; one blind period (the repeat is not
-    # another), recovered at the poll of T0+10d; the one before the period is not counted.
+    # another), recovered at the poll of T0+10d; the one that ended before the period is not.
     assert (content.polls, content.failed_polls) == (5, 2)
     assert [(b.since, b.cause, b.recovered_at) for b in content.blind] == [
         (T0 + 8 * D, "flinks_unavailable", T0 + 10 * D)
     ]
+
+
+def test_an_outage_begun_before_the_period_is_in_its_record(seeded: sa.Engine) -> None:
+    content = _watch(seeded).compute(T0 + 9 * D + timedelta(hours=1), since=T0 + 9 * D)
+    assert [(b.since, b.recovered_at) for b in content.blind] == [(T0 + 8 * D, T0 + 10 * D)]
+    assert (content.polls, content.failed_polls) == (1, 1)  # poll 5, failed
 
 
 def test_the_90_days_leave_older_activations_out(seeded: sa.Engine) -> None:
