@@ -8,7 +8,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
 
@@ -18,61 +18,22 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import Gauge
 
 from app.core.blind import ChannelHealth
-from app.core.text import iso_z
+from app.core.text import iso_z, one_line
 from app.db.leader import Leadership, Role
-from app.domain import CycleResult, Interrupted, Outcome
+from app.digestwatch import DigestWatch
+from app.domain import CycleResult, Outcome
 from app.poll import Poller
 from app.settings import ConfigError
+from app.waits import Waits
 from app.web.server import Health, Metrics, serve
 
 log = logging.getLogger(__name__)
-
-
-class Stopping(Interrupted):
-    """Raised from an interrupted wait once shutdown was requested."""
-
-
-class LeadershipLost(Interrupted):
-    """Raised from a wait inside a cycle when the leader lock is gone: stop sending at once."""
 
 
 # How long a stop waits for the cycle in progress once its waits are interrupted: only
 # in-flight I/O (an answer that never comes) can hold it; after this the process exits hard
 # (app.cli.commands), which the databases and the outbox survive like any crash.
 STOP_DEADLINE_SECONDS = 3.0
-
-
-def interruptible(stop: threading.Event) -> Callable[[float], None]:
-    """A sleep that raises Stopping as soon as `stop` is set (Flinks retry waits)."""
-
-    def wait(seconds: float) -> None:
-        if stop.wait(seconds):
-            raise Stopping("shutdown requested")
-
-    return wait
-
-
-@dataclass
-class Waits:
-    """The stop flag and the leader lock, shared by the service and the cycles it runs:
-    waits inside a cycle (Slack pacing, Retry-After) end at once on shutdown, and a cycle
-    confirms the lock before it writes and between messages."""
-
-    leader: Leadership
-    stop: threading.Event = field(default_factory=threading.Event)
-    lost: threading.Event = field(default_factory=threading.Event)  # set when the lock went
-    # Only the service polls under the lock; a one-off `poll` checks it once, before the cycle.
-    guarding: bool = False
-
-    def sleep(self, seconds: float) -> None:
-        """Stopping when shutdown is requested meanwhile; LeadershipLost when the lock went."""
-        interruptible(self.stop)(seconds)
-        self.confirm_leader()
-
-    def confirm_leader(self) -> None:
-        if self.guarding and not self.leader.still_held():
-            self.lost.set()
-            raise LeadershipLost("leader lock lost during the cycle")
 
 
 @dataclass
@@ -105,6 +66,7 @@ class Service:
     # Each channel's delivery record (SPEC 8): /healthz names the failing ones, and a gauge.
     channel_health: Callable[[], dict[str, ChannelHealth]] | None = None
     before_poll: Callable[[int], None] | None = None  # demo: advance the simulated upstream
+    digest: DigestWatch | None = None  # DIGEST_SCHEDULE (SPEC 9): owed digests, the leader's
     max_cycles: int | None = None
     cycles: int = 0
     stop_deadline: float = STOP_DEADLINE_SECONDS
@@ -122,6 +84,7 @@ class Service:
         self.stop = self.waits.stop
         self._idle = threading.Event()  # set while no cycle runs
         self._idle.set()
+        self._busy = threading.Lock()  # one job at a time: a poll or a digest, never both
 
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT (or max_cycles); returns the exit status 0.
@@ -153,6 +116,10 @@ class Service:
             coalesce=True,  # after a stall, run once, not once per missed tick
             misfire_grace_time=max(1, self.interval // 2),
         )
+        if self.digest is not None and self.digest.trigger is not None:
+            # In ALERT_TIMEZONE (the trigger's). A time missed while down is caught up by the
+            # first cycle (digest.record_due), so a late fire here is not needed and not run.
+            scheduler.add_job(self._digest_job, self.digest.trigger, id="digest", max_instances=1)
         scheduler.add_listener(self._skipped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
         previous = self._install_signal_handlers()
         scheduler.start()
@@ -184,9 +151,35 @@ class Service:
             return
         self._idle.clear()
         try:
-            self._run_cycle()
+            with self._busy:
+                self._run_cycle()
         finally:
             self._idle.set()
+
+    def _digest_job(self) -> None:
+        """DIGEST_SCHEDULE fired: the leader records the digest and delivers it at once."""
+        if self.stop.is_set():
+            return
+        self._idle.clear()
+        try:
+            with self._busy:
+                if self._take_role(self.leader.check()) is Role.LEADER:
+                    self._record_digest(deliver=True)
+                if self.waits.lost.is_set():  # lost while delivering: as after a cycle
+                    self.waits.lost.clear()
+                    self._take_role(Role.UNKNOWN)
+        finally:
+            self._idle.set()
+
+    def _record_digest(self, *, deliver: bool) -> None:
+        """Record the digest owed now, if any (a cycle delivers it with everything else)."""
+        if self.digest is None:
+            return
+        try:
+            if self.digest.record_due(datetime.now(UTC)) is not None and deliver:
+                self.digest.deliver()
+        except Exception as exc:  # noqa: BLE001 - still owed: the next cycle records it
+            log.error("digest.failed error=%s", one_line(exc))
 
     def _run_cycle(self) -> None:
         role = self._take_role(self.leader.check())
@@ -202,6 +195,7 @@ class Service:
             return
         if role is Role.STANDBY:
             return
+        self._record_digest(deliver=False)  # a digest missed while down, or on takeover
         if self.before_poll is not None:
             self.before_poll(self.cycles)
         started = time.monotonic()

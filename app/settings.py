@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -21,6 +21,7 @@ from pydantic_settings import (
 
 from app.domain import ALERTED_BY_DEFAULT
 from app.errors import ConfigError as ConfigError
+from app.schedule import cron_trigger
 from app.settings_sources import ENV_FILE, EmptyMeansOff, SecretFiles, dotenv_raw, env
 from app.settings_types import (
     DEFAULT_DATABASE_URL,
@@ -116,6 +117,8 @@ class Settings(BaseSettings):
     routes_default: Lower[Literal["all", "unmatched"]] = "all"
 
     alert_timezone: TimeZone = UTC
+    # SPEC 9: a 5-field cron in ALERT_TIMEZONE (`0 9 * * MON`); empty: no scheduled digest.
+    digest_schedule: str = ""
     stuck_after: StuckAfter = Field(default_factory=lambda: parse_stuck_after(DEFAULT_STUCK_AFTER))
     quiet_hours: QuietWindows = ()
     quiet_breakthrough: Breakthrough = frozenset({"backward", "removed", "watcher"})
@@ -151,6 +154,13 @@ class Settings(BaseSettings):
         secret_files = SecretFiles(settings_cls, SECRET_FIELDS, dotenv_settings.env_vars)
         env_empty, dotenv_empty = (EmptyMeansOff(settings_cls, f) for f in (env, dotenv_raw))
         return (init_settings, env_settings, env_empty, dotenv_settings, dotenv_empty, secret_files)
+
+    @field_validator("digest_schedule")
+    @classmethod
+    def _cron(cls, value: str, info: ValidationInfo) -> str:
+        if value.strip():  # APScheduler's own parser: what `run` will schedule is what passed
+            cron_trigger(value, info.data.get("alert_timezone", UTC))
+        return value.strip()
 
     # ---- derived views -------------------------------------------------------------------
     def _channel_parts(self) -> dict[str, dict[str, bool]]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,22 +19,27 @@ from app.core.blind import BlindPolicy
 from app.core.quiet import QuietHours
 from app.db import engine as db
 from app.db import queries
+from app.db.digests import DigestTable
 from app.db.leader import Leadership, leadership_for
 from app.db.outbox import Outbox
 from app.db.store import Store
 from app.db.threads import SlackThreadTable
+from app.destinations import email_destinations, slack_destinations
+from app.digestwatch import DigestWatch
 from app.flinks.client import MIB, FlinksClient
 from app.notify.channel import Channel
 from app.notify.console import ConsoleChannel
+from app.notify.deliver import deliver_pending
 from app.notify.email import EmailChannel
 from app.notify.heartbeat import Heartbeat
-from app.notify.routing import Destination, destinations
 from app.notify.slack import SlackBotChannel, SlackWebhookChannel
 from app.notify.slack_threads import SlackThreads
-from app.poll import Poller
+from app.poll import Poller, utcnow
 from app.poll_ports import Source
-from app.service import Service, Waits, interruptible
+from app.schedule import cron_trigger
+from app.service import Service
 from app.settings import ConfigError, Settings, settings_origin
+from app.waits import Waits, interruptible
 
 log = logging.getLogger(__name__)
 
@@ -67,38 +73,6 @@ def build_read_engine(settings: Settings) -> Engine:
             f" ({settings_origin()}): run `flinkswatch migrate` (or `flinkswatch poll`) first"
         )
     return engine
-
-
-def prepare_database(settings: Settings, engine: Engine) -> None:
-    """Bring the schema to head when AUTO_MIGRATE is on; otherwise insist it already is."""
-    if settings.auto_migrate:
-        db.migrate(engine)
-    elif not db.schema_is_current(engine):
-        raise ConfigError(
-            "AUTO_MIGRATE is off and the database schema is not current: run `flinkswatch migrate`"
-        )
-
-
-def slack_destinations(settings: Settings) -> list[Destination]:
-    """The bot's channel instances: SLACK_CHANNEL, and one per other channel of SLACK_ROUTES."""
-    rules = settings.slack_routes
-    if rules and not settings.slack_bot_enabled:
-        raise ConfigError("SLACK_ROUTES: needs SLACK_BOT_TOKEN and SLACK_CHANNEL")
-    if not settings.slack_bot_enabled:
-        return []
-    unmatched = settings.routes_default == "unmatched"
-    return destinations("slack", settings.slack_channel, rules, unmatched)
-
-
-def email_destinations(settings: Settings) -> list[Destination]:
-    """The email instances: EMAIL_TO, and one per other recipient list of EMAIL_ROUTES."""
-    rules = settings.email_routes
-    if rules and not settings.email_enabled:
-        raise ConfigError("EMAIL_ROUTES: needs SMTP_HOST, EMAIL_FROM and EMAIL_TO")
-    if not settings.email_enabled:
-        return []
-    unmatched = settings.routes_default == "unmatched"
-    return destinations("email", ",".join(settings.email_to), rules, unmatched)
 
 
 def build_channels(settings: Settings, engine: Engine | None = None) -> list[Channel]:
@@ -213,6 +187,7 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
         raise
     outbox, waits = Outbox(engine), Waits(leader, stop=stop)
     heartbeat = build_heartbeat(settings)
+    quiet = QuietHours(settings.quiet_hours, settings.alert_timezone, settings.quiet_breakthrough)
     poller = Poller(
         source=source or flinks,
         store=Store(engine, fence=leader.fence),
@@ -224,9 +199,7 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
         blind_policy=BlindPolicy(settings.blind_after_failures, settings.blind_repeat),
         stuck_after=settings.stuck_after,
         stuck_repeat=settings.stuck_repeat,
-        quiet=QuietHours(
-            settings.quiet_hours, settings.alert_timezone, settings.quiet_breakthrough
-        ),
+        quiet=quiet,
         alerted=settings.alert_events,
         sleep=waits.sleep,
         guard=waits.confirm_leader,
@@ -246,12 +219,44 @@ def _open_database(settings: Settings) -> tuple[Engine, Leadership]:
     leader = leadership_for(engine)
     try:
         leader.acquire()  # a second instance on a SQLite file stops before migrating
-        prepare_database(settings, engine)
+        if settings.auto_migrate:
+            db.migrate(engine)
+        elif not db.schema_is_current(engine):
+            stale = "AUTO_MIGRATE is off and the database schema is not current"
+            raise ConfigError(f"{stale}: run `flinkswatch migrate`")
     except BaseException:
         leader.release()
         engine.dispose()
         raise
     return engine, leader
+
+
+def build_digests(
+    settings: Settings,
+    engine: Engine,
+    channels: Sequence[Channel],
+    leader: Leadership,
+    poller: Poller | None = None,
+) -> DigestWatch:
+    """Digests over this database for these channels (DIGEST_SCHEDULE's trigger when set);
+    `deliver` sends what the outbox owes as the poller's cycle would (its waits)."""
+    zone = settings.alert_timezone
+    trigger = cron_trigger(settings.digest_schedule, zone) if settings.digest_schedule else None
+    send = functools.partial(
+        deliver_pending,
+        Outbox(engine),
+        channels,
+        now=utcnow,
+        max_attempts=settings.delivery_max_attempts,
+        sleep=poller.sleep if poller else time.sleep,
+        unrecorded=poller.unrecorded if poller else None,
+        quiet=poller.quiet if poller else None,  # held alerts stay held; a digest goes through
+    )
+    table = DigestTable(engine, fence=leader.fence)
+    # Like the baseline summary, only to instances taking everything: a digest of every
+    # provider would mislead (and overshare in) a channel routed to one provider.
+    names = [ch.name for ch in channels if ch.filter.catch_all]
+    return DigestWatch(table, names, zone, trigger, deliver=send)
 
 
 def build_heartbeat(settings: Settings) -> Heartbeat | None:
@@ -280,6 +285,11 @@ def build_service(
         channel_health=app.poller.store.channel_health,
         before_poll=before_poll,
         max_cycles=max_cycles,
+        digest=(
+            build_digests(settings, app.engine, app.poller.channels, app.leader, app.poller)
+            if settings.digest_schedule
+            else None
+        ),
     )
 
 

@@ -16,35 +16,19 @@ Check = tuple[bool, str]
 
 def settings_checks(settings: Settings) -> list[Check]:
     """Every setting, validated with no side effect: one FAIL line per problem, or one ok."""
+    from app.destinations import settings_problems
+
     problems = settings_problems(settings)
     if problems:
         return [(False, f"settings: {problem}") for problem in problems]
     return [(True, "settings: valid")]
 
 
-def settings_problems(settings: Settings, *, flinks: bool = True) -> list[str]:
-    """Every setting that leaves a channel off or would stop a start, one line each, found
-    without I/O: `check` and `notify-test` report them before reaching anything."""
-    from app.wiring import email_destinations, slack_destinations
-
-    problems = [f"channel off: {note}" for note in settings.incomplete_channels()]
-    probes: list[Callable[[], object]] = [
-        lambda: slack_destinations(settings),
-        lambda: email_destinations(settings),
-    ]
-    if flinks:
-        probes.append(settings.require_flinks_credentials)
-    for probe in probes:
-        try:
-            probe()
-        except ConfigError as exc:
-            problems.append(str(exc))
-    return problems
-
-
 def refuse_on_problems(settings: Settings, then: str) -> bool:
     """For commands that need the channels right (`notify-test`, `routes`): print each settings
     problem as a FAIL line and one configuration error line; True when there were any."""
+    from app.destinations import settings_problems
+
     problems = settings_problems(settings, flinks=False)
     for problem in problems:
         print(f"FAIL  settings: {problem}")

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from app.core.digest import Digest
 from app.delivery import PendingDelivery
 from app.domain import BaselineSummary, Direction, EventKind, RemovalsHeld, WatcherNotice, direction
 
@@ -143,7 +144,8 @@ class QuietHours:
         return bool(self.windows) and quiet_interval(now, self.windows, self.zone) is not None
 
     def breaks_through(self, pending: PendingDelivery) -> bool:
-        return bool(labels(pending) & self.breakthrough)
+        """A digest always does: its time was chosen (DIGEST_SCHEDULE) or it was asked for."""
+        return isinstance(pending.summary, Digest) or bool(labels(pending) & self.breakthrough)
 
     def held_until(self, pending: PendingDelivery, now: datetime) -> datetime | None:
         """When the quiet interval this alert was recorded in ended, if it has (a catch-up)."""

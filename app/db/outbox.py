@@ -14,10 +14,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
 from app.db import notices
+from app.db.digests import load_digests
 from app.db.engine import reading, translate_errors
 from app.db.tables import deliveries, registration_events, removal_holds
 from app.delivery import DeliveryStatus, PendingDelivery, attempts_allowed
-from app.domain import BaselineSummary, Event, EventKind, RemovalsHeld, WatcherNotice
+from app.domain import BaselineSummary, Event, EventKind, RemovalsHeld
 
 _MAX_ERROR_CHARS = 500
 _NO_HOLD = 2**62  # larger than any delivery id
@@ -49,6 +50,7 @@ class Outbox:
                 d.attempts,
                 d.kind,
                 d.notice_id,
+                d.digest_id,
                 d.created_at,
                 *(e[name] for name in EVENT_FIELDS),
                 e.previous_status_since,
@@ -72,7 +74,12 @@ class Outbox:
             summaries = _baseline_counts(conn, summary_polls)
             held_polls = {r.delivery_poll_id for r in rows if r.kind == "held"}
             summaries = {**summaries, **{-pid: n for pid, n in _holds(conn, held_polls).items()}}
-            found = notices.load_notices(conn, {r.notice_id for r in rows if r.notice_id})
+            notice_ids = {r.notice_id for r in rows if r.notice_id}
+            digest_ids = {r.digest_id for r in rows if r.digest_id}
+            found: dict[tuple[str, int], BaselineSummary] = {
+                ("notice", i): n for i, n in notices.load_notices(conn, notice_ids).items()
+            }
+            found |= {("digest", i): g for i, g in load_digests(conn, digest_ids).items()}
         return [_pending_from_row(r, summaries, found) for r in rows]
 
     @staticmethod
@@ -235,11 +242,13 @@ def _holds(conn: Connection, poll_ids: set[int]) -> dict[int, BaselineSummary]:
 def _pending_from_row(
     row: Row[*tuple[Any, ...]],
     summaries: dict[int, BaselineSummary],
-    found: dict[int, WatcherNotice],
+    found: dict[tuple[str, int], BaselineSummary],
 ) -> PendingDelivery:
     summary: BaselineSummary | None = None
     if row.notice_id is not None:
-        summary = found[row.notice_id]
+        summary = found[("notice", row.notice_id)]
+    elif row.digest_id is not None:
+        summary = found[("digest", row.digest_id)]
     elif row.kind in ("summary", "held"):
         # A held notice is keyed by minus its poll id: a poll never has both, but stay distinct.
         key = -row.delivery_poll_id if row.kind == "held" else row.delivery_poll_id
@@ -247,7 +256,7 @@ def _pending_from_row(
         summary = summaries.get(key, empty)
     return PendingDelivery(
         id=row.delivery_id,
-        poll_id=row.delivery_poll_id,
+        poll_id=row.delivery_poll_id or 0,  # 0: a digest, which belongs to no poll
         channel=row.channel,
         attempts=row.attempts,
         summary=summary,

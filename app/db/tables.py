@@ -126,7 +126,8 @@ deliveries = Table(
     "deliveries",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("poll_id", Id, ForeignKey("poll_runs.id"), nullable=False),
+    # NULL for a digest, which belongs to no poll.
+    Column("poll_id", Id, ForeignKey("poll_runs.id"), nullable=True),
     # NULL for a baseline summary, which stands for all baseline events of its poll.
     Column("event_id", Id, ForeignKey("registration_events.id"), nullable=True),
     Column("channel", String(32), nullable=False),
@@ -141,8 +142,10 @@ deliveries = Table(
     Column("external_ref", String(255), nullable=True),  # e.g. Slack channel:ts
     # A watcher notice (kind watcher_blind, watcher_recovered, channel_failing, ...).
     Column("notice_id", Id, ForeignKey("watcher_notices.id"), nullable=True),
+    Column("digest_id", Id, ForeignKey("digests.id"), nullable=True),  # kind "digest" (SPEC 9)
     UniqueConstraint("event_id", "channel", name="uq_deliveries_event_id_channel"),
     UniqueConstraint("notice_id", "channel", name="uq_deliveries_notice_id_channel"),
+    UniqueConstraint("digest_id", "channel", name="uq_deliveries_digest_id_channel"),
     Index("ix_deliveries_channel_status", "channel", "status"),
 )
 
@@ -214,4 +217,19 @@ stuck_reminders = Table(
     Column("client_id", String(128), primary_key=True),
     Column("provider_id", BigInteger, primary_key=True, autoincrement=False),
     Column("reminded_at", UTCDateTime, nullable=False),
+)
+
+digests = Table(
+    "digests",
+    metadata,
+    # One row per digest (SPEC 9). fire_at: the DIGEST_SCHEDULE time it stands for, UNIQUE so a
+    # restart or a second leader never records (nor sends) it twice; NULL for `flinkswatch
+    # digest`. content: what was computed, as JSON, so a retry sends exactly the same text.
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("period_end", UTCDateTime, nullable=False),
+    Column("fire_at", UTCDateTime, nullable=True),
+    Column("content", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("fire_at", name="uq_digests_fire_at"),
 )

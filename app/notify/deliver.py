@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from app.core.blind import ChannelTry
+from app.core.digest import Digest
 from app.core.quiet import CatchUp, QuietHours
 from app.core.text import one_line
 from app.delivery import DeliveryFailure, PendingDelivery, attempts_allowed
@@ -275,9 +276,10 @@ def _groups(
 
 def _by_poll(rows: Sequence[PendingDelivery]) -> list[list[PendingDelivery]]:
     """Rows grouped by poll, polls in order of their first row, rows in their given order. A
-    watcher notice (SPEC 8) is a message of its own: a poll may carry a notice and a summary."""
+    watcher notice (SPEC 8) or a digest (SPEC 9) is a message of its own: a poll may carry a
+    notice and a summary, and digests belong to no poll."""
     groups: dict[tuple[int, int], list[PendingDelivery]] = {}
     for row in rows:
-        notice = row.id if isinstance(row.summary, WatcherNotice) else 0
+        notice = row.id if isinstance(row.summary, WatcherNotice | Digest) else 0
         groups.setdefault((row.poll_id, notice), []).append(row)
     return list(groups.values())

@@ -11,8 +11,10 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from app.core.digest import Digest
 from app.core.quiet import CatchUp
 from app.domain import BaselineSummary, Event, EventKind, RemovalsHeld, WatcherNotice
+from app.notify.digest_render import console_digest, email_digest, slack_digest
 from app.notify.notices import notice_lines, notice_title, slack_notice
 from app.notify.phrases import (
     _HTML,
@@ -191,6 +193,8 @@ def _chunks(rendered: list[_Rendered]) -> list[list[_Rendered]]:
 
 
 def _slack_summary(summary: BaselineSummary) -> SlackMessage:
+    if isinstance(summary, Digest):
+        return slack_digest(summary)
     if isinstance(summary, WatcherNotice):
         return slack_notice(summary)
     title, emoji = "flinkswatch: baseline recorded", ":eyes:"
@@ -206,6 +210,8 @@ def _slack_summary(summary: BaselineSummary) -> SlackMessage:
 # ---- email ----------------------------------------------------------------------------------
 def email_parts(events: Sequence[Event], summary: BaselineSummary | None = None) -> EmailParts:
     """One email for one poll: subject naming the count and the first registration."""
+    if isinstance(summary, Digest):
+        return email_digest(summary)
     text_lines: list[str] = []
     html_items: list[str] = []
     if isinstance(summary, WatcherNotice):
@@ -271,6 +277,8 @@ def _html_line(p: _Parts) -> str:
 # ---- console --------------------------------------------------------------------------------
 def console_lines(events: Sequence[Event], summary: BaselineSummary | None = None) -> list[str]:
     """One readable line per alert, control characters removed."""
+    if isinstance(summary, Digest):
+        return console_digest(summary)
     if isinstance(summary, WatcherNotice):
         return [f"{notice_title(summary, _plain)}: {' '.join(notice_lines(summary, _plain))}"]
     if isinstance(summary, CatchUp):

@@ -23,6 +23,7 @@ APP_TABLES = {
     "poll_runs",
     "deliveries",
     "slack_threads",
+    "digests",
 }
 
 
@@ -93,8 +94,8 @@ def test_schema_is_current(engine: sa.Engine) -> None:
     assert not db.schema_is_current(engine)
 
 
-def test_head_revision_is_the_watcher_notices_one() -> None:
-    assert db.head_revision() == "0004"
+def test_head_revision_is_the_digests_one() -> None:
+    assert db.head_revision() == "0005"
 
 
 def test_0004_keeps_the_outbox_and_polls_of_0003(engine: sa.Engine) -> None:
@@ -122,3 +123,51 @@ def test_0004_keeps_the_outbox_and_polls_of_0003(engine: sa.Engine) -> None:
         row = conn.execute(sa.text("SELECT channel, kind, status, notice_id FROM deliveries")).one()
     assert tuple(poll) == ("boom", None)
     assert tuple(row) == ("email", "summary", "pending", None)
+
+
+def test_0005_keeps_the_deliveries_of_0004_and_records_digests_once(engine: sa.Engine) -> None:
+    """Upgrading a database in use keeps its pending deliveries; a digest then has deliveries
+    of its own (no poll), and a second digest for the same scheduled time is refused."""
+    db.migrate(engine, "0004")
+    at = "2026-11-30 10:00:00"
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO poll_runs (id, started_at, finished_at, outcome)"
+                " VALUES (1, :at, :at, 'ok')"
+            ),
+            {"at": at},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO deliveries (poll_id, channel, kind, status, created_at)"
+                " VALUES (1, 'slack', 'summary', 'pending', :at)"
+            ),
+            {"at": at},
+        )
+    db.migrate(engine)
+    insert_digest = sa.text(
+        "INSERT INTO digests (period_start, period_end, fire_at, content, created_at)"
+        " VALUES (:at, :at, :at, '{}', :at)"
+    )
+    with engine.begin() as conn:
+        conn.execute(insert_digest, {"at": at})
+        digest_id = conn.execute(sa.text("SELECT id FROM digests")).scalar_one()
+        conn.execute(
+            sa.text(
+                "INSERT INTO deliveries (digest_id, channel, kind, status, created_at)"
+                " VALUES (:d, 'slack', 'digest', 'pending', :at)"
+            ),
+            {"d": digest_id, "at": at},
+        )
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(insert_digest, {"at": at})
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT poll_id, kind, digest_id FROM deliveries ORDER BY id")
+        ).all()
+    assert [tuple(r) for r in rows] == [(1, "summary", None), (None, "digest", digest_id)]
+    db.downgrade(engine, "0004")  # a digest's deliveries go with it; the others stay
+    with engine.connect() as conn:
+        kept = conn.execute(sa.text("SELECT poll_id, kind FROM deliveries")).all()
+    assert [tuple(r) for r in kept] == [(1, "summary")]

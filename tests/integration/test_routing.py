@@ -4,6 +4,7 @@ rows per (event, channel instance) on real SQLite and PostgreSQL; ALERT_EVENTS c
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -185,3 +186,19 @@ def test_routed_alerts_reach_their_slack_channels(engine: sa.Engine) -> None:
     assert "Wells" in by_channel["#all"]
     assert "Wells" not in by_channel["#nbc"]
     assert "Chase" in by_channel["#us-alpha"]
+
+
+def test_digests_go_to_the_instances_taking_everything_only(tmp_path: Path) -> None:
+    """Like the baseline summary: a routed per-provider channel gets no digest of everything."""
+    from app.db import engine as db
+    from app.db.leader import AlwaysLeader
+    from app.wiring import build_digests
+
+    config = settings(slack_routes=ROUTES, digest_schedule="0 9 * * MON")
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'fw.db'}")
+    try:
+        watch = build_digests(config, engine, build_channels(config), AlwaysLeader())
+    finally:
+        engine.dispose()
+    assert watch.channels == ["slack"]
+    assert watch.trigger is not None

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from app.core.digest import BlindPeriod, Digest, DigestContent, Line, Median
 from app.core.quiet import CatchUp
 from app.domain import BaselineSummary, Event, EventKind, NoticeKind, WatcherNotice
 from app.notify.render import email_parts, slack_messages
@@ -82,6 +83,38 @@ NOTICES: dict[str, WatcherNotice] = {
     ),
 }
 
+_D = timedelta(days=1)
+DIGEST_CONTENT = DigestContent(
+    start=NOW - 7 * _D,
+    end=NOW,
+    zone="America/Toronto",
+    moves=(("added", 2), ("status_changed", 5), ("removed", 1), ("stuck", 3)),
+    activated=(
+        Line("dc-alpha", "Alpha Lending", 12, "NBC", "ACTIVE", NOW - 2 * _D, 19 * _D),
+        Line("dc-<!here>", "<!channel> & co", 7, "<@U024BE7LH> Bank", "ACTIVE", NOW - _D, 3 * _D),
+    ),
+    activated_total=23,
+    pending=(
+        Line("dc-beta", "Beta Credit", 7, "RBC", "PENDING_ACTIVATION", NOW - 21 * _D, 21 * _D),
+        Line("dc-gamma", "Gamma Loans", 12, "NBC", "PENDING_APPROVAL", NOW - 9 * _D, 9 * _D),
+    ),
+    pending_total=17,
+    medians=(Median(12, "NBC", 4, timedelta(days=6, hours=12)), Median(7, "RBC", 1, 3 * _D)),
+    medians_total=2,
+    polls=2016,
+    failed_polls=14,
+    blind=(
+        BlindPeriod(NOW - 3 * _D, "flinks_unavailable", NOW - 3 * _D + timedelta(hours=1)),
+        BlindPeriod(NOW - timedelta(hours=2), "flinks_auth"),
+    ),
+)
+DIGESTS: dict[str, Digest] = {
+    "digest": Digest(0, NOW, 0, (), digest_id=1, content=DIGEST_CONTENT),
+    "digest_quiet": Digest(
+        0, NOW, 0, (), digest_id=2, content=DigestContent(NOW - 7 * _D, NOW, "UTC", polls=2016)
+    ),
+}
+
 CASES: dict[str, tuple[list[Event], BaselineSummary | None]] = {
     "forward": ([event()], None),
     "forward_active": ([event(from_status="PENDING_ACTIVATION", to_status="ACTIVE")], None),
@@ -133,6 +166,7 @@ CASES: dict[str, tuple[list[Event], BaselineSummary | None]] = {
         None,
     ),
     **{name: ([], notice) for name, notice in NOTICES.items()},
+    **{name: ([], digest) for name, digest in DIGESTS.items()},
     "hostile": (
         [
             event(

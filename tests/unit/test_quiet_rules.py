@@ -8,7 +8,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.core.quiet import Window, breakthrough_kinds, labels, parse_quiet_hours, quiet_interval
+from app.core.digest import Digest
+from app.core.quiet import (
+    QuietHours,
+    Window,
+    breakthrough_kinds,
+    labels,
+    parse_quiet_hours,
+    quiet_interval,
+)
 from app.delivery import PendingDelivery
 from app.domain import EventKind, RemovalsHeld
 from tests.builders import NOW, event
@@ -106,3 +114,16 @@ def test_breakthrough_labels() -> None:
     assert breakthrough_kinds("backward, removed,watcher") == {"backward", "removed", "watcher"}
     with pytest.raises(ValueError, match="unknown nope"):
         breakthrough_kinds("nope")
+
+
+def test_a_digest_goes_through_quiet_hours_and_held_alerts_stay_held() -> None:
+    from tests.unit.test_golden import DIGEST_CONTENT
+
+    quiet = QuietHours(parse_quiet_hours("00:00-24:00"), TORONTO, frozenset())
+    digest = PendingDelivery(
+        5, 1, "slack", 0, summary=Digest(0, NOW, 0, (), digest_id=1, content=DIGEST_CONTENT)
+    )
+    alert = PendingDelivery(6, 1, "slack", 0, event=event(), created_at=NOW)
+    assert quiet.quiet_at(NOW)
+    assert quiet.breaks_through(digest)
+    assert not quiet.breaks_through(alert)

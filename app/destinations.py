@@ -1,0 +1,50 @@
+"""Which channel instances the settings call for (SLACK_ROUTES, EMAIL_ROUTES), and every setting
+that would leave a channel off or stop a start: values derived from Settings without I/O, for
+app.wiring (which builds the channels) and `check` / `notify-test`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.notify.routing import Destination, destinations
+from app.settings import ConfigError, Settings
+
+
+def slack_destinations(settings: Settings) -> list[Destination]:
+    """The bot's channel instances: SLACK_CHANNEL, and one per other channel of SLACK_ROUTES."""
+    rules = settings.slack_routes
+    if rules and not settings.slack_bot_enabled:
+        raise ConfigError("SLACK_ROUTES: needs SLACK_BOT_TOKEN and SLACK_CHANNEL")
+    if not settings.slack_bot_enabled:
+        return []
+    unmatched = settings.routes_default == "unmatched"
+    return destinations("slack", settings.slack_channel, rules, unmatched)
+
+
+def email_destinations(settings: Settings) -> list[Destination]:
+    """The email instances: EMAIL_TO, and one per other recipient list of EMAIL_ROUTES."""
+    rules = settings.email_routes
+    if rules and not settings.email_enabled:
+        raise ConfigError("EMAIL_ROUTES: needs SMTP_HOST, EMAIL_FROM and EMAIL_TO")
+    if not settings.email_enabled:
+        return []
+    unmatched = settings.routes_default == "unmatched"
+    return destinations("email", ",".join(settings.email_to), rules, unmatched)
+
+
+def settings_problems(settings: Settings, *, flinks: bool = True) -> list[str]:
+    """Every setting that leaves a channel off or would stop a start, one line each, found
+    without I/O: `check` and `notify-test` report them before reaching anything."""
+    problems = [f"channel off: {note}" for note in settings.incomplete_channels()]
+    probes: list[Callable[[], object]] = [
+        lambda: slack_destinations(settings),
+        lambda: email_destinations(settings),
+    ]
+    if flinks:
+        probes.append(settings.require_flinks_credentials)
+    for probe in probes:
+        try:
+            probe()
+        except ConfigError as exc:
+            problems.append(str(exc))
+    return problems

@@ -1,0 +1,191 @@
+"""The digest's content (app.core.digest) from plain values, its JSON round trip, the rendering's
+limits, and DIGEST_SCHEDULE (app.schedule, Settings)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from app.core.digest import (
+    ACTIVATED_CAP,
+    PENDING_CAP,
+    BlindPeriod,
+    Digest,
+    DigestInputs,
+    build_digest,
+    from_json,
+    to_json,
+)
+from app.core.report import HistoryRow
+from app.errors import ConfigError
+from app.notify.digest_render import console_digest, email_digest, slack_digest
+from app.schedule import cron_trigger, latest_fire
+from app.settings import load_settings
+from tests.builders import event, registration, stored
+
+END = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # Monday 09:00 in Toronto
+START = END - timedelta(days=7)
+D = timedelta(days=1)
+
+
+def _inputs(**overrides: object) -> DigestInputs:
+    fields: dict[str, object] = {"moves": {}, "activations": (), "pending": (), "history": ()}
+    return DigestInputs(**(fields | overrides))  # type: ignore[arg-type]
+
+
+def _activation(i: int, at: datetime) -> object:
+    return event(
+        client_id=f"c-{i}",
+        client_name=f"Client {i:02d}",
+        from_status="PENDING_ACTIVATION",
+        to_status="ACTIVE",
+        requested_on=at - 10 * D,
+        observed_at=at,
+    )
+
+
+def test_moves_by_kind_in_lifecycle_order_and_zero_counts_dropped() -> None:
+    moves = {"removed": 1, "status_changed": 4, "added": 2, "stuck": 0}
+    content = build_digest(_inputs(moves=moves), START, END, "UTC")
+    assert content.moves == (("added", 2), ("status_changed", 4), ("removed", 1))
+    assert not content.quiet
+
+
+def test_went_active_in_order_capped_with_the_total() -> None:
+    acts = [_activation(i, START + timedelta(hours=i)) for i in range(ACTIVATED_CAP + 3)]
+    content = build_digest(_inputs(activations=acts[::-1]), START, END, "UTC")
+    assert content.activated_total == ACTIVATED_CAP + 3
+    assert [x.client_id for x in content.activated] == [f"c-{i}" for i in range(ACTIVATED_CAP)]
+    assert content.activated[0].age == 10 * D  # requested_on -> ACTIVE
+    slack = slack_digest(Digest(0, END, 0, (), digest_id=1, content=content))
+    assert "and 3 more" in slack.text
+
+
+def test_pending_longest_in_status_first_capped_with_the_total() -> None:
+    pending = [
+        stored(registration(f"c-{i}", status="PENDING_APPROVAL"), status_since=END - i * D)
+        for i in range(1, PENDING_CAP + 6)
+    ]
+    gone = stored(registration("gone"), status_since=END - 99 * D, present=False)
+    content = build_digest(_inputs(pending=[*pending, gone]), START, END, "UTC")
+    assert content.pending_total == PENDING_CAP + 5
+    ages = [x.age for x in content.pending]
+    assert ages == sorted(ages, reverse=True)
+    assert ages[0] == (PENDING_CAP + 5) * D
+    assert len(content.pending) == PENDING_CAP
+
+
+def test_median_time_to_active_per_provider() -> None:
+    def activation(client: str, provider: int, days: int) -> list[HistoryRow]:
+        requested = END - 60 * D
+        return [
+            HistoryRow("added", client, provider, f"Bank {provider}", None, "PENDING_APPROVAL",
+                       requested, requested),
+            HistoryRow("status_changed", client, provider, f"Bank {provider}", "PENDING_APPROVAL",
+                       "ACTIVE", requested + days * D, requested, requested),
+        ]  # fmt: skip
+
+    history = sorted(
+        activation("a", 1, 2)
+        + activation("b", 1, 4)
+        + activation("c", 1, 9)
+        + activation("d", 2, 3),
+        key=lambda r: r.observed_at,
+    )
+    content = build_digest(_inputs(history=history), START, END, "UTC")
+    assert [(m.provider_name, m.count, m.median) for m in content.medians] == [
+        ("Bank 1", 3, 4 * D),
+        ("Bank 2", 1, 3 * D),
+    ]
+
+
+def test_a_quiet_period_says_so_and_keeps_the_watchers_record() -> None:
+    content = build_digest(_inputs(polls=2016, failed_polls=0), START, END, "UTC")
+    assert content.quiet
+    lines = console_digest(Digest(0, END, 0, (), digest_id=1, content=content))
+    assert "A quiet period: nothing moved" in lines[0]
+    assert "2016 polls, 0 failed. Never blind in this period." in lines[-1]
+
+
+def test_dates_people_read_are_in_the_digests_zone() -> None:
+    content = build_digest(_inputs(), START, END, "America/Toronto")
+    parts = email_digest(Digest(0, END, 0, (), digest_id=1, content=content))
+    assert parts.subject == "flinkswatch digest: 2026-11-23 to 2026-11-30"
+    assert "2026-11-23 09:00 to 2026-11-30 09:00 America/Toronto" in parts.text
+
+
+def test_json_round_trip_is_exact() -> None:
+    content = build_digest(
+        _inputs(
+            moves={"added": 1},
+            activations=[_activation(1, START + D)],
+            pending=[stored(registration("p"), status_since=END - 3 * D)],
+            polls=5,
+            failed_polls=2,
+            blind=[BlindPeriod(START + D, "flinks_auth", START + D + timedelta(hours=3))],
+        ),
+        START,
+        END,
+        "America/Toronto",
+    )
+    assert from_json(to_json(content)) == content
+
+
+def test_slack_limits_hold_with_long_hostile_names() -> None:
+    evil = "<!channel> & " + "x" * 400
+    acts = [
+        event(client_name=evil, provider_name=evil, to_status="ACTIVE", observed_at=START + D)
+        for _ in range(200)
+    ]
+    pending = [
+        stored(registration(f"c-{i}", client_name=evil, provider_name=evil), status_since=START)
+        for i in range(200)
+    ]
+    history = [
+        HistoryRow("status_changed", f"c-{i}", i, evil, "PENDING_APPROVAL", "ACTIVE", END - D,
+                   END - 5 * D, END - 5 * D)
+        for i in range(200)
+    ]  # fmt: skip
+    blind = [BlindPeriod(START + i * timedelta(hours=1), "database") for i in range(30)]
+    content = build_digest(
+        _inputs(activations=acts, pending=pending, history=history, blind=blind), START, END, "UTC"
+    )
+    message = slack_digest(Digest(0, END, 0, (), digest_id=1, content=content))
+    assert len(message.blocks) <= 50
+    assert len(message.text) <= 4000
+    texts = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
+    assert all(len(t) <= 3000 for t in texts)
+    assert "<!channel>" not in message.text
+    assert "<!channel>" not in "".join(texts)
+    assert "&lt;!channel&gt; &amp;" in texts[1]
+    assert "<!channel>" not in email_digest(Digest(0, END, 0, (), 1, content)).html
+
+
+# ---- DIGEST_SCHEDULE ---------------------------------------------------------------------
+def test_latest_fire_is_the_last_scheduled_time_at_or_before_now() -> None:
+    toronto = ZoneInfo("America/Toronto")
+    weekly = cron_trigger("0 9 * * MON", toronto)
+    assert latest_fire(weekly, END) == END  # 09:00 Toronto is 14:00 UTC
+    assert latest_fire(weekly, END - timedelta(seconds=1)) == END - 7 * D
+    every_minute = cron_trigger("* * * * *", UTC)
+    assert latest_fire(every_minute, END + timedelta(seconds=30)) == END
+    yearly = cron_trigger("0 0 29 2 *", UTC)  # leap days only: beyond the look-back
+    assert latest_fire(yearly, datetime(2026, 12, 1, tzinfo=UTC)) is None
+
+
+@pytest.mark.parametrize("value", ["0 9 * *", "0 25 * * *", "0 9 * * FUNDAY", "every monday"])
+def test_a_bad_schedule_stops_the_start_with_one_line(value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None, digest_schedule=value)
+    message = str(caught.value)
+    assert message.startswith("DIGEST_SCHEDULE: ")
+    assert "\n" not in message
+    assert "5-field cron" in message
+
+
+def test_an_empty_schedule_is_no_digest_and_a_good_one_is_kept() -> None:
+    assert load_settings(_env_file=None, digest_schedule="").digest_schedule == ""
+    kept = load_settings(_env_file=None, digest_schedule=" 0 9 * * MON ", alert_timezone="UTC")
+    assert kept.digest_schedule == "0 9 * * MON"
