@@ -15,6 +15,7 @@ from app.domain import BaselineSummary, Event, EventKind
 from app.notify.render import (
     SLACK_BLOCKS_TEXT_LIMIT,
     SLACK_TEXT_LIMIT,
+    THREADED_MAX_REGISTRATIONS,
     SlackMessage,
     clean,
     console_lines,
@@ -342,3 +343,23 @@ def test_the_email_page_has_a_language_and_its_subject_as_title() -> None:
     assert title[1] == html.escape(parts.subject)
     assert "<script>" not in parts.html
     assert parts.html.endswith("</body></html>")
+
+
+def test_stuck_reminders_of_a_few_registrations_reply_in_their_threads() -> None:
+    """SPEC 9 with SLACK_THREADS: a small batch of reminders is one message per registration,
+    each keyed to its thread (the rule alerts follow); a big batch is grouped in the channel."""
+    few = [
+        make_event(
+            EventKind.STUCK,
+            provider_id=i,
+            from_status="PENDING_APPROVAL",
+            to_status="PENDING_APPROVAL",
+        )
+        for i in range(2)
+    ]
+    threaded = slack_messages(few, threaded=True)
+    assert [m.thread_key for m in threaded] == [few[0].key, few[1].key]
+    many = [replace(few[0], provider_id=i) for i in range(THREADED_MAX_REGISTRATIONS + 1)]
+    [grouped] = slack_messages(many, threaded=True)
+    assert grouped.thread_key is None
+    assert grouped.blocks[0]["text"]["text"] == f"flinkswatch: {len(many)} registrations stuck"
