@@ -33,10 +33,18 @@ class DeliveryFailure(Exception):
     """A channel could not deliver. `permanent` errors need a person (bad token, unknown channel);
     the others (network, 5xx, rate limits) are retried on the next cycle or after retry_after."""
 
-    def __init__(self, message: str, *, permanent: bool, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+        code: str | None = None,  # the channel's own error code (Slack's `error`), if any
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+        self.code = code
 
 
 TRANSIENT_ATTEMPTS_FACTOR = 100

@@ -15,6 +15,8 @@ def slack_destinations(settings: Settings) -> list[Destination]:
     rules = settings.slack_routes
     if rules and not settings.slack_bot_enabled:
         raise ConfigError("SLACK_ROUTES: needs SLACK_BOT_TOKEN and SLACK_CHANNEL")
+    if settings.slack_board and not settings.slack_bot_enabled:
+        raise ConfigError("SLACK_BOARD=true: needs the bot, SLACK_BOT_TOKEN and SLACK_CHANNEL")
     if not settings.slack_bot_enabled:
         return []
     unmatched = settings.routes_default == "unmatched"

@@ -66,11 +66,11 @@ class Poller:
     alerted: Collection[EventKind] = field(default_factory=lambda: ALERTED_BY_DEFAULT)
     clock: Callable[[], datetime] = utcnow
     sleep: Callable[[float], None] = time.sleep
-    # Called just before the cycle writes; raises Interrupted when this instance may no
-    # longer write (the service checks that it still holds the leader lock).
+    # Called before the cycle writes; raises Interrupted when it may not (leader lock lost).
     guard: Callable[[], None] = lambda: None
-    # Told how each cycle ended (HEARTBEAT_URL, app.notify.heartbeat); must not raise.
+    # Told of each cycle's end (HEARTBEAT_URL), of a good one's delivery (SLACK_BOARD); no raise.
     heartbeat: Callable[[CycleResult], None] = lambda _result: None
+    board: Callable[[DeliveryReport | None], None] = lambda _report: None
     # Sends the database could not mark (disk full): recorded before anything more is sent.
     unrecorded: Unrecorded = field(default_factory=Unrecorded)
     # (poll id, state after it): our own last write, so a cycle need not read it back.
@@ -90,8 +90,8 @@ class Poller:
         3. load the stored state and diff it against the answer;
         4. record the new state, its events and the deliveries they call for, in one transaction;
         5. deliver what is pending on every channel: this cycle's alerts and earlier failures;
-        6. update each channel's delivery health, telling the others of one that fails (SPEC 8);
-        7. ping the heartbeat URL of the outcome.
+        6. update each channel's delivery health, telling the others of one that fails (SPEC 8),
+           and the Slack boards (SPEC 10); 7. ping the heartbeat URL of the outcome.
         """
         token = poll_id_var.set(uuid.uuid4().hex[:12])
         started = time.monotonic()
@@ -100,7 +100,10 @@ class Poller:
             if result.outcome is not Outcome.FAILED and result.poll_id is not None:
                 result = self._remind(result, result.poll_id)
             if result.failure_kind not in (LEADERSHIP_LOST, INTERRUPTED):
-                result = _with_delivery(result, self._deliver_and_watch(result.poll_id))
+                report = self._deliver_and_watch(result.poll_id)
+                if result.outcome is not Outcome.FAILED:
+                    self.board(report)
+                result = _with_delivery(result, report)
             log_done(result, time.monotonic() - started)
             self.heartbeat(result)
             return result

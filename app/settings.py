@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     slack_webhook_url: SecretStr | None = None
     slack_api_url: SlackApiUrl = "https://slack.com/api/"
     slack_threads: bool = True
+    slack_board: bool = False  # SPEC 10: needs the bot
     slack_routes: SlackRoutes = ()
     slack_timeout_seconds: float = Field(default=30, gt=0, le=600)
 

@@ -15,10 +15,12 @@ import httpx
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+from app.boardwatch import BoardWatch
 from app.core.blind import BlindPolicy
 from app.core.quiet import QuietHours
 from app.db import engine as db
 from app.db import queries
+from app.db.board import BoardTable
 from app.db.digests import DigestTable
 from app.db.leader import Leadership, leadership_for
 from app.db.outbox import Outbox
@@ -50,8 +52,7 @@ def build_engine(settings: Settings, *, create: bool = True) -> Engine:
 
 
 def build_read_engine(settings: Settings) -> Engine:
-    """An engine for the read-only commands, which never create nor migrate a database: it must
-    exist with a current schema, or ConfigError says which URL was tried from where."""
+    """For read-only commands: never created nor migrated; else ConfigError (URL, origin)."""
     url = settings.database_url.get_secret_value()
     try:
         engine = build_engine(settings, create=False)
@@ -62,22 +63,19 @@ def build_read_engine(settings: Settings) -> Engine:
             " DATABASE_URL; `flinkswatch migrate` creates it"
         ) from None
     try:
-        current = db.schema_is_current(engine)
+        if not db.schema_is_current(engine):
+            raise ConfigError(
+                f"the database {db.safe_url(url)} has no current flinkswatch schema"
+                f" ({settings_origin()}): run `flinkswatch migrate` (or `flinkswatch poll`) first"
+            )
     except BaseException:
         engine.dispose()
         raise
-    if not current:
-        engine.dispose()
-        raise ConfigError(
-            f"the database {db.safe_url(url)} has no current flinkswatch schema"
-            f" ({settings_origin()}): run `flinkswatch migrate` (or `flinkswatch poll`) first"
-        )
     return engine
 
 
 def build_channels(settings: Settings, engine: Engine | None = None) -> list[Channel]:
-    """The alert channels whose settings are complete (one per routed destination too); the
-    console when there are none. With an engine and SLACK_THREADS, the bot replies in threads."""
+    """Complete channels (one per routed destination), else the console; threads need engine."""
     channels = _slack_channels(settings, engine) + _email_channels(settings)
     return channels or [ConsoleChannel()]
 
@@ -128,8 +126,7 @@ def build_flinks(
     http: httpx.Client | None = None,
     pause: Callable[[float], None] | None = None,
 ) -> FlinksClient:
-    """The Flinks client; ConfigError when the credentials are missing. `pause` is its wait
-    between retries (the service's: it ends on shutdown)."""
+    """The Flinks client (ConfigError without credentials); `pause`: its wait between retries."""
     client_id, client_secret = settings.require_flinks_credentials()
     return FlinksClient(
         listing_url=settings.listing_url,
@@ -172,8 +169,7 @@ class App:
 
 
 def build_app(settings: Settings, source: Source | None = None) -> App:
-    """Flinks client, database (migrated when AUTO_MIGRATE), channels and the poller.
-    `source` replaces the Flinks client as what the poller fetches from (the benchmark)."""
+    """Flinks client, database, channels, poller; `source` replaces Flinks (the benchmark)."""
     slack_destinations(settings)  # a bad route stops the start before the database is touched
     email_destinations(settings)
     for note in settings.incomplete_channels():
@@ -185,9 +181,7 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
     except BaseException:
         flinks.close()
         raise
-    outbox, waits = Outbox(engine), Waits(leader, stop=stop)
-    heartbeat = build_heartbeat(settings)
-    quiet = QuietHours(settings.quiet_hours, settings.alert_timezone, settings.quiet_breakthrough)
+    outbox, waits, heartbeat = Outbox(engine), Waits(leader, stop=stop), build_heartbeat(settings)
     poller = Poller(
         source=source or flinks,
         store=Store(engine, fence=leader.fence),
@@ -199,14 +193,17 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
         blind_policy=BlindPolicy(settings.blind_after_failures, settings.blind_repeat),
         stuck_after=settings.stuck_after,
         stuck_repeat=settings.stuck_repeat,
-        quiet=quiet,
+        quiet=QuietHours(
+            settings.quiet_hours, settings.alert_timezone, settings.quiet_breakthrough
+        ),
         alerted=settings.alert_events,
         sleep=waits.sleep,
         guard=waits.confirm_leader,
     )
-    if heartbeat is not None:
-        poller.heartbeat = heartbeat.ping
-    return App(engine, flinks, outbox, poller, waits, leader, heartbeat)
+    poller.heartbeat = heartbeat.ping if heartbeat is not None else poller.heartbeat
+    built = App(engine, flinks, outbox, poller, waits, leader, heartbeat)
+    poller.board = build_board(settings, built) if settings.slack_board else poller.board
+    return built
 
 
 def _open_database(settings: Settings) -> tuple[Engine, Leadership]:
@@ -238,8 +235,7 @@ def build_digests(
     leader: Leadership,
     poller: Poller | None = None,
 ) -> DigestWatch:
-    """Digests over this database for these channels (DIGEST_SCHEDULE's trigger when set);
-    `deliver` sends what the outbox owes as the poller's cycle would (its waits)."""
+    """Digests for these channels; `deliver` sends what is owed as the cycle would (its waits)."""
     zone = settings.alert_timezone
     trigger = cron_trigger(settings.digest_schedule, zone) if settings.digest_schedule else None
     send = functools.partial(
@@ -253,10 +249,16 @@ def build_digests(
         quiet=poller.quiet if poller else None,  # held alerts stay held; a digest goes through
     )
     table = DigestTable(engine, fence=leader.fence)
-    # Like the baseline summary, only to instances taking everything: a digest of every
-    # provider would mislead (and overshare in) a channel routed to one provider.
+    # Only to instances taking everything: it would mislead a channel routed to one provider.
     names = [ch.name for ch in channels if ch.filter.catch_all]
     return DigestWatch(table, names, zone, trigger, deliver=send)
+
+
+def build_board(settings: Settings, app: App) -> BoardWatch:
+    """SLACK_BOARD: a board in each bot channel taking everything (none in a routed one)."""
+    bots = [c for c in app.poller.channels if isinstance(c, SlackBotChannel) and c.filter.catch_all]
+    p, table = app.poller, BoardTable(app.engine, fence=app.leader.fence)
+    return BoardWatch(table, bots, settings.stuck_after, settings.alert_timezone, p.clock, p.sleep)
 
 
 def build_heartbeat(settings: Settings) -> Heartbeat | None:
@@ -274,6 +276,9 @@ def build_service(
     max_cycles: int | None = None,
 ) -> Service:
     """The long-running service around `app`'s poller (`run`, and `demo` with its extras)."""
+    digest = None
+    if settings.digest_schedule:
+        digest = build_digests(settings, app.engine, app.poller.channels, app.leader, app.poller)
     return Service(
         poller=app.poller,
         waits=app.waits,
@@ -285,11 +290,7 @@ def build_service(
         channel_health=app.poller.store.channel_health,
         before_poll=before_poll,
         max_cycles=max_cycles,
-        digest=(
-            build_digests(settings, app.engine, app.poller.channels, app.leader, app.poller)
-            if settings.digest_schedule
-            else None
-        ),
+        digest=digest,
     )
 
 

@@ -162,6 +162,17 @@ slack_threads = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# The Slack board (SPEC 10) of each bot destination as configured: the message to edit.
+slack_boards = Table(
+    "slack_boards",
+    metadata,
+    Column("destination", String(255), primary_key=True),
+    Column("slack_channel", String(64), nullable=False),  # the channel ID Slack answered with
+    Column("ts", String(32), nullable=False),
+    Column("content_digest", String(64), nullable=False),  # of what the message shows now
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 removal_holds = Table(
     "removal_holds",
     metadata,

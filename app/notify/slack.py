@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from http.client import HTTPException
+from typing import Any
 from urllib.error import URLError
 
 from slack_sdk import WebClient
@@ -187,6 +188,28 @@ class SlackBotChannel(Channel):
             )
         return _classify(text, status, error, response.headers)
 
+    # ---- the board (SPEC 10, app.boardwatch) --------------------------------------------
+    def post_board(self, text: str, blocks: list[dict[str, Any]]) -> tuple[str, str]:
+        """Post the board message: (channel ID, ts)."""
+        post = functools.partial(
+            self._client.chat_postMessage, channel=self.channel, text=text, blocks=blocks
+        )
+        response = self._call("chat.postMessage", post)
+        return str(response.get("channel", self.channel)), str(response.get("ts", ""))
+
+    def update_board(
+        self, channel_id: str, ts: str, text: str, blocks: list[dict[str, Any]]
+    ) -> None:
+        update = functools.partial(
+            self._client.chat_update, channel=channel_id, ts=ts, text=text, blocks=blocks
+        )
+        self._call("chat.update", update)
+
+    def pin(self, channel_id: str, ts: str) -> None:
+        self._call(
+            "pins.add", functools.partial(self._client.pins_add, channel=channel_id, timestamp=ts)
+        )
+
 
 class SlackWebhookChannel(Channel):
     """Posts to an incoming webhook. The URL is a secret: it never appears in logs or errors."""
@@ -245,10 +268,11 @@ def _classify(text: str, status: int, error: str, headers: Mapping[str, object])
     """Transient only when known to pass; anything else (invalid_auth, channel_not_found, any
     other 4xx, an error code we do not know) is permanent and gives up at the max attempts."""
     if status == 429 or error in ("ratelimited", "rate_limited"):
-        return DeliveryFailure(text, permanent=False, retry_after=retry_after(headers))
+        wait = retry_after(headers)
+        return DeliveryFailure(text, permanent=False, retry_after=wait, code=error)
     if status >= 500 or status == 408 or error in TRANSIENT_ERRORS:
-        return DeliveryFailure(text, permanent=False)
-    return DeliveryFailure(text, permanent=True)
+        return DeliveryFailure(text, permanent=False, code=error)
+    return DeliveryFailure(text, permanent=True, code=error)
 
 
 def retry_after(headers: Mapping[str, object], now: datetime | None = None) -> float | None:

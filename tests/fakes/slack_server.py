@@ -1,4 +1,5 @@
-"""A fake Slack: Web API (chat.postMessage, auth.test) and incoming webhooks on 127.0.0.1:0.
+"""A fake Slack: Web API (chat.postMessage, chat.update, pins.add, auth.test) and incoming
+webhooks on 127.0.0.1:0.
 
 It checks the bearer token and Slack's block limits like the real one, records every accepted
 message, and can be scripted to answer the next requests with 429s, errors, 500s or a dropped
@@ -50,6 +51,11 @@ class FakeSlack:
         self.token = token
         self.received: list[Received] = []
         self.requests: list[str] = []  # every request path, in arrival order
+        self.updates: list[Received] = []  # chat.update calls Slack accepted
+        self.pins: list[tuple[str, str]] = []  # (channel, ts) pinned
+        self.pin_error: str | None = None  # e.g. "missing_scope": pins.add answers it
+        self.deleted: set[str] = set()  # ts of messages deleted: chat.update -> message_not_found
+        self.posted: dict[str, str] = {}  # ts -> channel of every message posted
         self._script: deque[Scripted] = deque()
         self._cond = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -126,6 +132,32 @@ class FakeSlack:
             self.received.append(message)
             self._cond.notify_all()
 
+    def _post(self, message: Received) -> str:
+        with self._cond:
+            ts = f"{time.time():.6f}"
+            while ts in self.posted:  # unique even within a microsecond
+                ts = f"{float(ts) + 0.000001:.6f}"
+            self.posted[ts] = str(message.channel)
+        self._record(message)
+        return ts
+
+    def _edit(self, method: str, payload: dict[str, Any], path: str) -> dict[str, Any]:
+        """chat.update and pins.add of a message posted here (`timestamp` for pins.add)."""
+        ts = str(payload.get("ts") or payload.get("timestamp") or "")
+        with self._cond:
+            if ts not in self.posted or ts in self.deleted:
+                return {"ok": False, "error": "message_not_found"}
+            if self.posted[ts] != payload.get("channel"):
+                return {"ok": False, "error": "channel_not_found"}
+            if method == "pins.add":
+                if self.pin_error or (payload["channel"], ts) in self.pins:
+                    return {"ok": False, "error": self.pin_error or "already_pinned"}
+                self.pins.append((payload["channel"], ts))
+            else:
+                self.updates.append(_received(path, payload))
+            self._cond.notify_all()
+        return {"ok": True, "channel": payload["channel"], "ts": ts}
+
     def _note(self, path: str) -> None:
         with self._cond:
             self.requests.append(path)
@@ -177,9 +209,10 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                     self._answer(200, {"ok": False, "error": error})
                     return
                 message = _received(self.path, payload)
-                fake._record(message)
-                ts = f"{time.time():.6f}"
+                ts = fake._post(message)
                 self._answer(200, {"ok": True, "channel": message.channel, "ts": ts})
+            elif method in ("chat.update", "pins.add"):
+                self._answer(200, fake._edit(method, payload, self.path))
             else:
                 self._answer(200, {"ok": False, "error": "unknown_method"})
 

@@ -24,6 +24,7 @@ APP_TABLES = {
     "deliveries",
     "slack_threads",
     "digests",
+    "slack_boards",
 }
 
 
@@ -94,8 +95,8 @@ def test_schema_is_current(engine: sa.Engine) -> None:
     assert not db.schema_is_current(engine)
 
 
-def test_head_revision_is_the_digests_one() -> None:
-    assert db.head_revision() == "0005"
+def test_head_revision_is_the_slack_boards_one() -> None:
+    assert db.head_revision() == "0006"
 
 
 def test_0004_keeps_the_outbox_and_polls_of_0003(engine: sa.Engine) -> None:
@@ -171,3 +172,31 @@ def test_0005_keeps_the_deliveries_of_0004_and_records_digests_once(engine: sa.E
     with engine.connect() as conn:
         kept = conn.execute(sa.text("SELECT poll_id, kind FROM deliveries")).all()
     assert [tuple(r) for r in kept] == [(1, "summary")]
+
+
+def test_0006_adds_slack_boards_one_per_destination_and_keeps_0005(engine: sa.Engine) -> None:
+    """Upgrading from 0005 keeps its digests; a destination has one board row; down drops it."""
+    db.migrate(engine, "0005")
+    at = "2026-11-30 10:00:00"
+    insert_digest = sa.text(
+        "INSERT INTO digests (period_start, period_end, fire_at, content, created_at)"
+        " VALUES (:at, :at, :at, '{}', :at)"
+    )
+    with engine.begin() as conn:
+        conn.execute(insert_digest, {"at": at})
+    db.migrate(engine)
+    insert_board = sa.text(
+        "INSERT INTO slack_boards (destination, slack_channel, ts, content_digest, updated_at)"
+        " VALUES ('#partners', 'C123', :ts, 'abc', :at)"
+    )
+    with engine.begin() as conn:
+        conn.execute(insert_board, {"ts": "1.000001", "at": at})
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(insert_board, {"ts": "2.000002", "at": at})
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT ts FROM slack_boards")).scalars().all() == ["1.000001"]
+        assert conn.execute(sa.text("SELECT count(*) FROM digests")).scalar_one() == 1
+    db.downgrade(engine, "0005")
+    assert "slack_boards" not in _tables(engine)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM digests")).scalar_one() == 1

@@ -226,7 +226,9 @@ def test_email_golden(case: str) -> None:
 
 
 def test_no_stray_golden_files() -> None:
+    from tests.unit.test_board_render import BOARD_CASES
+
     expected = {
         f"{c}.{suffix}" for c in CASES for suffix in ("slack.json", "email.txt", "email.html")
-    }
+    } | {f"board-{c}.slack.json" for c in BOARD_CASES}
     assert {p.name for p in GOLDEN.iterdir()} == expected

@@ -1,0 +1,69 @@
+"""The Slack board's reads and its message reference (SPEC 10): the slack_boards table, and the
+facts the board shows, read with the queries `status` and the stuck reminders already use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from app.core.report import stuck_now
+from app.db import queries, reminders
+from app.db.engine import reading, translate_errors
+from app.db.outbox import EVENT_FIELDS, _event_from_row
+from app.db.polls import PollReads
+from app.db.tables import registration_events, slack_boards
+from app.domain import EventKind
+from app.notify.board_render import BoardFacts, BoardRef
+
+_NOT_CHANGES = (EventKind.BASELINE.value, EventKind.STUCK.value)
+
+
+class BoardTable(PollReads):
+    def __init__(self, engine: Engine, fence: Callable[[Connection], None] | None = None) -> None:
+        self._engine = engine
+        self._fence = fence or (lambda _conn: None)
+
+    def board_ref(self, destination: str) -> BoardRef | None:
+        """The board message of a destination as configured (SLACK_CHANNEL), or None."""
+        b = slack_boards.c
+        stmt = sa.select(b.slack_channel, b.ts, b.content_digest, b.updated_at)
+        with reading(self._engine) as conn:
+            row = conn.execute(stmt.where(b.destination == destination)).first()
+        if row is None:
+            return None
+        return BoardRef(row.slack_channel, row.ts, row.content_digest, row.updated_at)
+
+    def save_board(self, destination: str, ref: BoardRef, now: datetime) -> None:
+        row = {
+            "destination": destination,
+            "slack_channel": ref.slack_channel,
+            "ts": ref.ts,
+            "content_digest": ref.digest,
+            "updated_at": now,
+        }
+        with translate_errors(self._engine), self._engine.begin() as conn:
+            self._fence(conn)
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            stmt = dialect.insert(slack_boards).values(row)
+            changed = {k: stmt.excluded[k] for k in row if k != "destination"}
+            conn.execute(stmt.on_conflict_do_update(index_elements=["destination"], set_=changed))
+
+    def board_facts(self, now: datetime, stuck_after: Mapping[str, timedelta]) -> BoardFacts:
+        counts = queries.status_counts(self._engine)
+        found = reminders.candidates(self._engine, now, stuck_after, repeat=timedelta(0))
+        stuck = stuck_now((c.stored for c in found), now, stuck_after)
+        e = registration_events.c
+        stmt = (
+            sa.select(e.id, *(e[n] for n in EVENT_FIELDS), e.previous_status_since, e.details)
+            .where(e.event.not_in(_NOT_CHANGES))
+            .order_by(e.observed_at.desc(), e.id.desc())
+            .limit(1)
+        )
+        with reading(self._engine) as conn:
+            row = conn.execute(stmt).first()
+        change = _event_from_row(row) if row is not None else None
+        return BoardFacts(tuple(sorted(counts.items())), stuck, change, self.last_success_at())
