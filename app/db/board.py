@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 from app.core.report import stuck_now
 from app.db import queries, reminders
 from app.db.engine import reading, translate_errors
-from app.db.outbox import EVENT_FIELDS, _event_from_row
+from app.db.outbox import EVENT_FIELDS, event_from_row
 from app.db.polls import PollReads
 from app.db.tables import registration_events, slack_boards
 from app.domain import EventKind
@@ -65,5 +65,5 @@ class BoardTable(PollReads):
         )
         with reading(self._engine) as conn:
             row = conn.execute(stmt).first()
-        change = _event_from_row(row) if row is not None else None
+        change = event_from_row(row) if row is not None else None
         return BoardFacts(tuple(sorted(counts.items())), stuck, change, self.last_success_at())

@@ -188,7 +188,7 @@ class Outbox:
             return [dict(row._mapping) for row in conn.execute(stmt)]
 
 
-def _event_from_row(row: Row[*tuple[Any, ...]]) -> Event:
+def event_from_row(row: Row[*tuple[Any, ...]]) -> Event:
     fields = {name: getattr(row, name) for name in EVENT_FIELDS}
     details = load_details(row.details) or {}
     changes = tuple((field, old, new) for field, (old, new) in details.items())
@@ -260,7 +260,7 @@ def _pending_from_row(
         channel=row.channel,
         attempts=row.attempts,
         summary=summary,
-        event=_event_from_row(row) if row.kind == "event" else None,
+        event=event_from_row(row) if row.kind == "event" else None,
         created_at=row.created_at,
     )
 
