@@ -24,6 +24,7 @@ from app.db.leader import Leadership, leadership_for
 from app.db.outbox import Outbox
 from app.db.store import Store
 from app.db.threads import SlackThreadTable
+from app.db.webreads import WebReads
 from app.destinations import email_destinations, slack_destinations
 from app.digestwatch import DigestWatch
 from app.flinks.client import MIB, FlinksClient
@@ -40,6 +41,7 @@ from app.schedule import cron_trigger
 from app.service import Service
 from app.settings import ConfigError, Settings, settings_origin
 from app.waits import Waits, interruptible
+from app.web.site import web_ui
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +130,7 @@ def build_flinks(
     http: httpx.Client | None = None,
     pause: Callable[[float], None] | None = None,
 ) -> FlinksClient:
-    """The Flinks client; ConfigError when the credentials are missing. `pause` is its wait
-    between retries (the service's: it ends on shutdown)."""
+    """The Flinks client (ConfigError without credentials); `pause`: its wait between retries."""
     client_id, client_secret = settings.require_flinks_credentials()
     return FlinksClient(
         listing_url=settings.listing_url,
@@ -275,6 +276,7 @@ def build_service(
 ) -> Service:
     """The long-running service around `app`'s poller (`run`, and `demo` with its extras)."""
     return Service(
+        web=web_ui(settings, WebReads(app.engine, settings.stuck_after)),
         poller=app.poller,
         waits=app.waits,
         interval=settings.poll_interval_seconds,
