@@ -52,6 +52,11 @@ def web_ui(settings: Settings, reads: WebReads) -> WebUI | None:
     one line) for an unsafe WEB_AUTH, so `run` refuses to start rather than serve data."""
     if not settings.web_ui:
         return None
+    return WebUI(reads, access_for(settings), settings.alert_timezone)
+
+
+def access_for(settings: Settings) -> Access:
+    """WEB_AUTH and its settings, checked against HTTP_HOST (ConfigError)."""
     secret = settings.web_password
     access = Access(
         mode=settings.web_auth,
@@ -60,7 +65,7 @@ def web_ui(settings: Settings, reads: WebReads) -> WebUI | None:
         proxy_header=settings.web_proxy_header,
     )
     access.check(settings.http_host)
-    return WebUI(reads, access, settings.alert_timezone)
+    return access
 
 
 def create_app(health: Health, metrics: Metrics, ui: WebUI | None = None) -> Flask:
