@@ -121,7 +121,8 @@ def board_page() -> ResponseReturnValue:
     return render_template("board.html", board=shown, query=query, args=args)
 
 
-@pages.get("/r/<client_id>/<int:provider_id>")
+# path: a client_id may hold a slash (Flinks does not promise otherwise); the id ends it.
+@pages.get("/r/<path:client_id>/<int:provider_id>")
 def timeline_page(client_id: str, provider_id: int) -> ResponseReturnValue:
     ui = _ui()
     key = (client_id, provider_id)
