@@ -153,3 +153,23 @@ def test_csv_download_matches_the_board(site: str, browser: Any) -> None:
     ]
     shown = d.find_elements(By.CSS_SELECTOR, "table.board td a")
     assert len(shown) == len(rows)
+
+
+AXE = Path(__file__).parents[1] / "vendor" / "axe.min.js"  # axe-core 4.14.1 (npm, MPL-2.0)
+
+
+@pytest.mark.parametrize("path", ["/", "/r/alpha/2000", "/providers", "/activity"])
+def test_no_serious_accessibility_violation(site: str, browser: Any, path: str) -> None:
+    browser.get(site + path)
+    browser.execute_script(AXE.read_text(encoding="utf-8"))  # WebDriver's, not the page's
+    result = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document).then(r => done(r.violations), e => done(String(e)));"
+    )
+    assert isinstance(result, list), result
+    serious = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in result
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
