@@ -26,6 +26,7 @@ from app.poll import Poller
 from app.settings import ConfigError
 from app.waits import Waits
 from app.web.server import Health, Metrics, serve
+from app.web.site import WebUI
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class Service:
     before_poll: Callable[[int], None] | None = None  # demo: advance the simulated upstream
     digest: DigestWatch | None = None  # DIGEST_SCHEDULE (SPEC 9): owed digests, the leader's
     max_cycles: int | None = None
+    web: WebUI | None = None  # WEB_UI (SPEC 10): the pages on the same server
     cycles: int = 0
     stop_deadline: float = STOP_DEADLINE_SECONDS
     abandoned: bool = False  # a cycle was still in flight when the stop deadline passed
@@ -100,7 +102,7 @@ class Service:
         server = None
         if self.http_port:
             try:
-                server = serve(self.http_host, self.http_port, self.health, self.metrics)
+                server = serve(self.http_host, self.http_port, self.health, self.metrics, self.web)
             except OSError as exc:
                 raise ConfigError(
                     f"HTTP_HOST/HTTP_PORT: cannot listen on {self.http_host}:{self.http_port}: "

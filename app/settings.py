@@ -57,6 +57,7 @@ SECRET_FIELDS: tuple[str, ...] = (
     "database_url",
     "heartbeat_url",
     "heartbeat_fail_url",
+    "web_password",
 )
 
 
@@ -136,6 +137,13 @@ class Settings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
+
+    # The web page (SPEC 10) on the same server; app/web/access.py checks the combination.
+    web_ui: bool = False
+    web_auth: Lower[Literal["basic", "proxy", "none"]] = "basic"
+    web_username: str | None = None
+    web_password: SecretStr | None = None
+    web_proxy_header: str = "X-Forwarded-User"
 
     log_level: Upper[Literal["DEBUG", "INFO", "WARNING", "ERROR"]] = "INFO"
     log_format: Lower[Literal["text", "json"]] = "text"

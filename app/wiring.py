@@ -26,6 +26,7 @@ from app.db.leader import Leadership, leadership_for
 from app.db.outbox import Outbox
 from app.db.store import Store
 from app.db.threads import SlackThreadTable
+from app.db.webreads import WebReads
 from app.destinations import email_destinations, slack_destinations
 from app.digestwatch import DigestWatch
 from app.flinks.client import MIB, FlinksClient
@@ -42,6 +43,7 @@ from app.schedule import cron_trigger
 from app.service import Service
 from app.settings import ConfigError, Settings, settings_origin
 from app.waits import Waits, interruptible
+from app.web.site import web_ui
 
 log = logging.getLogger(__name__)
 
@@ -276,10 +278,9 @@ def build_service(
     max_cycles: int | None = None,
 ) -> Service:
     """The long-running service around `app`'s poller (`run`, and `demo` with its extras)."""
-    digest = None
-    if settings.digest_schedule:
-        digest = build_digests(settings, app.engine, app.poller.channels, app.leader, app.poller)
+    parts = (settings, app.engine, app.poller.channels, app.leader, app.poller)
     return Service(
+        web=web_ui(settings, WebReads(app.engine, settings.stuck_after)),
         poller=app.poller,
         waits=app.waits,
         interval=settings.poll_interval_seconds,
@@ -290,7 +291,7 @@ def build_service(
         channel_health=app.poller.store.channel_health,
         before_poll=before_poll,
         max_cycles=max_cycles,
-        digest=digest,
+        digest=build_digests(*parts) if settings.digest_schedule else None,
     )
 
 

@@ -1,20 +1,21 @@
-"""Health, readiness and Prometheus metrics of the running service (SPEC 7).
+"""Health, readiness and Prometheus metrics of the running service (SPEC 7), and the server.
 
-The server exposes counters and health only: no registration data, no settings, no secrets.
+Health and metrics hold counters only: no registration data, no settings, no secrets; the web
+page (WEB_UI, SPEC 10) is app/web/site.py on the same server, behind WEB_AUTH.
 `python -m app.web [/path]` (app/web/probe.py) is the container's HEALTHCHECK.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
+import waitress
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -22,16 +23,16 @@ from prometheus_client import (
     Histogram,
     Info,
     ProcessCollector,
-    generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
+from waitress import wasyncore
 
 from app import __version__
 from app.core.text import iso_z
 from app.domain import CycleResult, Outcome
 from app.errors import DatabaseVanished
+from app.web.site import WebUI, create_app
 
 log = logging.getLogger(__name__)
 VANISHED = DatabaseVanished.kind
@@ -211,46 +212,45 @@ class _LiveCollector(Collector):
         )
 
 
-def serve(host: str, port: int, health: Health, metrics: Metrics) -> ThreadingHTTPServer:
+class HttpServer:
+    """waitress serving the Flask site (app/web/site.py) in a daemon thread."""
+
+    def __init__(self, wsgi: Any, host: str, port: int) -> None:
+        self._server = waitress.create_server(
+            wsgi, host=host, port=port, threads=4, ident="flinkswatch"
+        )
+        self.server_address = (host, int(self._server.effective_port))
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="http", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        # waitress's own run() cannot be stopped from another thread without closing sockets
+        # under its select(); turning the loop here lets the loop's thread close them itself.
+        # A 0.1 s turn keeps shutdown prompt.
+        while not self._stopping.is_set():
+            wasyncore.loop(timeout=0.1, map=self._server._map, count=1)
+        self._server.close()  # its listening socket and every open connection
+
+    def shutdown(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=5)
+
+    def server_close(self) -> None:
+        """Kept for the callers of the former http.server server; shutdown() closed it."""
+
+
+def serve(
+    host: str, port: int, health: Health, metrics: Metrics, ui: WebUI | None = None
+) -> HttpServer:
     """Start the HTTP server in a daemon thread; OSError if the address is unusable."""
-
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "flinkswatch"
-        sys_version = ""
-
-        def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
-            if path == "/healthz":
-                ok, body = health.healthy()
-                self._json(200 if ok else 503, body)
-            elif path == "/readyz":
-                ready, body = health.readiness()
-                self._json(200 if ready else 503, body)
-            elif path == "/metrics":
-                self._send(200, CONTENT_TYPE_LATEST, generate_latest(metrics.registry))
-            else:
-                self._json(404, {"error": "not found"})
-
-        def _json(self, status: int, body: dict[str, object]) -> None:
-            self._send(status, "application/json", json.dumps(body).encode())
-
-        def _send(self, status: int, content_type: str, payload: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: object) -> None:
-            log.debug("http.request %s", format % args)
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    # A short poll interval makes shutdown() prompt (the default waits up to 0.5 s).
-    threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="http", daemon=True
-    ).start()
-    log.info("http.listening host=%s port=%d", host, server.server_address[1])
+    server = HttpServer(create_app(health, metrics, ui), host, port)
+    log.info(
+        "http.listening host=%s port=%d web_ui=%s",
+        host,
+        server.server_address[1],
+        "on" if ui else "off",
+    )
     return server
 
 

@@ -188,3 +188,20 @@ def test_secret_file_named_in_dotenv(tmp_path: Path) -> None:
 def test_slack_api_url_always_ends_with_a_slash(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
     monkeypatch.setenv("SLACK_API_URL", url)
     assert load_settings().slack_api_url == "https://slack-gov.com/api/"
+
+
+def test_web_settings_default_off_and_the_password_is_a_redacted_secret(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    s = load_settings()
+    assert (s.web_ui, s.web_auth, s.web_proxy_header) == (False, "basic", "X-Forwarded-User")
+    secret = tmp_path / "web_password"
+    secret.write_text("web-pass-from-file\n")
+    monkeypatch.setenv("WEB_PASSWORD_FILE", str(secret))
+    monkeypatch.setenv("WEB_AUTH", "Proxy")
+    s = load_settings()
+    assert s.web_password is not None
+    assert s.web_password.get_secret_value() == "web-pass-from-file"
+    assert s.web_auth == "proxy"
+    assert "web-pass-from-file" in s.secret_values()  # what the log filter redacts
+    assert "web-pass-from-file" not in repr(s)

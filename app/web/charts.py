@@ -1,0 +1,77 @@
+"""The /providers figures: its table rows and the geometry of its SVG charts (drawn by the
+templates, so every label goes through Jinja's escaping). No I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from app.core.report import ProviderStats
+
+Row = dict[str, object]
+BAR_WIDTH = 400  # px of the longest bar
+WEEK_WIDTH = 20
+CHART_HEIGHT = 120
+
+
+def _seconds(value: object) -> float | None:
+    total = getattr(value, "total_seconds", None)
+    return float(total()) if total is not None else None
+
+
+def provider_rows(providers: Sequence[ProviderStats]) -> list[Row]:
+    """One row per provider and measure: time to ACTIVE, then time in each status."""
+    rows: list[Row] = []
+    for stats in providers:
+        measures = [("to ACTIVE", stats.to_active), *stats.in_status.items()]
+        for status, summary in measures:
+            rows.append(
+                {
+                    "provider_id": stats.provider_id,
+                    "provider_name": stats.provider_name,
+                    "registrations": stats.registrations,
+                    "status": status,
+                    "count": summary.count,
+                    "median": summary.median,
+                    "p90": summary.p90,
+                    "median_seconds": _seconds(summary.median),
+                    "p90_seconds": _seconds(summary.p90),
+                }
+            )
+    return rows
+
+
+def to_active_bars(providers: Sequence[ProviderStats]) -> list[Row]:
+    """Median and p90 of time to ACTIVE per provider as bar widths (px), longest p90 = 400."""
+    measured = [p for p in providers if p.to_active.p90 is not None]
+    longest = max((_seconds(p.to_active.p90) or 0 for p in measured), default=0) or 1
+    return [
+        {
+            "name": p.provider_name,
+            "count": p.to_active.count,
+            "median": p.to_active.median,
+            "p90": p.to_active.p90,
+            "median_px": round((_seconds(p.to_active.median) or 0) / longest * BAR_WIDTH, 1),
+            "p90_px": round((_seconds(p.to_active.p90) or 0) / longest * BAR_WIDTH, 1),
+        }
+        for p in measured
+    ]
+
+
+def weekly_chart(weeks: Sequence[Row]) -> list[Row]:
+    """Two bars a week (approvals, activations), heights scaled to the busiest week."""
+    peak = max(
+        (max(int(str(w["approvals"])), int(str(w["activations"]))) for w in weeks), default=0
+    )
+    scale = CHART_HEIGHT / (peak or 1)
+    out = []
+    for i, week in enumerate(weeks):
+        approvals, activations = int(str(week["approvals"])), int(str(week["activations"]))
+        out.append(
+            {
+                **week,
+                "x": i * WEEK_WIDTH,
+                "approvals_h": round(approvals * scale, 1),
+                "activations_h": round(activations * scale, 1),
+            }
+        )
+    return out

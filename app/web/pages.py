@@ -1,0 +1,178 @@
+"""The read-only pages of SPEC 10: the board, a registration's timeline, the providers, the
+activity. Each list also answers `?format=csv|json` with exactly its rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask.typing import ResponseReturnValue
+
+from app.db.queries import Filters
+from app.web import charts
+from app.web.export import FORMATS, export
+from app.web.shape import BoardQuery, board, time_in_status, weekly_moves
+from app.web.site import WebUI
+
+pages = Blueprint("pages", __name__, template_folder="templates")
+
+# The fields of `flinkswatch status --format json` (app/db/queries.current), in its order.
+STATUS_FIELDS = (
+    "client_id",
+    "client_name",
+    "provider_id",
+    "provider_name",
+    "country",
+    "registration_status",
+    "requested_on",
+    "first_seen_at",
+    "status_since",
+    "present",
+)
+EVENT_FIELDS = (
+    "observed_at",
+    "event",
+    "client_id",
+    "client_name",
+    "provider_id",
+    "provider_name",
+    "from_status",
+    "to_status",
+)
+DELIVERY_FIELDS = (
+    "id",
+    "created_at",
+    "channel",
+    "kind",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+)
+POLL_FIELDS = (
+    "id",
+    "started_at",
+    "finished_at",
+    "outcome",
+    "rows_seen",
+    "rows_skipped",
+    "events",
+    "failure_kind",
+    "error",
+)
+NOTICE_FIELDS = ("id", "created_at", "kind", "channel", "since", "failures", "last_error")
+PROVIDER_FIELDS = (
+    "provider_id",
+    "provider_name",
+    "registrations",
+    "status",
+    "count",
+    "median_seconds",
+    "p90_seconds",
+)
+RECENT = 100
+
+
+def _ui() -> WebUI:
+    ui: WebUI = current_app.extensions["flinkswatch"]
+    return ui
+
+
+def _format() -> str | None:
+    fmt = request.args.get("format", "")
+    if fmt and fmt not in FORMATS:
+        abort(400)
+    return fmt or None
+
+
+@pages.app_template_filter("when")
+def _when(value: object) -> str:
+    """A time in ALERT_TIMEZONE, to the minute."""
+    if not isinstance(value, datetime):
+        return "" if value is None else str(value)
+    return value.astimezone(_ui().timezone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+@pages.app_template_filter("span")
+def _span(value: object) -> str:
+    if not isinstance(value, timedelta):
+        return "-"
+    days, hours = value.days, value.seconds // 3600
+    return f"{days} d {hours} h" if days else f"{hours} h {value.seconds // 60 % 60} min"
+
+
+@pages.get("/")
+def board_page() -> ResponseReturnValue:
+    ui, args = _ui(), request.args
+    query = BoardQuery(
+        status=args.get("status", "").strip(),
+        country=args.get("country", "").strip(),
+        provider=args.get("provider", "").strip(),
+        client=args.get("client", "").strip(),
+        stuck=args.get("stuck") == "1",
+        q=args.get("q", "").strip(),
+        page=args.get("page", 1, type=int) or 1,
+    )
+    rows = ui.reads.current(Filters(status=query.status or None, provider=query.provider or None))
+    shown = board(rows, query, ui.clock(), ui.reads.stuck_after)
+    if fmt := _format():
+        return export(shown.rows, STATUS_FIELDS, fmt, "registrations")
+    return render_template("board.html", board=shown, query=query, args=args)
+
+
+# path: a client_id may hold a slash (Flinks does not promise otherwise); the id ends it.
+@pages.get("/r/<path:client_id>/<int:provider_id>")
+def timeline_page(client_id: str, provider_id: int) -> ResponseReturnValue:
+    ui = _ui()
+    key = (client_id, provider_id)
+    events = ui.reads.events(key)
+    current = ui.reads.current(Filters(client_id=client_id, provider_id=provider_id))
+    if not events and not current:
+        abort(404)
+    if fmt := _format():
+        return export(events, EVENT_FIELDS, fmt, "timeline")
+    return render_template(
+        "timeline.html",
+        events=events,
+        registration=current[0] if current else events[-1],
+        stretches=time_in_status(events, ui.clock()),
+        threads=ui.reads.threads(key),
+    )
+
+
+@pages.get("/providers")
+def providers_page() -> ResponseReturnValue:
+    ui = _ui()
+    now = ui.clock()
+    report = ui.reads.report(now)
+    table = charts.provider_rows(report.providers)
+    if fmt := _format():
+        return export(table, PROVIDER_FIELDS, fmt, "providers")
+    weeks = weekly_moves(ui.reads.moves(now - timedelta(weeks=26)), now)
+    return render_template(
+        "providers.html",
+        report=report,
+        bars=charts.to_active_bars(report.providers),
+        weekly=charts.weekly_chart(weeks),
+        weeks=weeks,
+    )
+
+
+@pages.get("/activity")
+def activity_page() -> ResponseReturnValue:
+    reads = _ui().reads
+    lists: dict[str, tuple[Sequence[dict[str, object]], Sequence[str]]] = {
+        "events": (reads.recent_events(RECENT), EVENT_FIELDS),
+        "deliveries": (reads.open_deliveries(RECENT), DELIVERY_FIELDS),
+        "polls": (reads.polls(RECENT), POLL_FIELDS),
+        "notices": (reads.notices(RECENT), NOTICE_FIELDS),
+    }
+    if fmt := _format():
+        # One export per list: ?format=csv&list=polls (the events by default).
+        name = request.args.get("list", "events")
+        if name not in lists:
+            abort(400)
+        rows, columns = lists[name]
+        return export(rows, columns, fmt, name)
+    return render_template("activity.html", **{k: rows for k, (rows, _) in lists.items()})

@@ -1,0 +1,134 @@
+"""The Flask application of the `run` HTTP server: /healthz, /readyz and /metrics (open, for
+probes) and, with WEB_UI, the read-only pages of app/web/pages.py behind WEB_AUTH."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from typing import TYPE_CHECKING
+
+from flask import Flask, Response, request
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from app.web.access import OPEN_PATHS, Access
+
+if TYPE_CHECKING:
+    from app.db.webreads import WebReads
+    from app.settings import Settings
+    from app.web.server import Health, Metrics
+
+# No inline script nor style anywhere: the pages run no script at all, their CSS is a file.
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class WebUI:
+    """What the pages need: the reads, who may see them, and how to show time."""
+
+    reads: WebReads
+    access: Access
+    timezone: tzinfo = UTC
+    clock: Callable[[], datetime] = field(default=_utc_now)
+
+
+def web_ui(settings: Settings, reads: WebReads) -> WebUI | None:
+    """WEB_* settings -> the pages' configuration (None: WEB_UI off); ConfigError (exit 2,
+    one line) for an unsafe WEB_AUTH, so `run` refuses to start rather than serve data."""
+    if not settings.web_ui:
+        return None
+    return WebUI(reads, access_for(settings), settings.alert_timezone)
+
+
+def access_for(settings: Settings) -> Access:
+    """WEB_AUTH and its settings, checked against HTTP_HOST (ConfigError)."""
+    secret = settings.web_password
+    access = Access(
+        mode=settings.web_auth,
+        username=settings.web_username or "",
+        password=secret.get_secret_value() if secret is not None else "",
+        proxy_header=settings.web_proxy_header,
+    )
+    access.check(settings.http_host)
+    return access
+
+
+def create_app(health: Health, metrics: Metrics, ui: WebUI | None = None) -> Flask:
+    app = Flask(__name__, static_folder="static" if ui else None)
+    app.config["MAX_CONTENT_LENGTH"] = 0  # GET only: no request carries a body
+    _add_probes(app, health, metrics)
+    if ui is not None:
+        from app.web.pages import pages
+
+        app.extensions["flinkswatch"] = ui
+        app.register_blueprint(pages)
+        app.before_request(_guard(ui.access))
+    app.after_request(_secure)
+    return app
+
+
+def _add_probes(app: Flask, health: Health, metrics: Metrics) -> None:
+    @app.get("/healthz")
+    def healthz() -> Response:
+        ok, body = health.healthy()
+        return _json(200 if ok else 503, body)
+
+    @app.get("/readyz")
+    def readyz() -> Response:
+        ready, body = health.readiness()
+        return _json(200 if ready else 503, body)
+
+    @app.get("/metrics")
+    def metrics_page() -> Response:
+        return Response(generate_latest(metrics.registry), 200, content_type=CONTENT_TYPE_LATEST)
+
+    @app.errorhandler(404)
+    def not_found(_exc: Exception) -> Response:
+        return _json(404, {"error": "not found"})
+
+    @app.errorhandler(405)
+    def not_allowed(_exc: Exception) -> Response:
+        response = _json(405, {"error": "read-only: GET only"})
+        response.headers["Allow"] = "GET, HEAD"
+        return response
+
+
+def _guard(access: Access) -> Callable[[], Response | None]:
+    def guard() -> Response | None:
+        if request.path in OPEN_PATHS:
+            return None
+        refusal = access.allows({k.lower(): v for k, v in request.headers.items()})
+        if refusal is None:
+            return None
+        status, headers = refusal
+        text = "authentication required" if status == 401 else "forbidden"
+        return Response(text + "\n", status, headers=headers, content_type="text/plain")
+
+    return guard
+
+
+def _secure(response: Response) -> Response:
+    for name, value in _SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.path not in OPEN_PATHS:
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _json(status: int, body: dict[str, object]) -> Response:
+    return Response(json.dumps(body), status, content_type="application/json")

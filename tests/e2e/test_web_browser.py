@@ -1,0 +1,175 @@
+"""The web page in a real headless browser: Debian's chromium driven by its chromedriver
+(Selenium, SE_OFFLINE: nothing is downloaded). Pages load against a seeded database, the
+filters and the search work, a board cell leads to its timeline, hostile text stays text;
+the screenshots of docs/screenshots/ are taken here (FLINKSWATCH_SCREENSHOTS=1)."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import os
+import shutil
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.db import engine as db
+from app.db.webreads import WebReads
+from app.web.access import Access
+from app.web.server import Health, Metrics, serve
+from app.web.site import WebUI
+from tests.webseed import HOSTILE, NOW, STUCK_AFTER, seed
+
+pytestmark = pytest.mark.e2e
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+SHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.chrome.service import Service  # noqa: E402 - after the skip
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as expected  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    engine = db.make_engine(f"sqlite:///{tmp_path_factory.mktemp('web') / 'web.db'}")
+    db.migrate(engine)
+    seed(engine)
+    health = Health(interval=60)
+    ui = WebUI(WebReads(engine, STUCK_AFTER), Access(mode="none"), clock=lambda: NOW)
+    server = serve("127.0.0.1", 0, health, Metrics(health), ui)
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not (shutil.which(CHROMIUM) and shutil.which(DRIVER)):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("chromium and chromium-driver are required in CI (.ci/run installs them)")
+        pytest.skip("no /usr/bin/chromium: apt-get install chromium chromium-driver")
+    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not try to download a driver
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _shoot(driver: Any, name: str) -> None:
+    """Full-page screenshots at 1280 and 390 px, when asked (they are committed)."""
+    if os.environ.get("FLINKSWATCH_SCREENSHOTS") != "1":
+        return
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for width in (1280, 390):
+        metrics = {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600}
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        metrics["height"] = min(int(height), 4000)
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+        (SHOTS / f"{name}-{width}.png").write_bytes(base64.b64decode(shot["data"]))
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+@pytest.mark.parametrize(
+    ("path", "heading", "shot"),
+    [
+        ("/", "Registrations", "board"),
+        ("/r/alpha/2000", "Alpha Lending · NBC", "timeline"),
+        ("/providers", "Providers", "providers"),
+        ("/activity", "Activity", "activity"),
+    ],
+)
+def test_each_page_loads(site: str, browser: Any, path: str, heading: str, shot: str) -> None:
+    d = browser
+    d.get(site + path)
+    assert d.find_element(By.TAG_NAME, "h1").text == heading
+    assert d.execute_script("return document.styleSheets.length") == 1
+    _shoot(d, shot)
+
+
+def test_filter_and_search_narrow_the_board(site: str, browser: Any) -> None:
+    d = browser
+    d.get(site + "/")
+    assert len(d.find_elements(By.CSS_SELECTOR, "table.board td a")) == 6
+    d.find_element(By.NAME, "q").send_keys("desj")
+    d.find_element(By.CSS_SELECTOR, "form.filters button").click()
+    WebDriverWait(d, 10).until(expected.url_contains("q=desj"))  # the submitted page loaded
+    assert len(d.find_elements(By.CSS_SELECTOR, "table.board td a")) == 2
+    d.get(site + "/")
+    d.find_element(By.NAME, "stuck").click()
+    d.find_element(By.CSS_SELECTOR, "form.filters button").click()
+    WebDriverWait(d, 10).until(expected.url_contains("stuck=1"))
+    cells = d.find_elements(By.CSS_SELECTOR, "table.board td.stuck a")
+    assert [c.text.splitlines()[0] for c in cells] == ["PENDING_APPROVAL"]
+    assert len(d.find_elements(By.CSS_SELECTOR, "table.board td a")) == 1
+
+
+def test_a_board_cell_leads_to_its_timeline(site: str, browser: Any) -> None:
+    d = browser
+    d.get(site + "/?client=alpha&provider=NBC")
+    d.find_element(By.CSS_SELECTOR, "table.board td a").click()
+    WebDriverWait(d, 10).until(expected.url_contains("/r/"))
+    assert d.current_url.endswith("/r/alpha/2000")
+    assert len(d.find_elements(By.CSS_SELECTOR, "ol.events li")) == 3
+    link = d.find_element(By.PARTIAL_LINK_TEXT, "slack:#nbc")
+    assert link.get_attribute("href") == "https://slack.com/archives/C0123/p1700000000000100"
+
+
+def test_hostile_text_is_shown_as_text(site: str, browser: Any) -> None:
+    d = browser
+    d.get(site + "/r/evil/3000")
+    assert d.find_element(By.TAG_NAME, "h1").text == f"{HOSTILE} · Chase"
+    assert d.find_elements(By.TAG_NAME, "script") == []
+    d.get(site + "/activity")
+    assert HOSTILE in d.find_element(By.TAG_NAME, "main").text
+    assert d.find_elements(By.TAG_NAME, "script") == []
+
+
+def test_csv_download_matches_the_board(site: str, browser: Any) -> None:
+    d = browser
+    d.get(site + "/?country=US")
+    href = d.find_element(By.LINK_TEXT, "CSV").get_attribute("href")
+    assert href == site + "/?country=US&format=csv"
+    with urllib.request.urlopen(href, timeout=5) as answer:  # noqa: S310 - our own server
+        rows = list(csv.DictReader(io.StringIO(answer.read().decode())))
+    # As `flinkswatch status` sorts: by recipient name ("<script>..." before "Alpha...").
+    assert [(r["client_id"], r["provider_name"], r["country"]) for r in rows] == [
+        ("evil", "Chase", "US"),
+        ("alpha", "Chase", "US"),
+    ]
+    shown = d.find_elements(By.CSS_SELECTOR, "table.board td a")
+    assert len(shown) == len(rows)
+
+
+AXE = Path(__file__).parents[1] / "vendor" / "axe.min.js"  # axe-core 4.14.1 (npm, MPL-2.0)
+
+
+@pytest.mark.parametrize("path", ["/", "/r/alpha/2000", "/providers", "/activity"])
+def test_no_serious_accessibility_violation(site: str, browser: Any, path: str) -> None:
+    browser.get(site + path)
+    browser.execute_script(AXE.read_text(encoding="utf-8"))  # WebDriver's, not the page's
+    result = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document).then(r => done(r.violations), e => done(String(e)));"
+    )
+    assert isinstance(result, list), result
+    serious = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in result
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
