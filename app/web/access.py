@@ -6,7 +6,7 @@ import base64
 import binascii
 import hmac
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.errors import ConfigError
 
@@ -20,7 +20,7 @@ class Access:
 
     mode: str = "basic"
     username: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)  # a secret: never in a repr or a log line
     proxy_header: str = "X-Forwarded-User"
 
     def check(self, host: str) -> None:
