@@ -107,7 +107,10 @@ class SelfWatch:
 
     def after_delivery(self, poll_id: int, report: DeliveryReport, now: datetime) -> bool:
         """Update each channel's delivery record; True when a notice about a channel was
-        recorded (the caller delivers it now, to the other channels)."""
+        recorded (the caller delivers it now, to the other channels). A cycle in which no
+        channel tried anything changes no record (app.core.blind): no read at all then."""
+        if not any(tried.sent or tried.failed for tried in report.channels):
+            return False
         try:
             known = self.store.channel_health()
             records, plans = [], []
