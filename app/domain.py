@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.rowprints import Rows
 
 Key = tuple[str, int]
 """A registration is identified by (client_id, provider_id); upstream has no registration id."""
@@ -122,13 +126,18 @@ class Fetched:
     as a function: the rows are then validated on first use, so a body byte-identical to the
     last complete one is never validated at all (app.poll checks the digest first)."""
 
-    __slots__ = ("_answer", "_parse", "digest", "size")
+    __slots__ = ("_answer", "_parse", "digest", "rows", "size")
 
-    def __init__(self, answer: Answer | Callable[[], Answer], digest: str, size: int) -> None:
+    def __init__(
+        self,
+        answer: Answer | Callable[[], Answer],
+        digest: str,
+        size: int,
+        rows: Rows | None = None,  # the body row by row (app.rowprints), when it can be read so
+    ) -> None:
         self._answer: Answer | None = answer if isinstance(answer, Answer) else None
         self._parse: Callable[[], Answer] | None = None if isinstance(answer, Answer) else answer
-        self.digest = digest
-        self.size = size
+        self.digest, self.size, self.rows = digest, size, rows
 
     @property
     def answer(self) -> Answer:
@@ -219,6 +228,10 @@ class CycleRecord:
     digest: str | None  # of a complete answer only: what the next identical answer may skip
     guard: Guard = NO_GUARD  # the mass-shrink hold to open or close with this cycle
     notices: tuple[NoticePlan, ...] = ()  # watcher notices this cycle calls for (SPEC 8)
+    # The row index to store with the state (app.rowprints): None keeps the stored one, unless
+    # drop_index (an answer read whole: its rows have no fingerprints).
+    index: Mapping[Key, bytes] | None = None
+    drop_index: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,14 +11,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from app.core.blind import DATABASE, BlindPolicy
-from app.core.diff import DiffResult, apply, diff
+from app.core.diff import DiffResult, diff
 from app.core.quiet import QuietHours
 from app.core.text import one_line
 from app.domain import (
     ALERTED_BY_DEFAULT,
     INTERRUPTED,
     LEADERSHIP_LOST,
-    Answer,
     CycleRecord,
     CycleResult,
     EventKind,
@@ -27,7 +26,6 @@ from app.domain import (
     Interrupted,
     Key,
     Outcome,
-    StoredRegistration,
 )
 from app.errors import DatabaseError
 from app.flinks.listing import FlinksError
@@ -38,6 +36,8 @@ from app.notify.routing import plan_deliveries
 from app.notify.unrecorded import Unrecorded
 from app.poll_logs import log_done, log_events, log_guard, log_notices
 from app.poll_ports import CycleStore, Source
+from app.recall import Previous, Recall
+from app.rowprints import Delta, RowIndex
 from app.selfwatch import SelfWatch
 from app.stuckwatch import StuckWatch
 
@@ -73,13 +73,11 @@ class Poller:
     board: Callable[[DeliveryReport | None], None] = lambda _report: None
     # Sends the database could not mark (disk full): recorded before anything more is sent.
     unrecorded: Unrecorded = field(default_factory=Unrecorded)
-    # (poll id, state after it): our own last write, so a cycle need not read it back.
-    _state: tuple[int, dict[Key, StoredRegistration]] | None = field(
-        default=None, init=False, repr=False
-    )
+    _recall: Recall = field(init=False, repr=False)  # what it keeps of its own last cycle
     _watch: SelfWatch = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self._recall = Recall(self.store)
         self._watch = SelfWatch(self.store, self.channels, self.blind_policy)
 
     def poll_once(self) -> CycleResult:
@@ -136,10 +134,13 @@ class Poller:
 
     def _diff_and_record(self, started_at: datetime, fetched: Fetched) -> CycleResult:
         latest = self.store.last_success_id()
+        index: Mapping[Key, bytes] | None = None
         if (rows := self._identical_rows(fetched)) is None:
-            answer = fetched.answer  # validated here, and only here
-            rows, skipped = len(answer.rows), answer.skipped
-            previous, result = self._diff(started_at, answer, latest)
+            # Validated here, and only here: of a body read row by row, only what changed.
+            delta, known = self._recall.delta(fetched, latest)
+            rows, skipped = delta.rows_seen, delta.answer.skipped
+            previous, result = self._diff(started_at, delta, known, latest)
+            index = self._recall.next_index(previous, delta, result.changed)
         else:
             skipped, previous, result = 0, None, DiffResult(events=(), changed=())
         outcome = Outcome.OK if skipped == 0 else Outcome.DEGRADED
@@ -160,11 +161,13 @@ class Poller:
             digest=fetched.digest if skipped == 0 else None,
             guard=result.guard,
             notices=notices,
+            index=index,
+            drop_index=previous is not None and index is None,
         )
         poll_id = self.store.record_cycle(record)
         self._watch.recorded()
         log_notices(notices)
-        self._remember(latest, poll_id, previous, result.changed)
+        self._recall.remember(latest, poll_id, previous, result.changed, index)
         log_events(events)
         return CycleResult(
             outcome=outcome,
@@ -184,19 +187,21 @@ class Poller:
         return None if store.has_pending_removals() else last[1]
 
     def _diff(
-        self, started_at: datetime, answer: Answer, latest: int | None
-    ) -> tuple[dict[Key, StoredRegistration], DiffResult]:
+        self, started_at: datetime, delta: Delta, known: RowIndex | None, latest: int | None
+    ) -> tuple[Previous, DiffResult]:
         """The diff of a validated answer against the stored state, and that state."""
         hold = self.store.removal_hold()
-        previous = self._previous_state(latest)
+        previous = self._recall.previous(delta, known, latest)
         result = diff(
-            previous,
-            answer,
+            previous.state,
+            delta.answer,
             started_at,
             baseline=latest is None,
             removal_confirm_polls=self.removal_confirm_polls,
             hold=hold,
             removal_hold_percent=self.removal_hold_percent,
+            unchanged=delta.unchanged,
+            present=previous.present,
         )
         log_guard(result)
         if result.removals_pending and not result.guard.held:
@@ -206,27 +211,6 @@ class Poller:
                 self.removal_confirm_polls,
             )
         return previous, result
-
-    def _previous_state(self, latest: int | None) -> dict[Key, StoredRegistration]:
-        """The stored state: kept from our own last cycle while no other process has written
-        a poll since (the leader lock makes that the normal case), else read back."""
-        if self._state is not None and self._state[0] == latest:
-            return self._state[1]
-        return self.store.load_state()
-
-    def _remember(
-        self,
-        latest: int | None,
-        poll_id: int,
-        previous: dict[Key, StoredRegistration] | None,
-        changed: tuple[StoredRegistration, ...],
-    ) -> None:
-        if previous is not None:
-            self._state = (poll_id, apply(previous, changed))
-        elif self._state is not None and self._state[0] == latest:
-            self._state = (poll_id, self._state[1])  # an identical answer changed nothing
-        else:
-            self._state = None
 
     def _failed(self, started_at: datetime, error: str, kind: str) -> CycleResult:
         """Record the failed cycle with the blind notices it calls for (SPEC 8); when the

@@ -3,11 +3,12 @@ writes (app.db.store.Store)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from app.domain import CycleRecord, Fetched, HoldState, Key, NoticePlan, StoredRegistration
+from app.rowprints import RowIndex
 from app.selfwatch import HealthStore
 from app.stuckwatch import ReminderStore
 
@@ -28,6 +29,8 @@ class CycleStore(HealthStore, ReminderStore, Protocol):
     def has_pending_removals(self) -> bool: ...
     def removal_hold(self) -> HoldState: ...
     def load_state(self) -> dict[Key, StoredRegistration]: ...
+    def load_some(self, keys: Collection[Key]) -> dict[Key, StoredRegistration]: ...
+    def row_index(self) -> RowIndex | None: ...
     def record_cycle(self, record: CycleRecord) -> int: ...
     def record_failure(
         self,

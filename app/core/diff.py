@@ -5,7 +5,7 @@ No I/O, no clock: every rule here is tested with plain values (tests/unit/test_d
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -44,6 +44,8 @@ def diff(
     removal_confirm_polls: int,
     hold: HoldState = HoldState.NONE,
     removal_hold_percent: int = GUARD_OFF,
+    unchanged: Collection[Key] = (),
+    present: Collection[Key] | None = None,
 ) -> DiffResult:
     """Compare one answer with the stored state.
 
@@ -51,10 +53,14 @@ def diff(
     `baseline` event then. A partial answer (rows were skipped) never advances a removal,
     because a row missing from it may simply have failed validation. A held cycle (the
     answer left out too many, app.core.shrink) counts the absences but concludes no removal.
+
+    `unchanged`: registrations whose row is byte-identical to the one stored (app.rowprints),
+    not in `answer.rows`. `present`: every present key, when `previous` holds only those the
+    answer touches (its rows', the present ones it lacks); None: `previous` is all of it.
     """
     events: list[Event] = []
     changed: list[StoredRegistration] = []
-    seen: set[Key] = set()
+    seen: set[Key] = set(unchanged)
     for row in answer.rows:
         seen.add(row.key)
         row_events, stored = _sighted(previous.get(row.key), row, now, baseline=baseline)
@@ -63,9 +69,8 @@ def diff(
             changed.append(stored)
     if not answer.complete:
         return DiffResult(events=tuple(events), changed=tuple(changed))
-    gone = [previous[key] for key in sorted(previous.keys() - seen) if previous[key].present]
-    present = sum(1 for s in previous.values() if s.present) if gone else 0
-    decided = guard(hold, present=present, missing=len(gone), percent=removal_hold_percent)
+    gone, count = _gone(previous, seen, present)
+    decided = guard(hold, present=count, missing=len(gone), percent=removal_hold_percent)
     pending = 0
     for stored_gone in gone:
         event, stored = _missing(stored_gone, now, removal_confirm_polls, held=decided.held)
@@ -75,6 +80,16 @@ def diff(
         else:
             events.append(event)
     return DiffResult(tuple(events), tuple(changed), removals_pending=pending, guard=decided)
+
+
+def _gone(
+    previous: Mapping[Key, StoredRegistration], seen: set[Key], present: Collection[Key] | None
+) -> tuple[list[StoredRegistration], int]:
+    """The present registrations this complete answer lacks, by key, and how many are present."""
+    if present is not None:
+        return [previous[key] for key in sorted(set(present) - seen)], len(present)
+    gone = [previous[key] for key in sorted(previous.keys() - seen) if previous[key].present]
+    return gone, sum(1 for s in previous.values() if s.present) if gone else 0
 
 
 def _changes(prev: StoredRegistration, row: Registration, now: datetime) -> list[Event]:

@@ -3,7 +3,7 @@ result processors (most of a 100,000-row cycle; docs/performance.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,3 +83,20 @@ def _aware_utc(value: datetime) -> datetime:
     if value.tzinfo is UTC:
         return value
     return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+_KEYS_PER_SELECT = 500
+
+
+def read_some(engine: Engine, keys: Collection[Key]) -> dict[Key, StoredRegistration]:
+    """The stored registrations of `keys` (those that exist), a few hundred keys per SELECT:
+    what a cycle that knows its unchanged rows needs of the state (app.rowprints)."""
+    r, wanted, state = registrations.c, sorted(keys), {}
+    with reading(engine) as conn:
+        for start in range(0, len(wanted), _KEYS_PER_SELECT):
+            chunk = wanted[start : start + _KEYS_PER_SELECT]
+            stmt = _STATE_SELECT.where(sa.tuple_(r.client_id, r.provider_id).in_(chunk))
+            for row in conn.execute(stmt):
+                # The columns' own types have made every datetime UTC-aware already.
+                state[row[0], row[2]] = _stored_from_raw(row, _aware_utc, _aware_utc)
+    return state

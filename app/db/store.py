@@ -4,7 +4,7 @@ Datetimes go in and come out UTC-aware. Driver errors are raised as DatabaseErro
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,11 +15,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from app.core.blind import BlindState, ChannelHealth
 from app.core.stuck import Candidate
-from app.db import holds, notices, pgcopy, planned, reminders, sqlitebulk
+from app.db import holds, notices, pgcopy, planned, reminders, rowindex, sqlitebulk
 from app.db.engine import translate_errors
 from app.db.polls import PollInfo as PollInfo
 from app.db.polls import PollReads
-from app.db.state import read_state
+from app.db.state import read_some, read_state
 from app.db.tables import poll_runs, registration_events, registrations
 from app.domain import (
     CycleRecord,
@@ -31,6 +31,7 @@ from app.domain import (
     Outcome,
     StoredRegistration,
 )
+from app.rowprints import RowIndex
 
 _SUCCESS = (Outcome.OK.value, Outcome.DEGRADED.value)
 _MAX_ERROR_CHARS = 500
@@ -59,6 +60,14 @@ class Store(PollReads):
         """Every registration, present or removed (app.db.state)."""
         return read_state(self._engine)
 
+    def load_some(self, keys: Collection[Key]) -> dict[Key, StoredRegistration]:
+        """The stored registrations of `keys` (app.db.state)."""
+        return read_some(self._engine, keys)
+
+    def row_index(self) -> RowIndex | None:
+        """The fingerprints of the rows the state was read from (app.db.rowindex)."""
+        return rowindex.read_index(self._engine)
+
     def record_cycle(self, record: CycleRecord) -> int:
         """In ONE transaction: the poll_runs row, the upserted state, the events, and the
         deliveries the plan calls for. Returns the poll id."""
@@ -82,6 +91,8 @@ class Store(PollReads):
             notices.record_notices(conn, poll_id, record.notices, record.finished_at)
             planned.insert_deliveries(conn, poll_id, record.deliveries, record.finished_at)
             holds.record_guard(conn, poll_id, record.guard, record.finished_at)
+            if record.index is not None or record.drop_index:
+                rowindex.write_index(conn, poll_id, record.index, record.finished_at)
         return poll_id
 
     def record_failure(

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -243,4 +244,18 @@ digests = Table(
     Column("content", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("fire_at", name="uq_digests_fire_at"),
+)
+
+row_index = Table(
+    "row_index",
+    metadata,
+    # At most one row (id 1), written with the state by every cycle that read its answer row
+    # by row: each present registration and the fingerprint of the row it was last read from
+    # (msgpack, app.db.rowindex), so a cycle validates and diffs only the rows that changed
+    # (issue 13). A cycle that read its answer whole deletes it.
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("poll_id", BigInteger, nullable=False),
+    Column("present", Integer, nullable=False),  # how many registrations it lists
+    Column("entries", LargeBinary, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -3,7 +3,6 @@ Validation of the body and the error hierarchy live in app.listing."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import ssl
 import threading
@@ -23,11 +22,11 @@ from app.flinks.listing import (
     FlinksUnavailable,
     parse_answer,
     parse_timestamp,
-    read_answer,
     snippet,
 )
 from app.flinks.retries import ATTEMPTS, MAX_RETRY_AFTER, MIB, send_with_retries
 from app.flinks.retries import where as _where
+from app.flinks.rows import fetched
 from app.settings import ConfigError
 
 log = logging.getLogger(__name__)
@@ -138,11 +137,9 @@ class FlinksClient:
                 f"Flinks refused GET {_where(self._listing_url)}: HTTP {response.status_code}"
                 f"{self._detail(response)}"
             )
-        body = response.content
-        rows = read_answer(body)  # FlinksBadAnswer now unless the body is a JSON array
-        # The rows are validated only when the cycle asks for them: not at all for a body
-        # identical to the last complete one (app.poll), the quiet poll of a large listing.
-        return Fetched(rows, hashlib.sha256(body).hexdigest(), len(body))
+        # FlinksBadAnswer now unless the body is a JSON array; the rows are validated only
+        # when the cycle asks for them (app.flinks.rows.fetched).
+        return fetched(response.content)
 
     def token(self) -> str:
         """The cached access token, renewed when little of its lifetime remains."""

@@ -229,37 +229,54 @@ def parse_answer(body: bytes) -> Answer:
 
 def validate_items(items: list[Any], validate: Callable[[Any], Registration | None]) -> Answer:
     """parse_answer after the body was read (`items` is emptied as it goes)."""
-    kept: dict[Key, Registration] = {}
-    conflicts: dict[Key, list[Registration]] = {}
-    repeats: dict[Key, int] = {}  # identical duplicates, in case the key conflicts later
-    skipped = 0
+    merge = Merge()
     for index, item in enumerate(items):
         # Drop each parsed dict once it is validated: at 100,000 rows the dicts and the
         # Registrations built from them would otherwise all be alive at the same time.
         items[index] = None
-        row = validate(item)
+        merge.add(validate(item))
+    return merge.answer()
+
+
+class Merge:
+    """The rows of one answer gathered by key: identical duplicates are one row, different
+    rows for one key make that key invalid for this answer (all its rows skipped)."""
+
+    def __init__(self) -> None:
+        self.kept: dict[Key, Registration] = {}
+        self.tags: dict[Key, bytes] = {}  # what the caller tagged each kept row with
+        self._conflicts: dict[Key, list[Registration]] = {}
+        self._repeats: dict[Key, int] = {}  # identical duplicates, in case the key conflicts later
+        self._skipped = 0
+
+    def add(self, row: Registration | None, tag: bytes = b"") -> None:
         if row is None:
-            skipped += 1
-            continue
+            self._skipped += 1
+            return
         key = row.key
-        previous = kept.get(key)
+        previous = self.kept.get(key)
         if previous is None:
-            if key in conflicts:
-                conflicts[key].append(row)
+            if key in self._conflicts:
+                self._conflicts[key].append(row)
             else:
-                kept[key] = row
+                self.kept[key], self.tags[key] = row, tag
         elif previous == row:
-            repeats[key] = repeats.get(key, 0) + 1
+            self._repeats[key] = self._repeats.get(key, 0) + 1
             log.debug("flinks.duplicate_row key=%s/%d identical", snippet(key[0]), key[1])
         else:
             # Which of two different rows is the truth cannot be told from the answer, and
             # picking one by order or requested_on flaps when Flinks reorders its rows.
-            conflicts[key] = [kept.pop(key), row]
-    for key in sorted(conflicts):
-        rows = conflicts[key]
-        skipped += len(rows) + repeats.get(key, 0)
-        _log_conflict(key, rows, len(rows) + repeats.get(key, 0))
-    return Answer(rows=tuple(kept[key] for key in sorted(kept)), skipped=skipped)
+            self._conflicts[key] = [self.kept.pop(key), row]
+            del self.tags[key]
+
+    def answer(self) -> Answer:
+        """The kept rows sorted by key, and every skip (conflicts logged here, by key)."""
+        skipped = self._skipped
+        for key in sorted(self._conflicts):
+            rows = self._conflicts[key]
+            skipped += len(rows) + self._repeats.get(key, 0)
+            _log_conflict(key, rows, len(rows) + self._repeats.get(key, 0))
+        return Answer(rows=tuple(self.kept[key] for key in sorted(self.kept)), skipped=skipped)
 
 
 def _log_conflict(key: Key, rows: list[Registration], count: int) -> None:

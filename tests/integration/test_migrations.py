@@ -25,6 +25,7 @@ APP_TABLES = {
     "slack_threads",
     "digests",
     "slack_boards",
+    "row_index",
 }
 
 
@@ -95,8 +96,8 @@ def test_schema_is_current(engine: sa.Engine) -> None:
     assert not db.schema_is_current(engine)
 
 
-def test_head_revision_is_the_slack_boards_one() -> None:
-    assert db.head_revision() == "0006"
+def test_head_revision_is_the_row_index_one() -> None:
+    assert db.head_revision() == "0007"
 
 
 def test_0004_keeps_the_outbox_and_polls_of_0003(engine: sa.Engine) -> None:

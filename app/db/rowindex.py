@@ -1,0 +1,65 @@
+"""The row index (app.rowprints.RowIndex) in the database: one row of msgpack, written in the
+cycle's own transaction, so it always describes the state beside it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from app.db.engine import reading
+from app.db.tables import registrations, row_index
+from app.domain import Key
+from app.rowprints import RowIndex
+
+log = logging.getLogger(__name__)
+
+_ONLY = 1  # the id of the one row
+_ENTRIES = msgspec.msgpack.Decoder(list[tuple[str, int, bytes]])
+_ENCODER = msgspec.msgpack.Encoder()
+
+
+def read_index(engine: Engine) -> RowIndex | None:
+    """The index, or None: none written yet, or one that does not list as many present
+    registrations as the table holds (then the cycle reads its answer whole, and writes a
+    new one)."""
+    t, r = row_index.c, registrations.c
+    with reading(engine) as conn:
+        row = conn.execute(sa.select(t.present, t.entries).where(t.id == _ONLY)).first()
+        if row is None:
+            return None
+        present = sa.select(sa.func.count()).select_from(registrations).where(r.present)
+        count = conn.execute(present).scalar_one()
+    if count != row.present:
+        log.warning(
+            "rowindex.ignored reason=lists %d registrations, %d present", row.present, count
+        )
+        return None
+    try:
+        entries = _ENTRIES.decode(row.entries)
+    except msgspec.DecodeError as exc:
+        log.warning("rowindex.ignored reason=unreadable (%s)", exc)
+        return None
+    return RowIndex.of(((cid, pid), fp) for cid, pid, fp in entries)
+
+
+def write_index(
+    conn: Connection, poll_id: int, entries: Mapping[Key, bytes] | None, at: datetime
+) -> None:
+    """Replace the index (None: delete it; the next cycle reads its answer whole)."""
+    conn.execute(sa.delete(row_index))
+    if entries is None:
+        return
+    blob = _ENCODER.encode([(key[0], key[1], fp) for key, fp in entries.items()])
+    values = {
+        "id": _ONLY,
+        "poll_id": poll_id,
+        "present": len(entries),
+        "entries": blob,
+        "updated_at": at,
+    }
+    conn.execute(sa.insert(row_index).values(values))

@@ -1,0 +1,114 @@
+"""PURE: a listing body read row by row, each row known by a fingerprint of its raw bytes, so
+that only the rows not byte-identical to a stored one are validated (issue 13). The rules of
+SPEC 2 are app.flinks.listing's: the same skips, the same log lines, the same conflicts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from hashlib import blake2b, sha256
+
+import msgspec
+
+from app.domain import Fetched, Key, Registration
+from app.flinks.body import _UNSTORABLE_ESCAPE, load_array
+from app.flinks.errors import FlinksBadAnswer
+from app.flinks.listing import _TYPED, Merge, _Typed, _typed_row, _validate_row, read_answer
+from app.rowprints import Delta
+
+_RAW = msgspec.json.Decoder(list[msgspec.Raw])
+_ONE = msgspec.json.Decoder(_Typed)
+
+
+def fingerprint(raw: bytes | msgspec.Raw) -> bytes:
+    """128 bits of BLAKE2b: no two different rows share one in any listing ever seen."""
+    return blake2b(raw, digest_size=16).digest()
+
+
+class RawListing:
+    """A body that is a JSON array, split into its elements' raw bytes (not yet validated)."""
+
+    __slots__ = ("_body", "_raws")
+
+    def __init__(self, body: bytes, raws: list[msgspec.Raw]) -> None:
+        self._body, self._raws = body, raws
+
+    def __len__(self) -> int:
+        return len(self._raws)
+
+    def delta(self, known: Mapping[bytes, Key]) -> Delta:
+        """The answer against `known` (fingerprint -> registration, of the rows the stored state
+        was read from): a known row is not validated again, every other row is. Should an
+        unknown row share a key with a known one, both are validated, so duplicates and
+        conflicts are decided exactly as for a whole answer."""
+        unchanged: dict[Key, int] = {}  # the first row of each known key
+        again: dict[Key, list[int]] = {}  # its identical repeats, if any
+        unknown: list[int] = []
+        prints = [blake2b(raw, digest_size=16).digest() for raw in self._raws]
+        get = known.get
+        for index, fp in enumerate(prints):
+            key = get(fp)
+            if key is None:
+                unknown.append(index)
+            elif key in unchanged:
+                again.setdefault(key, []).append(index)
+            else:
+                unchanged[key] = index
+        rows = self._rows(unknown)
+        for row in list(rows.values()):
+            if row is not None and row.key in unchanged:
+                # An unknown row shares the key: all its rows are validated and decided in full.
+                indexes = [unchanged.pop(row.key), *again.get(row.key, ())]
+                rows.update((index, self._row(index)) for index in indexes)
+        merge = Merge()
+        for index in sorted(rows):
+            merge.add(rows[index], prints[index])
+        answer = merge.answer()
+        kept = {key: prints[index] for key, index in unchanged.items()}
+        kept.update(merge.tags)
+        return Delta(answer, frozenset(unchanged), kept)
+
+    def _rows(self, indexes: list[int]) -> dict[int, Registration | None]:
+        if 2 * len(indexes) > len(self._raws):
+            # Most rows are new (a first sync): one pass types the whole body, when it can.
+            try:
+                typed = _TYPED.decode(self._body)
+            except (msgspec.DecodeError, RecursionError):
+                pass
+            else:
+                return {index: _typed_row(typed[index]) for index in indexes}
+        return {index: self._row(index) for index in indexes}
+
+    def _row(self, index: int) -> Registration | None:
+        raw = self._raws[index]
+        try:
+            return _typed_row(_ONE.decode(raw))
+        except msgspec.DecodeError:
+            pass  # not the documented types: the exact path decides (and logs) the row
+        try:
+            (item,) = load_array(b"[" + bytes(raw) + b"]")
+        except FlinksBadAnswer:
+            load_array(self._body)  # the whole body's own error (e.g. not UTF-8 at byte N)
+            raise
+        return _validate_row(item)
+
+
+def read_rows(body: bytes) -> RawListing | None:
+    """The body split into rows, or None when it must be read whole (app.flinks.listing):
+    not a JSON array msgspec reads, a BOM, NUL or lone surrogates."""
+    if _UNSTORABLE_ESCAPE.search(body):
+        return None
+    try:
+        return RawListing(body, _RAW.decode(body))
+    except (msgspec.DecodeError, RecursionError):
+        return None
+
+
+def fetched(body: bytes) -> Fetched:
+    """A listing body as a cycle takes it: its digest now, its rows validated on first use:
+    not at all for a body identical to the last complete one (app.poll), the quiet poll of a
+    large listing, and only those that changed when it can be read row by row. Raises
+    FlinksBadAnswer now unless the body is a JSON array."""
+    digest = sha256(body).hexdigest()
+    if (raw := read_rows(body)) is not None:
+        return Fetched(lambda: raw.delta({}).answer, digest, len(body), rows=raw)
+    return Fetched(read_answer(body), digest, len(body))
