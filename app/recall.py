@@ -5,6 +5,7 @@ was read from (app.rowprints), and only the registrations an answer's changed ro
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -22,12 +23,12 @@ class Previous:
     answer touches, with the keys of every present one."""
 
     state: dict[Key, StoredRegistration]
-    present: frozenset[Key] | None = None
+    present: AbstractSet[Key] | None = None
 
-    def present_keys(self) -> frozenset[Key]:
+    def present_keys(self) -> AbstractSet[Key]:
         if self.present is not None:
             return self.present
-        return frozenset(key for key, stored in self.state.items() if stored.present)
+        return {key for key, stored in self.state.items() if stored.present}
 
 
 @dataclass
@@ -62,11 +63,17 @@ class Recall:
             return Previous(self.store.load_state())  # one SELECT of all beats many of most
         return Previous(self.store.load_some(needed), index.present)
 
-    @staticmethod
     def next_index(
-        previous: Previous, delta: Delta, changed: tuple[StoredRegistration, ...]
+        self,
+        previous: Previous,
+        delta: Delta,
+        index: RowIndex | None,
+        changed: tuple[StoredRegistration, ...],
     ) -> Mapping[Key, bytes] | None:
-        return next_index(previous.present_keys(), delta, changed)
+        """The index to store with this cycle's state (app.rowprints.next_index)."""
+        if index is None:
+            return next_index(None, previous.present_keys(), delta, changed)
+        return next_index(index.entries, (), delta, changed)
 
     def remember(
         self,
@@ -84,7 +91,7 @@ class Recall:
             return
         full = previous.present is None
         self._state = (poll_id, apply(previous.state, changed)) if full else None
-        self._index = None if index is None else (poll_id, RowIndex.of(index.items()))
+        self._index = None if index is None else (poll_id, RowIndex.of(index))
 
     @staticmethod
     def _own(kept: tuple[int, T] | None, latest: int | None) -> T | None:

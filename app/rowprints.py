@@ -6,6 +6,7 @@ have changed it. Standard library only."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -20,8 +21,8 @@ class Delta:
     answer: Answer
     # The registrations whose row is byte-identical to the one they were last read from.
     unchanged: frozenset[Key]
-    # The fingerprint of every row the answer kept, unchanged ones included; None when the
-    # body was not read row by row (then the next cycle validates every row again).
+    # The fingerprint of each row of `answer.rows`; None when the body was not read row by
+    # row (then the next cycle validates every row again).
     prints: Mapping[Key, bytes] | None
 
     @property
@@ -43,40 +44,38 @@ class Rows(Protocol):
 @dataclass(frozen=True, slots=True)
 class RowIndex:
     """Every present registration after a cycle, with the fingerprint of the row it was read
-    from in that cycle's answer (none when the answer did not keep its row: a skipped row, a
+    from in that cycle's answer (b"" when the answer did not keep its row: a skipped row, a
     registration missing from it). Written with the state, in the same transaction."""
 
-    present: frozenset[Key]
+    entries: Mapping[Key, bytes]
     prints: Mapping[bytes, Key]  # fingerprint -> registration, for the rows the answer kept
 
     @classmethod
-    def of(cls, entries: Iterable[tuple[Key, bytes]]) -> RowIndex:
-        present, prints = set(), {}
-        for key, fingerprint in entries:
-            present.add(key)
-            if fingerprint:
-                prints[fingerprint] = key
-        return cls(present=frozenset(present), prints=prints)
+    def of(cls, entries: Mapping[Key, bytes]) -> RowIndex:
+        return cls(entries, {fp: key for key, fp in entries.items() if fp})
 
-    def entries(self) -> dict[Key, bytes]:
-        by_key = dict.fromkeys(self.present, b"")
-        by_key.update((key, fp) for fp, key in self.prints.items())
-        return by_key
+    @property
+    def present(self) -> AbstractSet[Key]:
+        return self.entries.keys()
 
 
 def next_index(
-    present: frozenset[Key], delta: Delta, changed: Iterable[StoredRegistration]
+    old: Mapping[Key, bytes] | None,
+    present: Iterable[Key],
+    delta: Delta,
+    changed: Iterable[StoredRegistration],
 ) -> dict[Key, bytes] | None:
-    """The index to store after a cycle: the registrations present before it, with those it
-    added or brought back and without those it concluded removed, each with the fingerprint of
-    its row in this answer. None when the answer was not read row by row."""
+    """The index to store after a cycle: the last one (`old`, or the `present` keys without
+    fingerprints when there is none) with this answer's rows, those it lacks without one, and
+    without the registrations it concluded removed. None when the answer was not read row by
+    row. The work is that of the rows that changed, plus two set differences."""
     if delta.prints is None:
         return None
-    keys = set(present)
+    index = dict(old) if old is not None else dict.fromkeys(present, b"")
+    lacking = index.keys() - delta.unchanged - delta.prints.keys()
+    index.update(dict.fromkeys(lacking, b""))
+    index.update(delta.prints)
     for stored in changed:
-        if stored.present:
-            keys.add(stored.key)
-        else:
-            keys.discard(stored.key)
-    prints = delta.prints
-    return {key: prints.get(key, b"") for key in keys}
+        if not stored.present:
+            index.pop(stored.key, None)
+    return index

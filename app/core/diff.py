@@ -6,6 +6,7 @@ No I/O, no clock: every rule here is tested with plain values (tests/unit/test_d
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -45,7 +46,7 @@ def diff(
     hold: HoldState = HoldState.NONE,
     removal_hold_percent: int = GUARD_OFF,
     unchanged: Collection[Key] = (),
-    present: Collection[Key] | None = None,
+    present: AbstractSet[Key] | None = None,
 ) -> DiffResult:
     """Compare one answer with the stored state.
 
@@ -83,11 +84,11 @@ def diff(
 
 
 def _gone(
-    previous: Mapping[Key, StoredRegistration], seen: set[Key], present: Collection[Key] | None
+    previous: Mapping[Key, StoredRegistration], seen: set[Key], present: AbstractSet[Key] | None
 ) -> tuple[list[StoredRegistration], int]:
     """The present registrations this complete answer lacks, by key, and how many are present."""
     if present is not None:
-        return [previous[key] for key in sorted(set(present) - seen)], len(present)
+        return [previous[key] for key in sorted(present - seen)], len(present)
     gone = [previous[key] for key in sorted(previous.keys() - seen) if previous[key].present]
     return gone, sum(1 for s in previous.values() if s.present) if gone else 0
 

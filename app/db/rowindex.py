@@ -19,7 +19,7 @@ from app.rowprints import RowIndex
 log = logging.getLogger(__name__)
 
 _ONLY = 1  # the id of the one row
-_ENTRIES = msgspec.msgpack.Decoder(list[tuple[str, int, bytes]])
+_ENTRIES = msgspec.msgpack.Decoder(list[tuple[tuple[str, int], bytes]])
 _ENCODER = msgspec.msgpack.Encoder()
 
 
@@ -44,7 +44,7 @@ def read_index(engine: Engine) -> RowIndex | None:
     except msgspec.DecodeError as exc:
         log.warning("rowindex.ignored reason=unreadable (%s)", exc)
         return None
-    return RowIndex.of(((cid, pid), fp) for cid, pid, fp in entries)
+    return RowIndex.of(dict(entries))
 
 
 def write_index(
@@ -54,7 +54,7 @@ def write_index(
     conn.execute(sa.delete(row_index))
     if entries is None:
         return
-    blob = _ENCODER.encode([(key[0], key[1], fp) for key, fp in entries.items()])
+    blob = _ENCODER.encode(list(entries.items()))  # [[[client_id, provider_id], print], ...]
     values = {
         "id": _ONLY,
         "poll_id": poll_id,

@@ -3,12 +3,13 @@ result processors (most of a 100,000-row cycle; docs/performance.md)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from app.db.engine import reading
 from app.db.tables import registrations
@@ -23,28 +24,60 @@ def read_state(engine: Engine) -> dict[Key, StoredRegistration]:
     of a 100,000-row cycle (docs/performance.md)."""
     with reading(engine) as conn:
         sql = str(_STATE_SELECT.compile(dialect=conn.dialect))
-        parse = _sqlite_utc if conn.dialect.name == "sqlite" else _aware_utc
-        # first_seen_at and status_since are poll times: few distinct values, parsed once
-        # and shared (100,000 rows: 200,000 datetimes fewer).
-        seen: dict[Any, datetime] = {}
-
-        def poll_time(value: Any) -> datetime:
-            found = seen.get(value)
-            if found is None:
-                found = seen[value] = parse(value)
-            return found
-
-        if conn.dialect.name != "sqlite":
-            poll_time = parse  # the driver already built every datetime: nothing to share
-
-        # The driver's cursor in slices: few calls (not one SQLAlchemy fetchone per row),
-        # and never all 100,000 raw rows alive next to the state built from them.
-        cursor = conn.exec_driver_sql(sql).cursor
         state: dict[Key, StoredRegistration] = {}
-        while rows := cursor.fetchmany(_CHUNK):
-            for row in rows:
-                state[row[0], row[2]] = _stored_from_raw(row, parse, poll_time)
+        _convert(conn, conn.exec_driver_sql(sql).cursor, state)
         return state
+
+
+def read_some(engine: Engine, keys: Collection[Key]) -> dict[Key, StoredRegistration]:
+    """The stored registrations of `keys` (those that exist), in one SELECT that looks each
+    key up in the primary key: what a cycle that knows its unchanged rows needs of the state
+    (app.rowprints). The keys go as one parameter: a JSON array on SQLite (json_each), two
+    arrays on PostgreSQL (unnest); SQLite would scan the table for a row-value IN list."""
+    state: dict[Key, StoredRegistration] = {}
+    if not keys:
+        return state
+    with reading(engine) as conn:
+        head = str(_STATE_SELECT.compile(dialect=conn.dialect))
+        if conn.dialect.name == "sqlite":
+            sql = f"{head} {_SQLITE_KEYS}"
+            params: tuple[Any, ...] = (json.dumps(list(keys)),)
+        else:
+            sql = f"{head} {_PG_KEYS}"
+            params = ([key[0] for key in keys], [key[1] for key in keys])
+        _convert(conn, conn.exec_driver_sql(sql, params).cursor, state)
+    return state
+
+
+_SQLITE_KEYS = (
+    "JOIN json_each(?) AS k ON registrations.client_id = json_extract(k.value, '$[0]') "
+    "AND registrations.provider_id = json_extract(k.value, '$[1]')"
+)
+_PG_KEYS = (
+    "JOIN unnest(%s::varchar[], %s::bigint[]) AS k(client_id, provider_id) "
+    "ON registrations.client_id = k.client_id AND registrations.provider_id = k.provider_id"
+)
+
+
+def _convert(conn: Connection, cursor: Any, state: dict[Key, StoredRegistration]) -> None:
+    """The driver's rows into `state`, in slices: few calls (not one SQLAlchemy fetchone per
+    row), and never all 100,000 raw rows alive next to the state built from them."""
+    parse = _sqlite_utc if conn.dialect.name == "sqlite" else _aware_utc
+    # first_seen_at and status_since are poll times: few distinct values, parsed once and
+    # shared (100,000 rows: 200,000 datetimes fewer).
+    seen: dict[Any, datetime] = {}
+
+    def poll_time(value: Any) -> datetime:
+        found = seen.get(value)
+        if found is None:
+            found = seen[value] = parse(value)
+        return found
+
+    if conn.dialect.name != "sqlite":
+        poll_time = parse  # the driver already built every datetime: nothing to share
+    while rows := cursor.fetchmany(_CHUNK):
+        for row in rows:
+            state[row[0], row[2]] = _stored_from_raw(row, parse, poll_time)
 
 
 _r = registrations.c
@@ -83,20 +116,3 @@ def _aware_utc(value: datetime) -> datetime:
     if value.tzinfo is UTC:
         return value
     return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-_KEYS_PER_SELECT = 500
-
-
-def read_some(engine: Engine, keys: Collection[Key]) -> dict[Key, StoredRegistration]:
-    """The stored registrations of `keys` (those that exist), a few hundred keys per SELECT:
-    what a cycle that knows its unchanged rows needs of the state (app.rowprints)."""
-    r, wanted, state = registrations.c, sorted(keys), {}
-    with reading(engine) as conn:
-        for start in range(0, len(wanted), _KEYS_PER_SELECT):
-            chunk = wanted[start : start + _KEYS_PER_SELECT]
-            stmt = _STATE_SELECT.where(sa.tuple_(r.client_id, r.provider_id).in_(chunk))
-            for row in conn.execute(stmt):
-                # The columns' own types have made every datetime UTC-aware already.
-                state[row[0], row[2]] = _stored_from_raw(row, _aware_utc, _aware_utc)
-    return state

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from hashlib import blake2b, sha256
+from typing import Any
 
 import msgspec
 
@@ -40,6 +41,8 @@ class RawListing:
         was read from): a known row is not validated again, every other row is. Should an
         unknown row share a key with a known one, both are validated, so duplicates and
         conflicts are decided exactly as for a whole answer."""
+        if not known:
+            return self._whole()
         unchanged: dict[Key, int] = {}  # the first row of each known key
         again: dict[Key, list[int]] = {}  # its identical repeats, if any
         unknown: list[int] = []
@@ -53,7 +56,7 @@ class RawListing:
                 again.setdefault(key, []).append(index)
             else:
                 unchanged[key] = index
-        rows = self._rows(unknown)
+        rows = {index: self._row(index) for index in unknown}
         for row in list(rows.values()):
             if row is not None and row.key in unchanged:
                 # An unknown row shares the key: all its rows are validated and decided in full.
@@ -63,20 +66,22 @@ class RawListing:
         for index in sorted(rows):
             merge.add(rows[index], prints[index])
         answer = merge.answer()
-        kept = {key: prints[index] for key, index in unchanged.items()}
-        kept.update(merge.tags)
-        return Delta(answer, frozenset(unchanged), kept)
+        return Delta(answer, frozenset(unchanged), merge.tags)
 
-    def _rows(self, indexes: list[int]) -> dict[int, Registration | None]:
-        if 2 * len(indexes) > len(self._raws):
-            # Most rows are new (a first sync): one pass types the whole body, when it can.
-            try:
-                typed = _TYPED.decode(self._body)
-            except (msgspec.DecodeError, RecursionError):
-                pass
-            else:
-                return {index: _typed_row(typed[index]) for index in indexes}
-        return {index: self._row(index) for index in indexes}
+    def _whole(self) -> Delta:
+        """Every row validated (a first sync, or no index): in one typed pass when it can, each
+        decoded row let go once validated, as app.flinks.listing.validate_items does."""
+        merge, raws = Merge(), self._raws
+        try:
+            typed: list[Any] = _TYPED.decode(self._body)
+        except (msgspec.DecodeError, RecursionError):
+            for index, raw in enumerate(raws):
+                merge.add(self._row(index), blake2b(raw, digest_size=16).digest())
+        else:
+            for index, raw in enumerate(raws):
+                item, typed[index] = typed[index], None
+                merge.add(_typed_row(item), blake2b(raw, digest_size=16).digest())
+        return Delta(merge.answer(), frozenset(), merge.tags)
 
     def _row(self, index: int) -> Registration | None:
         raw = self._raws[index]
