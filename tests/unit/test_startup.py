@@ -82,3 +82,37 @@ def test_read_commands_load_no_alembic_service_nor_channel(tmp_path: Path, argv:
     assert probe["code"] == 0
     assert probe["out"].strip() in ("(none)", "[]")
     assert probe["loaded"] == []
+
+
+BUILD_APP = """
+import json, sys
+from app.settings import load_settings
+from app.wiring import build_app
+built = build_app(load_settings())
+built.close()
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} & set(json.loads(HEAVY)))))
+"""
+# What a `poll` on a migrated database with no channel configured does not use.
+NOT_FOR_POLL = ("alembic", "apscheduler", "flask", "prometheus_client", "slack_sdk", "waitress")
+
+
+def test_a_poll_on_a_current_schema_loads_no_alembic_service_nor_unused_channel(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'fw.db'}"
+    engine = db.make_engine(url)
+    db.migrate(engine)
+    engine.dispose()
+    (tmp_path / ".env").write_text("")
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "PYTHONPATH")}
+    settings = {"DATABASE_URL": url, "FLINKS_CLIENT_ID": "id", "FLINKS_CLIENT_SECRET": "secret"}
+    done = subprocess.run(
+        [sys.executable, "-c", BUILD_APP.replace("json.loads(HEAVY)", repr(NOT_FOR_POLL))],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**env, **settings},
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(done.stdout) == []
