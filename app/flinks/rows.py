@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from hashlib import blake2b, sha256
-from typing import Any
 
 import msgspec
 
 from app.domain import Fetched, Key, Registration
 from app.flinks.body import _UNSTORABLE_ESCAPE, load_array
 from app.flinks.errors import FlinksBadAnswer
-from app.flinks.listing import _TYPED, Merge, _Typed, _typed_row, _validate_row, read_answer
+from app.flinks.listing import Merge, _Typed, _typed_row, _validate_row, read_answer
 from app.rowprints import Delta
 
 _RAW = msgspec.json.Decoder(list[msgspec.Raw])
@@ -74,18 +73,12 @@ class RawListing:
         return Delta(answer, frozenset(unchanged), merge.tags)
 
     def _whole(self) -> Delta:
-        """Every row validated (a first sync, or no index): in one typed pass when it can, each
-        decoded row let go once validated, as app.flinks.listing.validate_items does."""
-        merge, raws = Merge(), self._raws
-        try:
-            typed: list[Any] = _TYPED.decode(self._body)
-        except (msgspec.DecodeError, RecursionError):
-            for index, raw in enumerate(raws):
-                merge.add(self._row(index), blake2b(raw, digest_size=16).digest())
-        else:
-            for index, raw in enumerate(raws):
-                item, typed[index] = typed[index], None
-                merge.add(_typed_row(item), blake2b(raw, digest_size=16).digest())
+        """Every row validated (a first sync, or no index), one row decoded at a time: typing
+        the whole body at once would hold every decoded row together (at 500,000 rows,
+        70 MiB more at the peak for no gain in time)."""
+        merge = Merge()
+        for index, raw in enumerate(self._raws):
+            merge.add(self._row(index), blake2b(raw, digest_size=16).digest())
         return Delta(merge.answer(), frozenset(), merge.tags)
 
     def _row(self, index: int) -> Registration | None:
