@@ -9,27 +9,17 @@ from datetime import datetime, timedelta
 from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
-from app.db.queries import Filters
+from app.db.boardreads import BoardFilter
+from app.db.queries import STATUS_COLUMNS, Filters
 from app.web import charts
-from app.web.export import FORMATS, export
-from app.web.shape import BoardQuery, board, time_in_status, weekly_moves
+from app.web.export import FORMATS, export, export_records
+from app.web.shape import RECIPIENTS_PER_PAGE, board, time_in_status, weekly_moves
 from app.web.site import WebUI
 
 pages = Blueprint("pages", __name__, template_folder="templates")
 
 # The fields of `flinkswatch status --format json` (app/db/queries.current), in its order.
-STATUS_FIELDS = (
-    "client_id",
-    "client_name",
-    "provider_id",
-    "provider_name",
-    "country",
-    "registration_status",
-    "requested_on",
-    "first_seen_at",
-    "status_since",
-    "present",
-)
+STATUS_FIELDS = STATUS_COLUMNS
 EVENT_FIELDS = (
     "observed_at",
     "event",
@@ -104,21 +94,26 @@ def _span(value: object) -> str:
 
 @pages.get("/")
 def board_page() -> ResponseReturnValue:
+    """One page of recipients; the export has every registration the filters keep, streamed."""
     ui, args = _ui(), request.args
-    query = BoardQuery(
+    query = BoardFilter(
         status=args.get("status", "").strip(),
         country=args.get("country", "").strip(),
         provider=args.get("provider", "").strip(),
         client=args.get("client", "").strip(),
         stuck=args.get("stuck") == "1",
         q=args.get("q", "").strip(),
-        page=args.get("page", 1, type=int) or 1,
     )
-    rows = ui.reads.current(Filters(status=query.status or None, provider=query.provider or None))
-    shown = board(rows, query, ui.clock(), ui.reads.stuck_after)
+    now = ui.clock()
     if fmt := _format():
-        return export(shown.rows, STATUS_FIELDS, fmt, "registrations")
-    return render_template("board.html", board=shown, query=query, args=args)
+        records = ui.reads.board_export(query, now)
+        return export_records(records, STATUS_FIELDS, fmt, "registrations")
+    page = args.get("page", 1, type=int) or 1
+    found = ui.reads.board(query, now, page, RECIPIENTS_PER_PAGE)
+    shown = board(found, now, ui.reads.stuck_after)
+    return render_template(
+        "board.html", board=shown, query=query, args=args, per_page=RECIPIENTS_PER_PAGE
+    )
 
 
 # path: a client_id may hold a slash (Flinks does not promise otherwise); the id ends it.
