@@ -12,6 +12,7 @@ from typing import Any
 
 from bench.cold import Process, marginal
 from bench.run import Figure
+from bench.web import WebFigure, render_web, web_verdicts
 
 # The targets of issue 13 at 100,000 rows: ratios to the floor, memory in MiB.
 TARGET_WARM = {"no change": 1.05, "10% changed": 1.5, "first sync": 3.0}
@@ -28,6 +29,7 @@ class Results:
     other: list[Process] = field(default_factory=list)  # urlwatch, as whole processes
     idle: tuple[float, float] | None = None
     notes: list[str] = field(default_factory=list)
+    web: list[WebFigure] = field(default_factory=list)  # the web page's (bench/web.py)
 
     def floor_process(self, rows: int) -> float | None:
         """The floor process's median seconds at `rows`: every floor run of that size, the
@@ -128,6 +130,7 @@ def verdicts(results: Results) -> list[str]:
         lines.append(_verdict("peak RSS (warm and cold)", max(peaks), TARGET_PEAK_MIB, "MiB"))
     if results.idle is not None:
         lines.append(_verdict("idle `run` RSS", results.idle[0], TARGET_IDLE_MIB, "MiB"))
+    lines += web_verdicts(results.web, TARGET_ROWS)
     return lines or [f"targets: not judged (they apply at {TARGET_ROWS} rows)"]
 
 
@@ -144,6 +147,7 @@ def to_json(results: Results, machine: str) -> str:
         "cold": [_cold_json(results, p) for p in results.cold],
         "other": [{**asdict(p), "median": p.median} for p in results.other],
         "idle_rss_mib": None if results.idle is None else results.idle[0],
+        "web": [{**asdict(f), "median": f.median, "met": f.met} for f in results.web],
         "verdicts": verdicts(results),
     }
     return json.dumps(data, indent=2)
@@ -169,6 +173,7 @@ def from_json(text: str) -> tuple[Results, str]:
         other=[build(Process, p) for p in data["other"]],
         idle=None if idle is None else (idle, idle),
         notes=data.get("notes", []),
+        web=[build(WebFigure, f) for f in data.get("web", [])],
     )
     return results, data.get("machine", "")
 
@@ -178,6 +183,8 @@ def main(argv: list[str]) -> int:
     results, machine = from_json(open(argv[0], encoding="utf-8").read())  # noqa: SIM115
     print(machine)
     print(render_table(results))
+    if results.web:
+        print(render_web(results.web))
     print("\n".join(verdicts(results)))
     return 0
 

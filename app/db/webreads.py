@@ -33,13 +33,15 @@ class WebReads:
 
     def board(self, f: BoardFilter, now: datetime, page: int, per_page: int) -> BoardPage:
         """One page of the board; see BoardReads.page."""
-        where = matching(f, now, self.stuck_after)
+        where = matching(f, now, self.stuck_after, self._engine.dialect.name)
         return BoardReads(self._engine).page(where, page, per_page)
 
     def board_export(self, f: BoardFilter, now: datetime) -> Iterator[Sequence[object]]:
         """Every registration the board's filters keep, as records of STATUS_COLUMNS,
         streamed (see BoardReads.stream)."""
-        return BoardReads(self._engine).stream(matching(f, now, self.stuck_after))
+        return BoardReads(self._engine).stream(
+            matching(f, now, self.stuck_after, self._engine.dialect.name)
+        )
 
     def first_key(self) -> Row | None:
         """One present registration's key (the benchmark times its timeline)."""

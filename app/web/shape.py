@@ -4,13 +4,10 @@ rows and `now`; no I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-
 from typing import TYPE_CHECKING
-
-from app.core.report import HistoryRow
 
 if TYPE_CHECKING:
     from app.db.boardreads import BoardPage
@@ -18,7 +15,7 @@ if TYPE_CHECKING:
 Row = dict[str, object]
 # Past this many providers on a page the board is a list grouped by recipient, not a grid.
 GRID_MAX_PROVIDERS = 12
-RECIPIENTS_PER_PAGE = 50
+RECIPIENTS_PER_PAGE = 25  # at 50 providers each, 1,250 cells: the page stays well under 1 MiB
 
 
 @dataclass
@@ -89,20 +86,26 @@ def time_in_status(events: Sequence[Row], now: datetime) -> list[Row]:
     return stretches
 
 
-def weekly_moves(history: Sequence[HistoryRow], now: datetime, weeks: int = 26) -> list[Row]:
+def week_start(now: datetime) -> datetime:
+    """The Monday (UTC midnight) of the week of `now`."""
+    return (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def weekly_moves(
+    moves: Iterable[tuple[str, datetime]], now: datetime, weeks: int = 26
+) -> list[Row]:
     """Approvals (to PENDING_ACTIVATION) and activations (to ACTIVE) per week, oldest first,
-    over the last `weeks` weeks; a week starts on Monday (UTC)."""
-    this_monday = (now - timedelta(days=now.weekday())).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
+    over the last `weeks` weeks, from (to_status, observed_at) of status_changed events; a week
+    starts on Monday (UTC)."""
+    this_monday = week_start(now)
     starts = [this_monday - timedelta(weeks=i) for i in range(weeks - 1, -1, -1)]
     counts = {start: {"approvals": 0, "activations": 0} for start in starts}
-    for row in history:
-        if row.event != "status_changed" or row.observed_at < starts[0]:
+    for to_status, observed_at in moves:
+        if observed_at < starts[0]:
             continue
-        week = starts[min(weeks - 1, (row.observed_at - starts[0]).days // 7)]
-        if row.to_status == "PENDING_ACTIVATION":
+        week = starts[min(weeks - 1, (observed_at - starts[0]).days // 7)]
+        if to_status == "PENDING_ACTIVATION":
             counts[week]["approvals"] += 1
-        elif row.to_status == "ACTIVE":
+        elif to_status == "ACTIVE":
             counts[week]["activations"] += 1
     return [{"week": start.date().isoformat(), **counts[start]} for start in starts]
