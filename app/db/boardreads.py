@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -18,6 +19,7 @@ from app.db.queries import STATUS_COLUMNS
 Row = dict[str, object]
 BATCH = 1000  # rows per fetch of a streamed export
 _LIKE_ESCAPE = "\\"
+_SEPARATOR = "\x1f"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,25 +76,58 @@ def matching(
         ]
         where.append(sa.or_(*late) if late else sa.false())
     if f.q:
-        pattern = _like(f.q)
-        columns = (r.client_id, r.client_name, r.provider_name, r.country)
-        # SQLite's LIKE ignores the case of ASCII letters (as its lower() folds them): lower()
-        # on 100,000 rows would only cost time. PostgreSQL's ILIKE folds as its lower() does.
-        if dialect == "sqlite":
-            found = [c.like(pattern, escape=_LIKE_ESCAPE) for c in columns]
-        else:
-            found = [c.ilike(pattern, escape=_LIKE_ESCAPE) for c in columns]
-        where.append(sa.or_(*found))
+        where.append(_search(f.q, dialect))
     return where
 
 
-def _status_select(where: list[sa.ColumnElement[bool]]) -> sa.Select[tuple[object, ...]]:
+def _search(q: str, dialect: str) -> sa.ColumnElement[bool]:
+    """`q` in any of the searched columns, ignoring case. Each backend's fastest form (at
+    100,000 rows): SQLite's LIKE, which ignores the case of ASCII letters as its lower() folds
+    them, column by column; PostgreSQL's ILIKE once over the columns joined by a character no
+    search holds (the unit separator, taken out of `q`), three times quicker than four."""
     r = tables.registrations.c
+    columns = (r.client_id, r.client_name, r.provider_name, r.country)
+    if dialect == "sqlite":
+        pattern = _like(q)
+        return sa.or_(*(c.like(pattern, escape=_LIKE_ESCAPE) for c in columns))
+    joined = r.client_id + _SEPARATOR + r.client_name + _SEPARATOR + r.provider_name
+    joined = joined + _SEPARATOR + r.country  # ||, quicker than concat_ws()
+    return joined.ilike(_like(q.replace(_SEPARATOR, "")), escape=_LIKE_ESCAPE)
+
+
+def _status_select(
+    where: list[sa.ColumnElement[bool]], times_as_text: str | None = None
+) -> sa.Select[tuple[object, ...]]:
+    """The rows of `flinkswatch status`; `times_as_text` (a dialect name): its times as the
+    database's text in UTC, for iso_text() (see stream())."""
+    r = tables.registrations.c
+    columns: list[sa.ColumnElement[Any]] = [r[name] for name in STATUS_COLUMNS]
+    if times_as_text is not None:
+        columns = [_utc_text(c, times_as_text) if c.name in _TIMES else c for c in columns]
     return (
-        sa.select(*(r[name] for name in STATUS_COLUMNS))
+        sa.select(*columns)
         .where(*where)
         .order_by(r.client_name, r.provider_name, r.client_id, r.provider_id)
     )
+
+
+_TIMES = ("requested_on", "first_seen_at", "status_since")
+
+
+def _utc_text(column: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[Any]:
+    if dialect == "postgresql":  # 'YYYY-MM-DD HH:MM:SS[.ffffff]', zeros of the fraction cut
+        return sa.cast(sa.func.timezone("UTC", column), sa.Text).label(column.name)
+    # SQLite holds the text already (tables.UTCDateTime, sqlitebulk): 'YYYY-MM-DD HH:MM:SS.ffffff'
+    return sa.type_coerce(column, sa.Text).label(column.name)
+
+
+def iso_text(text: str) -> str:
+    """A time's text as the database gives it in UTC -> app.core.text.iso_z's form
+    ('2026-01-02T03:04:05Z', or with '.ffffff' when not a whole second), without building a
+    datetime: for 100,000 rows, the datetimes took 40% of an export."""
+    fraction = text[20:].ljust(6, "0")
+    whole = f"{text[:10]}T{text[11:19]}"
+    return f"{whole}Z" if fraction == "000000" else f"{whole}.{fraction}Z"
 
 
 class BoardReads:
@@ -156,9 +191,15 @@ class BoardReads:
 
     def stream(self, where: list[sa.ColumnElement[bool]]) -> Iterator[Sequence[object]]:
         """Every matching registration, sorted like `flinkswatch status`, as records of
-        STATUS_COLUMNS, fetched BATCH rows at a time (a server-side cursor on PostgreSQL;
-        SQLite steps its cursor as it goes). The connection is held until the iterator is
-        exhausted or closed (a client that goes away: the server closes the response)."""
+        STATUS_COLUMNS whose times are already ISO 8601 text, fetched BATCH rows at a time (a
+        server-side cursor on PostgreSQL; SQLite steps its cursor as it goes). The connection
+        is held until the iterator is exhausted or closed (a client that goes away: the server
+        closes the response)."""
+        times = [i for i, name in enumerate(STATUS_COLUMNS) if name in _TIMES]
+        stmt = _status_select(where, self._engine.dialect.name)
         with reading(self._engine) as conn:
-            result = conn.execution_options(yield_per=BATCH).execute(_status_select(where))
-            yield from result
+            for row in conn.execution_options(yield_per=BATCH).execute(stmt):
+                record: list[object] = list(row)
+                for i in times:  # NOT NULL columns
+                    record[i] = iso_text(str(record[i]))
+                yield record

@@ -110,7 +110,7 @@ def board_page() -> ResponseReturnValue:
     now = ui.clock()
     if fmt := _format():
         records = ui.reads.board_export(query, now)
-        return export_records(records, STATUS_FIELDS, fmt, "registrations")
+        return export_records(records, STATUS_FIELDS, fmt, "registrations", plain_already=True)
     page = args.get("page", 1, type=int) or 1
     found = ui.reads.board(query, now, page, RECIPIENTS_PER_PAGE)
     shown = board(found, now, ui.reads.stuck_after)

@@ -57,7 +57,11 @@ def _fill(engine: sa.Engine, recipients: int = 60, providers: int = 14) -> None:
     rows = []
     for i in range(recipients):
         for p in rng.sample(range(providers), rng.randint(1, providers)):
-            since = NOW - timedelta(days=rng.randint(0, 40), hours=rng.randint(0, 23))
+            since = NOW - timedelta(
+                days=rng.randint(0, 40),
+                hours=rng.randint(0, 23),
+                microseconds=rng.choice((0, 120_000, 5, 999_999)),  # exported as iso_z writes
+            )
             rows.append(
                 {
                     "client_id": f"c-{i:03d}" if i % 7 else f"c/{i:03d}",
