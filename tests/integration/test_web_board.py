@@ -26,6 +26,7 @@ from app.web.site import WebUI, create_app
 from tests.webseed import NOW, STUCK_AFTER, seed
 
 Row = dict[str, object]
+D = timedelta(days=1)
 STATUSES = ("PENDING_APPROVAL", "PENDING_ACTIVATION", "ACTIVE", "SUSPENDED")
 # Names with the LIKE wildcards and mixed case: the search must take them literally.
 NAMES = ("Alpha Lending", "beta_credit", "Gamma 100% Bank", "DELTA", "Epsilon/Slash", "Zeta")
@@ -309,3 +310,36 @@ def test_seeded_providers_show_time_in_each_status(seeded: sa.Engine) -> None:
     # Stays that began at the baseline are not measured; the others are.
     assert stays == {("NBC", "PENDING_ACTIVATION"): 1, ("Desjardins", "PENDING_ACTIVATION"): 1,
                      ("Desjardins", "PENDING_APPROVAL"): 1}  # fmt: skip
+
+
+def test_many_providers_page_the_table_and_cap_the_chart(sqlite_url: str) -> None:
+    from app.db import engine as db
+
+    engine = db.make_engine(sqlite_url)
+    db.migrate(engine)
+    seed(engine)
+    moves = []
+    for p in range(250):  # each provider: one registration added, then activated
+        common = {
+            "client_id": f"c{p}",
+            "client_name": f"C {p}",
+            "provider_id": 9000 + p,
+            "provider_name": f"P {p:03d}",
+            "country": "CA",
+            "requested_on": NOW - 9 * D,
+        }
+        moves += [common | {"poll_id": 1, "event": "added", "to_status": "PENDING_APPROVAL",
+                            "observed_at": NOW - 8 * D},
+                  common | {"poll_id": 1, "event": "status_changed", "from_status":
+                            "PENDING_APPROVAL", "to_status": "ACTIVE", "observed_at": NOW - D,
+                            "previous_status_since": NOW - 8 * D}]  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(registration_events.insert(), moves)
+    web = _app(engine).test_client()
+    page = web.get("/providers").get_data(as_text=True)
+    assert page.count('<tr><th scope="row">') == 100  # one row per provider on this page
+    assert page.count("<g transform=") - 26 == 30  # the bars; 26 weeks in the other chart
+    assert "Page 1 of 3 (253 providers)" in page
+    assert "P 249" in web.get("/providers?page=3").get_data(as_text=True)
+    assert len({r["provider_id"] for r in web.get("/providers?format=json").get_json()}) == 253
+    engine.dispose()
