@@ -55,9 +55,8 @@ def _like(needle: str) -> str:
 def matching(
     f: BoardFilter, now: datetime, stuck_after: Mapping[str, timedelta], dialect: str
 ) -> list[sa.ColumnElement[bool]]:
-    """The WHERE clause of `f` over the present registrations. Stuck is STUCK_AFTER's: in a
-    status for longer than it allows (status_since before now - allowed; the index on
-    registration_status, status_since serves it, and the status filter)."""
+    """The WHERE clause of `f` over the present registrations, for `dialect`. Stuck is
+    STUCK_AFTER's: in a status for longer than it allows (status_since before now - allowed)."""
     r = tables.registrations.c
     where: list[sa.ColumnElement[bool]] = [r.present.is_(True)]
     if f.status:
@@ -70,9 +69,17 @@ def matching(
     if f.client:
         where.append(sa.or_(r.client_id == f.client, r.client_name == f.client))
     if f.stuck:
+        # SQLite, which keeps no statistics, would walk the index for each status and look
+        # every row up: twice a scan's time when most are stuck. The expression keeps it to the
+        # scan (tens of ms whatever the count); PostgreSQL chooses by its statistics.
+        status = (
+            sa.func.coalesce(r.registration_status, "")
+            if dialect == "sqlite"
+            else r.registration_status
+        )
         late = [
-            sa.and_(r.registration_status == status, r.status_since < now - allowed)
-            for status, allowed in sorted(stuck_after.items())
+            sa.and_(status == name, r.status_since < now - allowed)
+            for name, allowed in sorted(stuck_after.items())
         ]
         where.append(sa.or_(*late) if late else sa.false())
     if f.q:
