@@ -22,6 +22,7 @@ from app.core.text import iso_z, one_line
 from app.db.leader import Leadership, Role
 from app.digestwatch import DigestWatch
 from app.domain import CycleResult, Outcome
+from app.memory import release_freed_memory
 from app.poll import Poller
 from app.settings import ConfigError
 from app.waits import Waits
@@ -155,6 +156,7 @@ class Service:
         try:
             with self._busy:
                 self._run_cycle()
+                release_freed_memory()  # what a big cycle freed goes back (app/memory.py)
         finally:
             self._idle.set()
 

@@ -1,49 +1,32 @@
-"""The one place concrete objects are built from Settings."""
+"""The one place concrete objects are built from Settings (the long-running service's own in
+app/wiring_service.py). What a command does not build it does not import: `status` loads the
+engine and the settings, not httpx, the channels nor the service (tests/unit/test_startup.py)."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import httpx
+from app.db import engine as db
+from app.settings import ConfigError, Settings, settings_origin
 
 if TYPE_CHECKING:
+    import httpx
     from sqlalchemy.engine import Engine
 
-from app.boardwatch import BoardWatch
-from app.core.blind import BlindPolicy
-from app.core.quiet import QuietHours
-from app.db import engine as db
-from app.db import queries
-from app.db.board import BoardTable
-from app.db.digests import DigestTable
-from app.db.leader import Leadership, leadership_for
-from app.db.outbox import Outbox
-from app.db.store import Store
-from app.db.threads import SlackThreadTable
-from app.db.webreads import WebReads
-from app.destinations import email_destinations, slack_destinations
-from app.digestwatch import DigestWatch
-from app.flinks.client import MIB, FlinksClient
-from app.notify.channel import Channel
-from app.notify.console import ConsoleChannel
-from app.notify.deliver import deliver_pending
-from app.notify.email import EmailChannel
-from app.notify.heartbeat import Heartbeat
-from app.notify.slack import SlackBotChannel, SlackWebhookChannel
-from app.notify.slack_threads import SlackThreads
-from app.poll import Poller, utcnow
-from app.poll_ports import Source
-from app.schedule import cron_trigger
-from app.service import Service
-from app.settings import ConfigError, Settings, settings_origin
-from app.waits import Waits, interruptible
-from app.web.site import web_ui
+    from app.boardwatch import BoardWatch
+    from app.db.leader import Leadership
+    from app.db.outbox import Outbox
+    from app.flinks.client import FlinksClient
+    from app.notify.channel import Channel
+    from app.notify.heartbeat import Heartbeat
+    from app.poll import Poller
+    from app.poll_ports import Source
+    from app.waits import Waits
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +61,22 @@ def build_read_engine(settings: Settings) -> Engine:
 
 def build_channels(settings: Settings, engine: Engine | None = None) -> list[Channel]:
     """Complete channels (one per routed destination), else the console; threads need engine."""
+    from app.notify.console import ConsoleChannel
+
     channels = _slack_channels(settings, engine) + _email_channels(settings)
     return channels or [ConsoleChannel()]
 
 
 def _slack_channels(settings: Settings, engine: Engine | None) -> list[Channel]:
+    from app.destinations import slack_destinations
+
+    destinations = slack_destinations(settings)
+    if not destinations and not settings.slack_webhook_enabled:
+        return []  # slack_sdk is not even imported
+    from app.db.threads import SlackThreadTable
+    from app.notify.slack import SlackBotChannel, SlackWebhookChannel
+    from app.notify.slack_threads import SlackThreads
+
     threads = None
     if engine is not None and settings.slack_threads:
         threads = SlackThreads(SlackThreadTable(engine))
@@ -96,7 +90,7 @@ def _slack_channels(settings: Settings, engine: Engine | None) -> list[Channel]:
             threads=threads,
             accepts=dest.filter,
         )
-        for dest in slack_destinations(settings)
+        for dest in destinations
     ]
     if settings.slack_webhook_enabled:
         url = _plain(settings.slack_webhook_url) or ""
@@ -105,6 +99,13 @@ def _slack_channels(settings: Settings, engine: Engine | None) -> list[Channel]:
 
 
 def _email_channels(settings: Settings) -> list[Channel]:
+    from app.destinations import email_destinations
+
+    destinations = email_destinations(settings)
+    if not destinations:
+        return []
+    from app.notify.email import EmailChannel
+
     return [
         EmailChannel(
             host=settings.smtp_host,
@@ -119,7 +120,7 @@ def _email_channels(settings: Settings) -> list[Channel]:
             name=dest.name,
             accepts=dest.filter,
         )
-        for dest in email_destinations(settings)
+        for dest in destinations
     ]
 
 
@@ -129,6 +130,8 @@ def build_flinks(
     pause: Callable[[float], None] | None = None,
 ) -> FlinksClient:
     """The Flinks client (ConfigError without credentials); `pause`: its wait between retries."""
+    from app.flinks.client import MIB, FlinksClient
+
     client_id, client_secret = settings.require_flinks_credentials()
     return FlinksClient(
         listing_url=settings.listing_url,
@@ -160,6 +163,8 @@ class App:
 
     def counts(self) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
         """Registrations by status, deliveries by (channel, state): the service's gauges."""
+        from app.db import queries
+
         return queries.status_counts(self.engine), self.outbox.delivery_counts()
 
     def close(self) -> None:
@@ -172,6 +177,14 @@ class App:
 
 def build_app(settings: Settings, source: Source | None = None) -> App:
     """Flinks client, database, channels, poller; `source` replaces Flinks (the benchmark)."""
+    from app.core.blind import BlindPolicy
+    from app.core.quiet import QuietHours
+    from app.db.outbox import Outbox
+    from app.db.store import Store
+    from app.destinations import email_destinations, slack_destinations
+    from app.poll import Poller
+    from app.waits import Waits, interruptible
+
     slack_destinations(settings)  # a bad route stops the start before the database is touched
     email_destinations(settings)
     for note in settings.incomplete_channels():
@@ -210,6 +223,8 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
 
 def _open_database(settings: Settings) -> tuple[Engine, Leadership]:
     """The engine, its single-instance lock held, the schema at head (or refused)."""
+    from app.db.leader import leadership_for
+
     try:  # a database is created only when AUTO_MIGRATE says so (SPEC 8)
         engine = build_engine(settings, create=settings.auto_migrate)
     except db.NoDatabase as exc:
@@ -218,9 +233,11 @@ def _open_database(settings: Settings) -> tuple[Engine, Leadership]:
     leader = leadership_for(engine)
     try:
         leader.acquire()  # a second instance on a SQLite file stops before migrating
-        if settings.auto_migrate:
+        if db.schema_is_current(engine):
+            pass  # the common start: Alembic is not even imported (app/db/revision.py)
+        elif settings.auto_migrate:
             db.migrate(engine)
-        elif not db.schema_is_current(engine):
+        else:
             stale = "AUTO_MIGRATE is off and the database schema is not current"
             raise ConfigError(f"{stale}: run `flinkswatch migrate`")
     except BaseException:
@@ -230,34 +247,12 @@ def _open_database(settings: Settings) -> tuple[Engine, Leadership]:
     return engine, leader
 
 
-def build_digests(
-    settings: Settings,
-    engine: Engine,
-    channels: Sequence[Channel],
-    leader: Leadership,
-    poller: Poller | None = None,
-) -> DigestWatch:
-    """Digests for these channels; `deliver` sends what is owed as the cycle would (its waits)."""
-    zone = settings.alert_timezone
-    trigger = cron_trigger(settings.digest_schedule, zone) if settings.digest_schedule else None
-    send = functools.partial(
-        deliver_pending,
-        Outbox(engine),
-        channels,
-        now=utcnow,
-        max_attempts=settings.delivery_max_attempts,
-        sleep=poller.sleep if poller else time.sleep,
-        unrecorded=poller.unrecorded if poller else None,
-        quiet=poller.quiet if poller else None,  # held alerts stay held; a digest goes through
-    )
-    table = DigestTable(engine, fence=leader.fence)
-    # Only to instances taking everything: it would mislead a channel routed to one provider.
-    names = [ch.name for ch in channels if ch.filter.catch_all]
-    return DigestWatch(table, names, zone, trigger, deliver=send)
-
-
 def build_board(settings: Settings, app: App) -> BoardWatch:
     """SLACK_BOARD: a board in each bot channel taking everything (none in a routed one)."""
+    from app.boardwatch import BoardWatch
+    from app.db.board import BoardTable
+    from app.notify.slack import SlackBotChannel
+
     bots = [c for c in app.poller.channels if isinstance(c, SlackBotChannel) and c.filter.catch_all]
     p, table = app.poller, BoardTable(app.engine, fence=app.leader.fence)
     return BoardWatch(table, bots, settings.stuck_after, settings.alert_timezone, p.clock, p.sleep)
@@ -265,34 +260,10 @@ def build_board(settings: Settings, app: App) -> BoardWatch:
 
 def build_heartbeat(settings: Settings) -> Heartbeat | None:
     """The pinger of HEARTBEAT_URL / HEARTBEAT_FAIL_URL, when either is set."""
+    from app.notify.heartbeat import Heartbeat
+
     success, fail = _plain(settings.heartbeat_url), _plain(settings.heartbeat_fail_url)
     return Heartbeat(success, fail) if success or fail else None
-
-
-def build_service(
-    settings: Settings,
-    app: App,
-    *,
-    http_port: int | None = None,
-    before_poll: Callable[[int], None] | None = None,
-    max_cycles: int | None = None,
-) -> Service:
-    """The long-running service around `app`'s poller (`run`, and `demo` with its extras)."""
-    parts = (settings, app.engine, app.poller.channels, app.leader, app.poller)
-    return Service(
-        web=web_ui(settings, WebReads(app.engine, settings.stuck_after)),
-        poller=app.poller,
-        waits=app.waits,
-        interval=settings.poll_interval_seconds,
-        http_host=settings.http_host,
-        http_port=settings.http_port if http_port is None else http_port,
-        token_renewals=lambda: app.flinks.token_renewals,
-        counts=app.counts,
-        channel_health=app.poller.store.channel_health,
-        before_poll=before_poll,
-        max_cycles=max_cycles,
-        digest=build_digests(*parts) if settings.digest_schedule else None,
-    )
 
 
 def _plain(value: object) -> str | None:

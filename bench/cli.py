@@ -23,6 +23,8 @@ from bench.cold import ColdBench
 from bench.env import Scratch, Upstream, idle_service_rss, pg_unavailable
 from bench.report import Results, render_table, to_json, verdicts
 from bench.run import Figure, Options, measure
+from bench.startup import measure as measure_startup
+from bench.startup import render as render_startup
 from bench.urlwatch import executable
 from bench.urlwatch import measure as measure_urlwatch
 from bench.web import WebFigure, render_web
@@ -65,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-warm", action="store_true", help="skip the in-process cycles")
     parser.add_argument("--no-cold", action="store_true", help="skip the process-per-poll cycles")
     parser.add_argument("--no-urlwatch", action="store_true", help="skip urlwatch")
+    parser.add_argument("--no-startup", action="store_true", help="skip `--help` and `status`")
+    parser.add_argument(
+        "--startup-runs", type=int, default=15, help="processes per start-up figure (15)"
+    )
     parser.add_argument(
         "--no-web", action="store_true", help="skip the web page (at the largest size)"
     )
@@ -98,16 +104,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.json.write_text(to_json(results, machine))  # so far, in case a later step fails
         if not args.no_web:
             results.web = _web(max(args.sizes), backends, pg_url, Path(tmp), opts.repeat)
-        results.idle = None if args.no_idle else idle_service_rss(IDLE_ROWS, Path(tmp))
+        if not args.no_idle:
+            results.idle = idle_service_rss(IDLE_ROWS, Path(tmp))
+            results.idle_migrated = idle_service_rss(IDLE_ROWS, Path(tmp), migrated=True)
+        if not args.no_startup:
+            results.startup = measure_startup(Path(tmp), args.startup_runs)
     print()
     print(render_table(results))
     if results.web:
         print("\nthe web page (issue 12), server time through the Flask test client:")
         print(render_web(results.web))
-    if results.idle is not None:
-        rss, hwm = results.idle
-        print(f"\nidle `flinkswatch run` ({IDLE_ROWS} rows, SQLite, after its first poll): "
-              f"VmRSS {rss:.1f} MiB (peak VmHWM {hwm:.1f} MiB)")  # fmt: skip
+    for idle, start in ((results.idle, "new database"), (results.idle_migrated, "migrated")):
+        if idle is not None:
+            print(f"\nidle `flinkswatch run` ({IDLE_ROWS} rows, SQLite, {start}, after its first "
+                  f"poll): VmRSS {idle[0]:.1f} MiB (peak VmHWM {idle[1]:.1f} MiB)")  # fmt: skip
+    if results.startup:
+        print("\n" + render_startup(results.startup))
     print()
     print("\n".join(verdicts(results)))
     args.json.write_text(to_json(results, machine))

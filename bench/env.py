@@ -207,11 +207,12 @@ def _service(env: dict[str, str], cwd: Path) -> Iterator[tuple[subprocess.Popen[
         reader.join(timeout=5)
 
 
-def idle_service_rss(rows: int, workdir: Path) -> tuple[float, float]:
+def idle_service_rss(rows: int, workdir: Path, *, migrated: bool = False) -> tuple[float, float]:
     """Start the real `flinkswatch run` against `rows` simulated rows on SQLite; once it has
-    polled, return its (VmRSS, VmHWM) in MiB."""
+    polled, return its (VmRSS, VmHWM) in MiB. `migrated`: the database is migrated first, as
+    at every start but the first (a start on a current schema never imports Alembic)."""
     upstream = Upstream(rows, seed=1)
-    home = workdir / f"idle-{rows}"
+    home = workdir / f"idle-{rows}{'-migrated' if migrated else ''}"
     home.mkdir(parents=True, exist_ok=True)
     (home / ".env").write_text("")
     env = {
@@ -222,6 +223,9 @@ def idle_service_rss(rows: int, workdir: Path) -> tuple[float, float]:
         "LOG_LEVEL": "INFO",
     }
     try:
+        if migrated:
+            migrate = [sys.executable, "-m", "app", "migrate"]
+            subprocess.run(migrate, env=env, cwd=home, check=True, capture_output=True)  # noqa: S603
         with _service(env, home) as (proc, polled):
             if not polled:
                 raise RuntimeError(f"flinkswatch run did not poll within {IDLE_TIMEOUT:.0f} s")

@@ -12,6 +12,7 @@ from typing import Any
 
 from bench.cold import Process, marginal
 from bench.run import Figure
+from bench.startup import TARGET_SECONDS, Startup
 from bench.web import WebFigure, render_web, web_verdicts
 
 # The targets of issue 13 at 100,000 rows: ratios to the floor, memory in MiB.
@@ -27,7 +28,9 @@ class Results:
     warm: list[Figure] = field(default_factory=list)
     cold: list[Process] = field(default_factory=list)
     other: list[Process] = field(default_factory=list)  # urlwatch, as whole processes
-    idle: tuple[float, float] | None = None
+    idle: tuple[float, float] | None = None  # first start: the new database is migrated
+    idle_migrated: tuple[float, float] | None = None  # a restart on a migrated database
+    startup: list[Startup] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     web: list[WebFigure] = field(default_factory=list)  # the web page's (bench/web.py)
 
@@ -128,8 +131,12 @@ def verdicts(results: Results) -> list[str]:
     peaks += [p.rss_peak_mib for p in results.cold if p.rows == TARGET_ROWS and p.backend != "-"]
     if peaks:
         lines.append(_verdict("peak RSS (warm and cold)", max(peaks), TARGET_PEAK_MIB, "MiB"))
-    if results.idle is not None:
-        lines.append(_verdict("idle `run` RSS", results.idle[0], TARGET_IDLE_MIB, "MiB"))
+    for idle, start in ((results.idle, "new database"), (results.idle_migrated, "migrated")):
+        if idle is not None:
+            lines.append(_verdict(f"idle `run` RSS, {start}", idle[0], TARGET_IDLE_MIB, "MiB"))
+    for s in results.startup:
+        if s.name in TARGET_SECONDS:
+            lines.append(_verdict(f"start-up `{s.name}` wall", s.wall, TARGET_SECONDS[s.name], "s"))
     lines += web_verdicts(results.web, TARGET_ROWS)
     return lines or [f"targets: not judged (they apply at {TARGET_ROWS} rows)"]
 
@@ -147,6 +154,8 @@ def to_json(results: Results, machine: str) -> str:
         "cold": [_cold_json(results, p) for p in results.cold],
         "other": [{**asdict(p), "median": p.median} for p in results.other],
         "idle_rss_mib": None if results.idle is None else results.idle[0],
+        "idle_migrated_rss_mib": results.idle_migrated and results.idle_migrated[0],
+        "startup": [{**asdict(s), "wall": s.wall, "cpu": s.cpu} for s in results.startup],
         "web": [{**asdict(f), "median": f.median, "met": f.met} for f in results.web],
         "verdicts": verdicts(results),
     }
@@ -166,12 +175,14 @@ def from_json(text: str) -> tuple[Results, str]:
         names = {f for f in cls.__dataclass_fields__ if cls.__dataclass_fields__[f].init}
         return cls(**{k: v for k, v in item.items() if k in names})
 
-    idle = data.get("idle_rss_mib")
+    idle, restart = data.get("idle_rss_mib"), data.get("idle_migrated_rss_mib")
     results = Results(
         warm=[build(Figure, f) for f in data["warm"]],
         cold=[build(Process, p) for p in data["cold"]],
         other=[build(Process, p) for p in data["other"]],
         idle=None if idle is None else (idle, idle),
+        idle_migrated=None if restart is None else (restart, restart),
+        startup=[build(Startup, s) for s in data.get("startup", [])],
         notes=data.get("notes", []),
         web=[build(WebFigure, f) for f in data.get("web", [])],
     )
@@ -185,6 +196,10 @@ def main(argv: list[str]) -> int:
     print(render_table(results))
     if results.web:
         print(render_web(results.web))
+    if results.startup:
+        from bench.startup import render as render_startup
+
+        print(render_startup(results.startup))
     print("\n".join(verdicts(results)))
     return 0
 

@@ -105,7 +105,8 @@ def _inspect_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 # ---- commands -----------------------------------------------------------------------------
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     from app.web.site import access_for
-    from app.wiring import build_app, build_service
+    from app.wiring import build_app
+    from app.wiring_service import build_service
 
     if settings.web_ui:
         access_for(settings)  # an unsafe WEB_AUTH is refused before anything is opened

@@ -47,7 +47,8 @@ def parse_since(text: str, zone: tzinfo) -> datetime:
 
 def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     from app.db.leader import leadership_for
-    from app.wiring import build_channels, build_digests, build_read_engine
+    from app.wiring import build_channels, build_read_engine
+    from app.wiring_service import build_digests
 
     now = datetime.now(UTC)
     try:

@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from app.core.report import stuck_now
@@ -45,6 +44,8 @@ class BoardTable(PollReads):
             "content_digest": ref.digest,
             "updated_at": now,
         }
+        from sqlalchemy.dialects import postgresql, sqlite  # on use: `status` loads neither
+
         with translate_errors(self._engine), self._engine.begin() as conn:
             self._fence(conn)
             dialect = postgresql if conn.dialect.name == "postgresql" else sqlite

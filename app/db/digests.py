@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from app.core.digest import (
@@ -98,6 +97,8 @@ class DigestTable:
             "content": to_json(content),
             "created_at": content.end,
         }
+        from sqlalchemy.dialects import postgresql, sqlite  # on use: `status` loads neither
+
         dialect = self._engine.dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         stmt = (

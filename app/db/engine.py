@@ -8,21 +8,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy.engine import Connection, Engine
 
 from app.core.text import one_line
+from app.db.revision import HEAD_REVISION
 from app.errors import DatabaseError as DatabaseError
 from app.errors import DatabaseVanished
 from app.errors import NoDatabase as NoDatabase
 from app.settings_types import psycopg_url
+
+if TYPE_CHECKING:  # Alembic is imported only to migrate: read commands never load it
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -188,11 +187,13 @@ def ping(engine: Engine) -> None:
         conn.execute(sa.text("SELECT 1"))
 
 
-# ---- Alembic ---------------------------------------------------------------------------
+# ---- Alembic (imported inside the functions that migrate) ------------------------------
 
 
 def alembic_config() -> Config:
     """An Alembic Config built in code; the scripts come from the installed app.migrations."""
+    from alembic.config import Config
+
     location = files("app.migrations")
     if not isinstance(location, Path):
         raise DatabaseError("app.migrations must be installed as files, not inside an archive")
@@ -211,15 +212,21 @@ def hold_migration_lock(conn: Connection) -> None:
 
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Upgrade the schema to `revision` in one transaction."""
+    from alembic import command
+
     _run_alembic(engine, lambda config: command.upgrade(config, revision))
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Downgrade the schema to `revision` ("base" drops every table)."""
+    from alembic import command
+
     _run_alembic(engine, lambda config: command.downgrade(config, revision))
 
 
 def _run_alembic(engine: Engine, action: Callable[[Config], None]) -> None:
+    from alembic.util import CommandError
+
     config = alembic_config()
     before = current_revision(engine)
     try:
@@ -270,18 +277,20 @@ def _check_foreign_keys(conn: Connection) -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at; None for an empty (never migrated) database."""
+    """The revision the database is at; None for an empty (never migrated) database. Read as
+    Alembic does (its alembic_version table) with one SELECT, without importing Alembic."""
     with reading(engine) as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        found = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+    # Several rows would be branches, which flinkswatch never has: shown, and never "at head".
+    return ",".join(sorted(found)) if found else None
 
 
 def head_revision() -> str:
-    """The newest revision shipped with this version of flinkswatch."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if head is None:
-        raise DatabaseError("no migration revisions found in app.migrations")
-    return head
+    """The newest revision shipped with this version of flinkswatch (app.db.revision)."""
+    return HEAD_REVISION
 
 
 def schema_is_current(engine: Engine) -> bool:
-    return current_revision(engine) == head_revision()
+    return current_revision(engine) == HEAD_REVISION

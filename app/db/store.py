@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
 from app.core.blind import BlindState, ChannelHealth
@@ -160,6 +159,8 @@ def _upsert(
     if conn.dialect.name == "sqlite":
         sqlitebulk.upsert_registrations(conn, latest, removed_at, at)
         return
+    from sqlalchemy.dialects import postgresql  # on use: SQLite never loads it
+
     stmt = postgresql.insert(registrations)
     t, new = registrations.c, stmt.excluded
     updates: dict[str, Any] = {

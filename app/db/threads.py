@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from app.db.engine import reading, translate_errors
@@ -42,6 +41,8 @@ class SlackThreadTable(ThreadStore):
             "ts": ts,
             "created_at": now,
         }
+        from sqlalchemy.dialects import postgresql, sqlite  # on use: `status` loads neither
+
         with translate_errors(self._engine), self._engine.begin() as conn:
             dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
             conn.execute(dialect.insert(slack_threads).values(row).on_conflict_do_nothing())

@@ -12,7 +12,8 @@ from pydantic import SecretStr
 
 from app.demo.simulator import FlinksSimulator, demo_rows
 from app.settings import Settings
-from app.wiring import build_app, build_service
+from app.wiring import build_app
+from app.wiring_service import build_service
 
 log = logging.getLogger(__name__)
 

@@ -31,6 +31,8 @@ def test_bench_prints_every_step_warm_and_cold_with_the_floor(tmp_path: Path) ->
             "--repeat",
             "1",
             "--no-urlwatch",
+            "--startup-runs",
+            "1",
         ],
         capture_output=True,
         text=True,
@@ -59,6 +61,13 @@ def test_bench_prints_every_step_warm_and_cold_with_the_floor(tmp_path: Path) ->
     idle = re.search(r"idle `flinkswatch run` .*: VmRSS ([\d.]+) MiB", done.stdout)
     assert idle is not None
     assert float(idle.group(1)) > 0
+    assert re.search(r"idle `flinkswatch run` .*migrated.*: VmRSS ([\d.]+) MiB", done.stdout)
+    for command in ("--help", "status"):
+        started = re.search(
+            rf"^  {re.escape(command)} +wall +([\d.]+) s +cpu +([\d.]+) s", done.stdout, re.M
+        )
+        assert started is not None, command
+        assert float(started.group(1)) > 0
     assert "PostgreSQL" not in done.stdout  # not asked for, so not skipped either
     assert "urlwatch" not in done.stdout  # --no-urlwatch: not timed, not noted
     figures = json.loads((tmp_path / "bench-results.json").read_text())

@@ -192,7 +192,7 @@ def test_digests_go_to_the_instances_taking_everything_only(tmp_path: Path) -> N
     """Like the baseline summary: a routed per-provider channel gets no digest of everything."""
     from app.db import engine as db
     from app.db.leader import AlwaysLeader
-    from app.wiring import build_digests
+    from app.wiring_service import build_digests
 
     config = settings(slack_routes=ROUTES, digest_schedule="0 9 * * MON")
     engine = db.make_engine(f"sqlite:///{tmp_path / 'fw.db'}")
