@@ -1,7 +1,8 @@
 """`python -m bench`: how a poll cycle compares with merely fetching and parsing the listing
 (the floor: a bare httpx client, a token, the GET and json.loads), at 1k, 10k and 100k rows, on
 SQLite and PostgreSQL, warm (inside one process) and cold (a `flinkswatch poll` process per
-cycle, as cron runs it), beside urlwatch (docs/performance.md)."""
+cycle, as cron runs it), beside urlwatch; and the web page's figures (bench/web.py) at the
+largest size (docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from bench.startup import measure as measure_startup
 from bench.startup import render as render_startup
 from bench.urlwatch import executable
 from bench.urlwatch import measure as measure_urlwatch
+from bench.web import WebFigure, render_web
+from bench.web import measure as measure_web
 
 PG_ENV = "FLINKSWATCH_BENCH_PG_URL"
 IDLE_ROWS = 100
@@ -69,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
         "--startup-runs", type=int, default=15, help="processes per start-up figure (15)"
     )
     parser.add_argument(
+        "--no-web", action="store_true", help="skip the web page (at the largest size)"
+    )
+    parser.add_argument(
         "--json", type=Path, default=Path("bench-results.json"), help="(bench-results.json)"
     )
     return parser
@@ -96,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.no_cold or urlwatch:
                 _processes(rows, backends, args, Path(tmp), results, urlwatch)
             args.json.write_text(to_json(results, machine))  # so far, in case a later step fails
+        if not args.no_web:
+            results.web = _web(max(args.sizes), backends, pg_url, Path(tmp), opts.repeat)
         if not args.no_idle:
             results.idle = idle_service_rss(IDLE_ROWS, Path(tmp))
             results.idle_migrated = idle_service_rss(IDLE_ROWS, Path(tmp), migrated=True)
@@ -103,6 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             results.startup = measure_startup(Path(tmp), args.startup_runs)
     print()
     print(render_table(results))
+    if results.web:
+        print("\nthe web page (issue 12), server time through the Flask test client:")
+        print(render_web(results.web))
     for idle, start in ((results.idle, "new database"), (results.idle_migrated, "migrated")):
         if idle is not None:
             print(f"\nidle `flinkswatch run` ({IDLE_ROWS} rows, SQLite, {start}, after its first "
@@ -166,6 +177,32 @@ def _one_size(
 
 def _child(conn: Connection, *args: Any) -> None:
     conn.send(measure(*args))
+
+
+def _web_child(conn: Connection, rows: int, backend: str, pg_url: str | None, tmp: Path,
+               repeat: int) -> None:  # fmt: skip
+    conn.send(measure_web(rows, backend, Scratch(backend, tmp, pg_url), repeat))
+
+
+def _web(
+    rows: int, backends: list[str], pg_url: str | None, tmp: Path, repeat: int
+) -> list[WebFigure]:
+    """The web page's figures on each backend, each in a fresh process (bench/web.py)."""
+    figures: list[WebFigure] = []
+    for backend in backends:
+        print(f"-- {rows} rows: {backend}, the web page", file=sys.stderr)
+        ctx = multiprocessing.get_context("spawn")
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_web_child, args=(child, rows, backend, pg_url, tmp, repeat))
+        proc.start()
+        child.close()
+        try:
+            figures += parent.recv()
+        except EOFError:
+            raise RuntimeError(f"web benchmark of {backend} at {rows} rows failed") from None
+        finally:
+            proc.join()
+    return figures
 
 
 def _in_child(

@@ -13,6 +13,7 @@ from typing import Any
 from bench.cold import Process, marginal
 from bench.run import Figure
 from bench.startup import TARGET_SECONDS, Startup
+from bench.web import WebFigure, render_web, web_verdicts
 
 # The targets of issue 13 at 100,000 rows: ratios to the floor, memory in MiB.
 TARGET_WARM = {"no change": 1.05, "10% changed": 1.5, "first sync": 3.0}
@@ -31,6 +32,7 @@ class Results:
     idle_migrated: tuple[float, float] | None = None  # a restart on a migrated database
     startup: list[Startup] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    web: list[WebFigure] = field(default_factory=list)  # the web page's (bench/web.py)
 
     def floor_process(self, rows: int) -> float | None:
         """The floor process's median seconds at `rows`: every floor run of that size, the
@@ -135,6 +137,7 @@ def verdicts(results: Results) -> list[str]:
     for s in results.startup:
         if s.name in TARGET_SECONDS:
             lines.append(_verdict(f"start-up `{s.name}` wall", s.wall, TARGET_SECONDS[s.name], "s"))
+    lines += web_verdicts(results.web, TARGET_ROWS)
     return lines or [f"targets: not judged (they apply at {TARGET_ROWS} rows)"]
 
 
@@ -153,6 +156,7 @@ def to_json(results: Results, machine: str) -> str:
         "idle_rss_mib": None if results.idle is None else results.idle[0],
         "idle_migrated_rss_mib": results.idle_migrated and results.idle_migrated[0],
         "startup": [{**asdict(s), "wall": s.wall, "cpu": s.cpu} for s in results.startup],
+        "web": [{**asdict(f), "median": f.median, "met": f.met} for f in results.web],
         "verdicts": verdicts(results),
     }
     return json.dumps(data, indent=2)
@@ -180,6 +184,7 @@ def from_json(text: str) -> tuple[Results, str]:
         idle_migrated=None if restart is None else (restart, restart),
         startup=[build(Startup, s) for s in data.get("startup", [])],
         notes=data.get("notes", []),
+        web=[build(WebFigure, f) for f in data.get("web", [])],
     )
     return results, data.get("machine", "")
 
@@ -189,6 +194,8 @@ def main(argv: list[str]) -> int:
     results, machine = from_json(open(argv[0], encoding="utf-8").read())  # noqa: SIM115
     print(machine)
     print(render_table(results))
+    if results.web:
+        print(render_web(results.web))
     if results.startup:
         from bench.startup import render as render_startup
 

@@ -50,12 +50,14 @@ def seed(engine: sa.Engine) -> None:
             "country": country,
             "requested_on": T0 - 3 * D,
         }
+        since = None  # as the poller records a move: when the status it leaves began
         for kind, frm, to, day in moves:
             events.append(
                 common
                 | {"poll_id": 1, "event": kind, "from_status": frm, "to_status": to}
-                | {"observed_at": T0 + day * D}
+                | {"observed_at": T0 + day * D, "previous_status_since": since}
             )
+            since = T0 + day * D
         last = moves[-1]
         states.append(
             common

@@ -93,17 +93,26 @@ def provider_stats(
 ) -> tuple[ProviderStats, ...]:
     """Per provider, sorted by its current name: present registrations, time to ACTIVE, time in
     each status (see _fold for what is measured). `history` is ordered by observed_at, then id."""
-    by_provider = _fold(history)
-    counts: dict[int, int] = {}
+    counts: dict[int, tuple[str, int]] = {}
     for stored in present:
         reg = stored.registration
-        counts[reg.provider_id] = counts.get(reg.provider_id, 0) + 1
-        by_provider.setdefault(reg.provider_id, _Durations("")).name = reg.provider_name
+        counts[reg.provider_id] = (reg.provider_name, counts.get(reg.provider_id, ("", 0))[1] + 1)
+    return stats_by_provider(history, counts)
+
+
+def stats_by_provider(
+    history: Iterable[HistoryRow], present: Mapping[int, tuple[str, int]]
+) -> tuple[ProviderStats, ...]:
+    """provider_stats from the present registrations counted: provider_id -> (its current
+    name, how many are present)."""
+    by_provider = _fold(history)
+    for pid, (name, _count) in present.items():
+        by_provider.setdefault(pid, _Durations("")).name = name
     stats = (
         ProviderStats(
             provider_id=pid,
             provider_name=d.name,
-            registrations=counts.get(pid, 0),
+            registrations=present.get(pid, ("", 0))[1],
             to_active=summarise(d.to_active),
             in_status={s: summarise(v) for s, v in sorted(d.in_status.items())},
         )

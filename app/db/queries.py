@@ -15,6 +15,8 @@ from app.db.outbox import EVENT_FIELDS, load_details
 from app.domain import Registration
 
 _REG_FIELDS = tuple(f.name for f in fields(Registration))
+# The columns of `flinkswatch status` (current()), in its order.
+STATUS_COLUMNS = (*_REG_FIELDS, "first_seen_at", "status_since", "present")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,7 @@ def current(engine: Engine, filters: Filters) -> list[dict[str, object]]:
     if filters.status is not None:
         where.append(r.registration_status == filters.status)
     stmt = (
-        sa.select(*(r[n] for n in _REG_FIELDS), r.first_seen_at, r.status_since, r.present)
+        sa.select(*(r[n] for n in STATUS_COLUMNS))
         .where(*where)
         .order_by(r.client_name, r.provider_name, r.client_id, r.provider_id)
     )

@@ -40,9 +40,13 @@ def provider_rows(providers: Sequence[ProviderStats]) -> list[Row]:
     return rows
 
 
-def to_active_bars(providers: Sequence[ProviderStats]) -> list[Row]:
-    """Median and p90 of time to ACTIVE per provider as bar widths (px), longest p90 = 400."""
+def to_active_bars(providers: Sequence[ProviderStats], most: int) -> list[Row]:
+    """Median and p90 of time to ACTIVE as bar widths (px), longest p90 = 400, of the `most`
+    providers with the most activations measured, in the order given."""
     measured = [p for p in providers if p.to_active.p90 is not None]
+    if len(measured) > most:
+        kept = {p.provider_id for p in sorted(measured, key=lambda p: -p.to_active.count)[:most]}
+        measured = [p for p in measured if p.provider_id in kept]
     longest = max((_seconds(p.to_active.p90) or 0 for p in measured), default=0) or 1
     return [
         {

@@ -9,27 +9,18 @@ from datetime import datetime, timedelta
 from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
-from app.db.queries import Filters
+from app.db.boardreads import BoardFilter
+from app.db.queries import STATUS_COLUMNS, Filters
 from app.web import charts
-from app.web.export import FORMATS, export
-from app.web.shape import BoardQuery, board, time_in_status, weekly_moves
+from app.web.export import FORMATS, export, export_records
+from app.web.figures import FiguresCache
+from app.web.shape import RECIPIENTS_PER_PAGE, board, time_in_status
 from app.web.site import WebUI
 
 pages = Blueprint("pages", __name__, template_folder="templates")
 
 # The fields of `flinkswatch status --format json` (app/db/queries.current), in its order.
-STATUS_FIELDS = (
-    "client_id",
-    "client_name",
-    "provider_id",
-    "provider_name",
-    "country",
-    "registration_status",
-    "requested_on",
-    "first_seen_at",
-    "status_since",
-    "present",
-)
+STATUS_FIELDS = STATUS_COLUMNS
 EVENT_FIELDS = (
     "observed_at",
     "event",
@@ -72,6 +63,8 @@ PROVIDER_FIELDS = (
     "p90_seconds",
 )
 RECENT = 100
+PROVIDERS_PER_PAGE = 100  # of the table; its export has them all
+BARS = 30  # providers in the chart of time to ACTIVE
 
 
 def _ui() -> WebUI:
@@ -104,21 +97,26 @@ def _span(value: object) -> str:
 
 @pages.get("/")
 def board_page() -> ResponseReturnValue:
+    """One page of recipients; the export has every registration the filters keep, streamed."""
     ui, args = _ui(), request.args
-    query = BoardQuery(
+    query = BoardFilter(
         status=args.get("status", "").strip(),
         country=args.get("country", "").strip(),
         provider=args.get("provider", "").strip(),
         client=args.get("client", "").strip(),
         stuck=args.get("stuck") == "1",
         q=args.get("q", "").strip(),
-        page=args.get("page", 1, type=int) or 1,
     )
-    rows = ui.reads.current(Filters(status=query.status or None, provider=query.provider or None))
-    shown = board(rows, query, ui.clock(), ui.reads.stuck_after)
+    now = ui.clock()
     if fmt := _format():
-        return export(shown.rows, STATUS_FIELDS, fmt, "registrations")
-    return render_template("board.html", board=shown, query=query, args=args)
+        records = ui.reads.board_export(query, now)
+        return export_records(records, STATUS_FIELDS, fmt, "registrations", plain_already=True)
+    page = args.get("page", 1, type=int) or 1
+    found = ui.reads.board(query, now, page, RECIPIENTS_PER_PAGE)
+    shown = board(found, now, ui.reads.stuck_after)
+    return render_template(
+        "board.html", board=shown, query=query, args=args, per_page=RECIPIENTS_PER_PAGE
+    )
 
 
 # path: a client_id may hold a slash (Flinks does not promise otherwise); the id ends it.
@@ -143,19 +141,27 @@ def timeline_page(client_id: str, provider_id: int) -> ResponseReturnValue:
 
 @pages.get("/providers")
 def providers_page() -> ResponseReturnValue:
-    ui = _ui()
-    now = ui.clock()
-    report = ui.reads.report(now)
-    table = charts.provider_rows(report.providers)
+    """The figures of the last fold of the history (app/web/figures.py): the table a page of
+    providers at a time, the chart of those with the most activations measured; the export
+    has every provider."""
+    cache: FiguresCache = current_app.extensions["flinkswatch.figures"]
+    figures, stale = cache.get()
     if fmt := _format():
-        return export(table, PROVIDER_FIELDS, fmt, "providers")
-    weeks = weekly_moves(ui.reads.moves(now - timedelta(weeks=26)), now)
+        return export(charts.provider_rows(figures.providers), PROVIDER_FIELDS, fmt, "providers")
+    every = figures.providers
+    pages_count = max(1, -(-len(every) // PROVIDERS_PER_PAGE))
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages_count)
+    start = (page - 1) * PROVIDERS_PER_PAGE
     return render_template(
         "providers.html",
-        report=report,
-        bars=charts.to_active_bars(report.providers),
-        weekly=charts.weekly_chart(weeks),
-        weeks=weeks,
+        figures=figures,
+        stale=stale,
+        providers=every[start : start + PROVIDERS_PER_PAGE],
+        bars=charts.to_active_bars(every, BARS),
+        weekly=charts.weekly_chart(figures.weeks),
+        page=page,
+        pages=pages_count,
+        args=request.args,
     )
 
 

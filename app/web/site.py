@@ -39,12 +39,15 @@ def _utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class WebUI:
-    """What the pages need: the reads, who may see them, and how to show time."""
+    """What the pages need: the reads, who may see them, and how to show time.
+    `background`: the /providers figures are computed in a thread, from the start and when
+    stale, while pages show the previous ones (app/web/figures.py); the service's choice."""
 
     reads: WebReads
     access: Access
     timezone: tzinfo = UTC
     clock: Callable[[], datetime] = field(default=_utc_now)
+    background: bool = False
 
 
 def web_ui(settings: Settings, reads: WebReads) -> WebUI | None:
@@ -52,7 +55,7 @@ def web_ui(settings: Settings, reads: WebReads) -> WebUI | None:
     one line) for an unsafe WEB_AUTH, so `run` refuses to start rather than serve data."""
     if not settings.web_ui:
         return None
-    return WebUI(reads, access_for(settings), settings.alert_timezone)
+    return WebUI(reads, access_for(settings), settings.alert_timezone, background=True)
 
 
 def access_for(settings: Settings) -> Access:
@@ -73,9 +76,14 @@ def create_app(health: Health, metrics: Metrics, ui: WebUI | None = None) -> Fla
     app.config["MAX_CONTENT_LENGTH"] = 0  # GET only: no request carries a body
     _add_probes(app, health, metrics)
     if ui is not None:
+        from app.web.figures import FiguresCache
         from app.web.pages import pages
 
         app.extensions["flinkswatch"] = ui
+        figures = FiguresCache(ui.reads, ui.clock, background=ui.background)
+        app.extensions["flinkswatch.figures"] = figures
+        if ui.background:
+            figures.start()  # ready before anyone asks, so no request waits for it
         app.register_blueprint(pages)
         app.before_request(_guard(ui.access))
     app.after_request(_secure)

@@ -73,3 +73,9 @@ def test_bench_prints_every_step_warm_and_cold_with_the_floor(tmp_path: Path) ->
     figures = json.loads((tmp_path / "bench-results.json").read_text())
     assert {f["step"] for f in figures["cold"]} == set(STEPS)
     assert all(f["rss_peak_mib"] > 0 for f in figures["cold"])
+    # The web page's figures, at the largest size (issue 12), printed beside the others.
+    assert "the web page (issue 12)" in done.stdout
+    web = {f["page"]: f for f in figures["web"]}
+    assert {"board", "board, search", "providers", "activity", "export CSV"} <= set(web)
+    assert all(f["rows"] == 200 and f["median"] > 0 and f["size_kib"] > 0 for f in web.values())
+    assert web["export CSV"]["export_rows"] == web["export JSON"]["export_rows"] == 200
