@@ -140,7 +140,7 @@ class Poller:
             delta, known = self._recall.delta(fetched, latest)
             rows, skipped = delta.rows_seen, delta.answer.skipped
             previous, result = self._diff(started_at, delta, known, latest)
-            index = self._recall.next_index(previous, delta, known, result.changed)
+            index = self._recall.next_index(previous, delta, result.changed)
         else:
             skipped, previous, result = 0, None, DiffResult(events=(), changed=())
         outcome = Outcome.OK if skipped == 0 else Outcome.DEGRADED
