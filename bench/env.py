@@ -23,6 +23,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from app.settings import Settings, load_settings
 from app.settings_types import psycopg_url
 
 CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret"
@@ -164,6 +165,23 @@ def bench_settings_env(upstream: Upstream, database_url: str) -> dict[str, str]:
         "FLINKS_TOKEN_URL": upstream.token_url,
         "DATABASE_URL": database_url,
     }
+
+
+def bench_settings(upstream: Upstream, database_url: str) -> Settings:
+    """Those settings as the in-process benchmarks build the watcher with: the console only,
+    whatever the environment says of Slack, email or a recipient; migrated on start."""
+    env = bench_settings_env(upstream, database_url)
+    return load_settings(
+        **{k.lower(): v for k, v in env.items()},
+        slack_bot_token=None,
+        slack_channel="",
+        slack_webhook_url=None,
+        smtp_host="",
+        email_from="",
+        email_to="",
+        flinks_recipient_id="",
+        auto_migrate=True,
+    )
 
 
 # ---- idle service -------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from app.domain import CycleResult, Fetched, Outcome
 from app.flinks.client import FlinksClient
-from app.settings import load_settings
 from app.wiring import App, build_app
 from bench.cold import LISTING_PATH
 from bench.env import (
@@ -21,7 +20,7 @@ from bench.env import (
     CLIENT_SECRET,
     Scratch,
     Upstream,
-    bench_settings_env,
+    bench_settings,
     peak_rss_mib,
     reset_peak_rss,
 )
@@ -135,19 +134,7 @@ class CycleBench:
 
     def _fresh_app(self) -> App:
         self.close()
-        url = self.scratch.fresh()
-        env = bench_settings_env(self.upstream, url)
-        settings = load_settings(
-            **{k.lower(): v for k, v in env.items()},
-            slack_bot_token=None,
-            slack_channel="",
-            slack_webhook_url=None,
-            smtp_host="",
-            email_from="",
-            email_to="",
-            flinks_recipient_id="",
-            auto_migrate=True,
-        )
+        settings = bench_settings(self.upstream, self.scratch.fresh())
         self.app = build_app(settings, source=_FreshClient(self.upstream))
         return self.app
 

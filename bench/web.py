@@ -16,13 +16,12 @@ from datetime import timedelta
 from flask.testing import FlaskClient
 
 from app.db.webreads import WebReads
-from app.settings import load_settings
 from app.web.access import Access
 from app.web.figures import FiguresCache
 from app.web.server import Health, Metrics
 from app.web.site import WebUI, create_app
 from app.wiring import App, build_app
-from bench.env import Scratch, Upstream, bench_settings_env
+from bench.env import Scratch, Upstream, bench_settings
 
 # The targets of issue 12 at 100,000 registrations.
 TARGET_PAGE_MS = 200.0
@@ -77,19 +76,7 @@ class WebFigure:
 
 def filled(upstream: Upstream, url: str, moves: int = MOVES) -> App:
     """The real watcher on `url` after a first sync of `upstream` and `moves` cycles."""
-    env = bench_settings_env(upstream, url)
-    settings = load_settings(
-        **{k.lower(): v for k, v in env.items()},
-        slack_bot_token=None,
-        slack_channel="",
-        slack_webhook_url=None,
-        smtp_host="",
-        email_from="",
-        email_to="",
-        flinks_recipient_id="",
-        auto_migrate=True,
-    )
-    app = build_app(settings)
+    app = build_app(bench_settings(upstream, url))
     for variant in range(moves + 1):
         upstream.serve(variant)
         app.poller.poll_once()

@@ -30,27 +30,29 @@ class RawListing:
     __slots__ = ("_body", "_raws")
 
     def __init__(self, body: bytes, raws: list[msgspec.Raw]) -> None:
-        self._body, self._raws = body, raws
-
-    def __len__(self) -> int:
-        return len(self._raws)
+        self._body: bytes = body
+        self._raws: list[msgspec.Raw] | None = raws
 
     def delta(self, known: Mapping[bytes, Key]) -> Delta:
         """The answer against `known` (fingerprint -> registration, of the rows the stored state
         was read from): a known row is not validated again, every other row is. Should an
         unknown row share a key with a known one, both are validated, so duplicates and
         conflicts are decided exactly as for a whole answer. Called once: the body is let go
-        with it (at 100,000 rows, 22 MB that the rest of the cycle does not need)."""
+        with it (at 100,000 rows, 22 MB that the rest of the cycle does not need), and a
+        second call raises rather than read an empty, complete answer (every row missing)."""
+        raws = self._raws
+        if raws is None:
+            raise RuntimeError("RawListing.delta() was called twice: the body is let go")
         try:
-            return self._whole() if not known else self._against(known)
+            return self._whole(raws) if not known else self._against(raws, known)
         finally:
-            self._body, self._raws = b"", []
+            self._body, self._raws = b"", None
 
-    def _against(self, known: Mapping[bytes, Key]) -> Delta:
+    def _against(self, raws: list[msgspec.Raw], known: Mapping[bytes, Key]) -> Delta:
         unchanged: dict[Key, int] = {}  # the first row of each known key
         again: dict[Key, list[int]] = {}  # its identical repeats, if any
         unknown: list[int] = []
-        prints = [blake2b(raw, digest_size=16).digest() for raw in self._raws]
+        prints = [fingerprint(raw) for raw in raws]
         get = known.get
         for index, fp in enumerate(prints):
             key = get(fp)
@@ -60,29 +62,28 @@ class RawListing:
                 again.setdefault(key, []).append(index)
             else:
                 unchanged[key] = index
-        rows = {index: self._row(index) for index in unknown}
+        rows = {index: self._row(raws[index]) for index in unknown}
         for row in list(rows.values()):
             if row is not None and row.key in unchanged:
                 # An unknown row shares the key: all its rows are validated and decided in full.
                 indexes = [unchanged.pop(row.key), *again.get(row.key, ())]
-                rows.update((index, self._row(index)) for index in indexes)
+                rows.update((index, self._row(raws[index])) for index in indexes)
         merge = Merge()
         for index in sorted(rows):
             merge.add(rows[index], prints[index])
         answer = merge.answer()
         return Delta(answer, frozenset(unchanged), merge.tags)
 
-    def _whole(self) -> Delta:
+    def _whole(self, raws: list[msgspec.Raw]) -> Delta:
         """Every row validated (a first sync, or no index), one row decoded at a time: typing
         the whole body at once would hold every decoded row together (at 500,000 rows,
         70 MiB more at the peak for no gain in time)."""
         merge = Merge()
-        for index, raw in enumerate(self._raws):
-            merge.add(self._row(index), blake2b(raw, digest_size=16).digest())
+        for raw in raws:
+            merge.add(self._row(raw), fingerprint(raw))
         return Delta(merge.answer(), frozenset(), merge.tags)
 
-    def _row(self, index: int) -> Registration | None:
-        raw = self._raws[index]
+    def _row(self, raw: msgspec.Raw) -> Registration | None:
         try:
             return _typed_row(_ONE.decode(raw))
         except msgspec.DecodeError:

@@ -151,3 +151,15 @@ def test_any_answer_after_any_other_is_decided_as_in_the_whole_answer(
     if read_rows(first) is None or read_rows(second) is None:
         return  # read whole (tests/unit/test_typed_rows.py)
     _check(first, second, caplog)
+
+
+def test_a_body_read_row_by_row_is_read_once_then_refused_not_empty() -> None:
+    """The body is let go with the first delta(): a second read must fail loudly, never
+    see an empty answer (which, being complete, would count every registration missing)."""
+    got = fetched(_body([row("a", 1)]))
+    assert got.rows is not None
+    assert [r.key for r in got.rows.delta({}).answer.rows] == [("a", 1)]
+    with pytest.raises(RuntimeError, match="called twice"):
+        got.rows.delta({})
+    with pytest.raises(RuntimeError, match="called twice"):
+        _ = got.answer
