@@ -30,6 +30,7 @@ from app.domain import (
 from app.errors import DatabaseError
 from app.flinks.listing import FlinksError
 from app.logs import poll_id_var
+from app.memory import collector_paused
 from app.notify.channel import Channel, DeliveryStore
 from app.notify.deliver import DeliveryReport, deliver_pending
 from app.notify.routing import plan_deliveries
@@ -92,21 +93,24 @@ class Poller:
            and the Slack boards (SPEC 10); 7. ping the heartbeat URL of the outcome.
         """
         token = poll_id_var.set(uuid.uuid4().hex[:12])
-        started = time.monotonic()
         try:
-            result = self._record(self.clock())
-            if result.outcome is not Outcome.FAILED and result.poll_id is not None:
-                result = self._remind(result, result.poll_id)
-            if result.failure_kind not in (LEADERSHIP_LOST, INTERRUPTED):
-                report = self._deliver_and_watch(result.poll_id)
-                if result.outcome is not Outcome.FAILED:
-                    self.board(report)
-                result = _with_delivery(result, report)
-            log_done(result, time.monotonic() - started)
-            self.heartbeat(result)
-            return result
+            with collector_paused():
+                return self._cycle(time.monotonic())
         finally:
             poll_id_var.reset(token)
+
+    def _cycle(self, started: float) -> CycleResult:
+        result = self._record(self.clock())
+        if result.outcome is not Outcome.FAILED and result.poll_id is not None:
+            result = self._remind(result, result.poll_id)
+        if result.failure_kind not in (LEADERSHIP_LOST, INTERRUPTED):
+            report = self._deliver_and_watch(result.poll_id)
+            if result.outcome is not Outcome.FAILED:
+                self.board(report)
+            result = _with_delivery(result, report)
+        log_done(result, time.monotonic() - started)
+        self.heartbeat(result)
+        return result
 
     def _record(self, started_at: datetime) -> CycleResult:
         try:

@@ -24,11 +24,11 @@ def utc_text(value: datetime | None) -> str | None:
     """A UTC-aware datetime as SQLAlchemy's SQLite DATETIME text: '2026-01-02 03:04:05.000000'."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to a UTC column")
     if value.tzinfo is not UTC:
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
         value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value.isoformat(" ", "microseconds")[:26]  # without its "+00:00"
 
 
 def _send(conn: Connection, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:

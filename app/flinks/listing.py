@@ -4,9 +4,8 @@ is read by app.flinks.body; the errors are app.flinks.errors (re-exported here).
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from sys import intern
 from typing import Annotated, Any
 
@@ -23,6 +22,7 @@ from app.flinks.errors import (
     FlinksRequestError,
     FlinksUnavailable,
 )
+from app.flinks.timestamps import parse_timestamp
 
 __all__ = [
     "FlinksAuthError",
@@ -40,37 +40,6 @@ __all__ = [
 log = logging.getLogger("app.flinks")
 
 _MAX_INT64 = 2**63 - 1  # provider_id is a BIGINT column
-
-
-_TIMESTAMP = re.compile(
-    r"(?P<head>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?)"
-    r"(?:\.(?P<frac>\d{1,7}))?(?P<tz>Z|[+-]\d{2}(?::?\d{2})?)?",
-    re.IGNORECASE,
-)
-
-
-# The instants every UTC offset can show (offsets stay within a day): a date the product stores
-# can always be converted to UTC, to ALERT_TIMEZONE and back, and read from either database.
-_EARLIEST = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
-_LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
-
-
-def parse_timestamp(value: object) -> datetime:
-    """ISO 8601 with 0-7 fractional digits (.NET writes 7) and Z, an offset or none (UTC),
-    from 0001-01-02 to 9999-12-30 in UTC: ValueError for anything else."""
-    if not isinstance(value, str) or (match := _TIMESTAMP.fullmatch(value)) is None:
-        raise ValueError("not an ISO 8601 timestamp")
-    frac = (match["frac"] or "")[:6]  # Python keeps microseconds: the 7th digit is dropped
-    tz = match["tz"] or "+00:00"
-    text = match["head"] + (f".{frac.ljust(6, '0')}" if frac else "")
-    parsed = datetime.fromisoformat(text + ("+00:00" if tz.upper() == "Z" else tz))
-    try:
-        utc = parsed.astimezone(UTC)  # 0001-01-01T00:00+01:00 is before year 1 in UTC
-    except OverflowError:
-        raise ValueError("out of range once in UTC") from None
-    if not _EARLIEST <= utc <= _LATEST:
-        raise ValueError("out of range (0001-01-02 to 9999-12-30 UTC)")
-    return utc
 
 
 def _provider_id(value: object) -> int:

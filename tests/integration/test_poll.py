@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -320,3 +321,19 @@ def test_conflicting_duplicates_leave_the_stored_state_of_their_key_untouched(
     source.rows = [row("a", 1, "ACTIVE"), row("b", 2, "ACTIVE")]  # Flinks makes up its mind
     assert poller.poll_once().outcome is Outcome.OK
     assert events(engine)[-1] == ("status_changed", "a", 1)
+
+
+def test_a_cycle_runs_with_the_cyclic_collector_paused_and_resumes_it(engine: sa.Engine) -> None:
+    seen: list[bool] = []
+
+    class Watching(FakeSource):
+        def fetch(self) -> Fetched:
+            seen.append(gc.isenabled())
+            return super().fetch()
+
+    poller = make_poller(engine, Watching([row("a", 1)]), FakeChannel(), FakeClock(T0))
+    assert gc.isenabled()
+
+    assert poller.poll_once().outcome is Outcome.OK
+    assert seen == [False]
+    assert gc.isenabled()

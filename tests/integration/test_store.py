@@ -606,3 +606,55 @@ def test_sqlite_parent_directory_is_created(tmp_path: object) -> None:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     finally:
         engine.dispose()
+
+
+def _table_rows(engine: sa.Engine, table: sa.Table) -> list[tuple[Any, ...]]:
+    """Every row of `table` without its serial ids (its own, its poll's), in key order."""
+    columns = [c for c in table.c if c.name not in ("id", "poll_id")]
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.select(*columns).order_by(*columns))]
+
+
+def test_the_bulk_path_stores_exactly_what_the_plain_path_stores(
+    store: Store, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL a large cycle goes by binary COPY with the table's own column types: every
+    column, None, a long name, non-ASCII text, a fraction of a second and the details JSON read
+    back as from plain INSERTs (on SQLite both are one path)."""
+    from app.db import store as store_module
+    from app.db.tables import metadata, registration_events
+
+    names = ["Caisse Desjardins é ü 東京 \U0001f3e6", "x" * 500, "tab\tand\\backslash"]
+    regs = [reg(f"client-{i}", i, client_name=names[i % 3]) for i in range(30)]
+    later = T0 + timedelta(hours=1, microseconds=123456)
+    moved = [replace(r, registration_status="ACTIVE", provider_name="Bank é") for r in regs]
+    changed = tuple(
+        stored(m, later, missing_polls=i % 2, present=i % 5 != 0) for i, m in enumerate(moved)
+    )
+    events = tuple(
+        ev(
+            EventKind.DETAILS_CHANGED if i % 2 else EventKind.STATUS_CHANGED,
+            m,
+            later,
+            from_status="PENDING_APPROVAL",
+            previous_status_since=None if i % 3 else T0,
+            changes=(("provider_name", "Bank", "Bank é"),) if i % 2 else (),
+        )
+        for i, m in enumerate(moved)
+    )
+
+    def recorded(threshold: int) -> list[list[tuple[Any, ...]]]:
+        monkeypatch.setattr(store_module, "_COPY_THRESHOLD", threshold)
+        baseline(store, regs)
+        cycle(store, later, changed, events)
+        found = [_table_rows(engine, t) for t in (registrations, registration_events)]
+        with engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+        return found
+
+    plain, bulk = recorded(10**9), recorded(0)
+
+    assert bulk == plain
+    assert len(plain[0]) == 30
+    assert len(plain[1]) == 60

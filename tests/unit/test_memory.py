@@ -1,7 +1,9 @@
-"""release_freed_memory runs after every cycle of `run`: it must never raise, on any platform."""
+"""app.memory: release_freed_memory runs after every cycle of `run` and must never raise, on any
+platform; collector_paused keeps the cyclic collector off during a cycle, and only then."""
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import pytest
@@ -24,3 +26,26 @@ def test_found_where_glibc_is() -> None:
 def test_without_malloc_trim_it_only_collects(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(memory, "_malloc_trim", lambda: None)
     memory.release_freed_memory()
+
+
+def test_the_collector_is_paused_inside_and_resumed_after() -> None:
+    assert gc.isenabled()
+    with memory.collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_the_collector_resumes_after_an_error() -> None:
+    with pytest.raises(RuntimeError), memory.collector_paused():
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+
+
+def test_a_collector_paused_before_stays_paused() -> None:
+    gc.disable()
+    try:
+        with memory.collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
