@@ -123,9 +123,8 @@ def _sighted(
         return [], None  # the common case on a large listing: one tuple comparison, no copy
     moved = old.registration_status != row.registration_status
     status_since = now if moved else prev.status_since
-    stored = replace(
-        prev, registration=row, status_since=status_since, missing_polls=0, present=True
-    )
+    # Every field given: a third of the time of dataclasses.replace, 10,000 times a 10% cycle.
+    stored = StoredRegistration(row, prev.first_seen_at, status_since, 0, True)
     if not prev.present:
         event = _event(
             EventKind.REAPPEARED,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import json
 import logging
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import httpx
 import pytest
 import stamina
 from pydantic import SecretStr
@@ -508,3 +511,32 @@ def test_neither_secret_nor_token_ever_reaches_the_logs(
     assert base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode() not in caplog.text
     for token in tokens:
         assert token not in caplog.text
+
+
+@pytest.mark.parametrize("max_answer_bytes", [None, 10 * 2**20])
+def test_a_read_answer_is_freed_without_the_garbage_collector(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch, max_answer_bytes: int | None
+) -> None:
+    """httpx's response and its stream refer to each other; a cycle pauses the collector
+    (app.memory), so a response left in that loop would hold the whole body to the cycle's end."""
+    from app.flinks import retries
+
+    seen: list[weakref.ref[httpx.Response]] = []
+    request = retries._request
+
+    def spy(*args: Any) -> httpx.Response:
+        response = request(*args)
+        seen.append(weakref.ref(response))
+        return response
+
+    monkeypatch.setattr(retries, "_request", spy)
+    client = make_client(max_answer_bytes=max_answer_bytes)
+    gc.disable()
+    try:
+        fetched = client.fetch()
+        assert len(seen) == 2  # the token, the listing
+        assert [ref() for ref in seen] == [None, None]
+    finally:
+        gc.enable()
+    assert fetched.answer.complete
+    assert len(fetched.answer.rows) == len(ROWS)
