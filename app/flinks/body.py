@@ -12,8 +12,8 @@ from app.flinks.errors import FlinksBadAnswer
 
 def snippet(value: object, limit: int = 40) -> str:
     """A short, printable, single-line rendering of untrusted text for logs and messages."""
-    if isinstance(value, bytes):
-        value = value[: limit * 4].decode("utf-8", "backslashreplace")
+    if isinstance(value, bytes | bytearray):
+        value = bytes(value[: limit * 4]).decode("utf-8", "backslashreplace")
     text = value if isinstance(value, str) else repr(value)
     short = text[:limit]
     short = "".join(c if c.isprintable() else repr(c)[1:-1] for c in short)

@@ -412,19 +412,20 @@ def test_a_read_timeout_is_unavailable(sim: FlinksSimulator, make_client: MakeCl
 
 
 @pytest.mark.parametrize(
-    ("raw", "message"),
+    ("raw", "pattern"),
     [
-        (b'{"rows": []}', "not a JSON array (got object)"),
+        (b'{"rows": []}', r"not a JSON array \(got object\)"),
         (b"[{", "not valid JSON"),
-        (b"<html>maintenance</html>", "not valid JSON"),
+        # The body's own text, however the client buffered it.
+        (b"<html>maintenance</html>", r'not valid JSON: .* \(starts with "<html>maintenance</'),
     ],
 )
 def test_a_malformed_body_is_a_bad_answer(
-    sim: FlinksSimulator, make_client: MakeClient, raw: bytes, message: str
+    sim: FlinksSimulator, make_client: MakeClient, raw: bytes, pattern: str
 ) -> None:
     sim.set_raw_body(raw)
 
-    with pytest.raises(FlinksBadAnswer, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(FlinksBadAnswer, match=pattern):
         make_client().fetch()
 
 
