@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 
@@ -215,3 +216,35 @@ def test_an_index_out_of_step_with_rows_deleted_by_hand_falls_back_to_the_whole_
     assert index is not None
     assert ("ghost", 3) in index.present  # from the table, so the next cycles count it missing
     assert ("dc-3", 3) not in index.present
+
+
+def test_an_index_written_as_a_list_of_pairs_is_still_read(engine: sa.Engine) -> None:
+    """The first index of migration 0007 was a list of [key, print] pairs, the next ones a map:
+    an index left by the older release is read, not ignored."""
+    bodies = _scenario()[:1]
+    store = Store(engine)
+    Poller(Bodies(bodies, fetched), store, Outbox(engine), [FakeChannel()]).poll_once()
+    written = store.row_index()
+    assert written is not None
+    pairs = msgspec.msgpack.encode([[list(key), fp] for key, fp in written.entries.items()])
+    with engine.begin() as conn:
+        conn.execute(sa.update(row_index).values(entries=pairs))
+
+    again = store.row_index()
+
+    assert again is not None
+    assert again.entries == written.entries
+    assert len(again.entries) == 40
+
+
+def test_an_unreadable_index_is_ignored(
+    engine: sa.Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = Store(engine)
+    Poller(Bodies(_scenario()[:1], fetched), store, Outbox(engine), [FakeChannel()]).poll_once()
+    with engine.begin() as conn:
+        conn.execute(sa.update(row_index).values(entries=b"\xc1 not msgpack"))
+
+    with caplog.at_level(logging.WARNING, logger="app.db.rowindex"):
+        assert store.row_index() is None
+    assert "rowindex.ignored reason=unreadable" in caplog.text
