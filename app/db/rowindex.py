@@ -72,4 +72,6 @@ def write_index(
         "entries": blob,
         "updated_at": at,
     }
-    conn.execute(sa.insert(row_index).values(values))
+    # Given at execution, not in the statement: SQLAlchemy's statement cache keeps the values
+    # of a statement's own .values() alive in its key (here the whole blob, until evicted).
+    conn.execute(sa.insert(row_index), values)
