@@ -96,8 +96,26 @@ def test_schema_is_current(engine: sa.Engine) -> None:
     assert not db.schema_is_current(engine)
 
 
-def test_head_revision_is_the_row_index_one() -> None:
-    assert db.head_revision() == "0007"
+def test_head_revision_is_the_row_index_storage_one() -> None:
+    assert db.head_revision() == "0008"
+
+
+def test_0008_stores_the_row_index_uncompressed_on_postgresql(engine: sa.Engine) -> None:
+    """EXTERNAL after 0008, PostgreSQL's default (EXTENDED) again after a downgrade; SQLite
+    has no storage setting and migrates through 0008 unchanged."""
+    storage = sa.text(
+        "SELECT attstorage FROM pg_attribute "
+        "WHERE attrelid = 'row_index'::regclass AND attname = 'entries'"
+    )
+    db.migrate(engine)
+    if engine.dialect.name != "postgresql":
+        assert db.current_revision(engine) == "0008"
+        return
+    with engine.connect() as conn:
+        assert conn.execute(storage).scalar() == "e"
+    db.downgrade(engine, "0007")
+    with engine.connect() as conn:
+        assert conn.execute(storage).scalar() == "x"
 
 
 def test_0004_keeps_the_outbox_and_polls_of_0003(engine: sa.Engine) -> None:
