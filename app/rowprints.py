@@ -20,7 +20,7 @@ class Delta:
     # The rows that are not byte-identical to a known one, validated; and every skip.
     answer: Answer
     # The registrations whose row is byte-identical to the one they were last read from.
-    unchanged: frozenset[Key]
+    unchanged: AbstractSet[Key]
     # The fingerprint of each row of `answer.rows`; None when the body was not read row by
     # row (then the next cycle validates every row again).
     prints: Mapping[Key, bytes] | None
