@@ -41,11 +41,12 @@ def release_freed_memory() -> None:
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside: a cycle builds hundreds of thousands of objects
-    that live until its end, and the collector walked them again and again for nothing
-    (0.4 s of a 100,000-row first sync, 0.13 s of a 10% cycle: docs/performance.md). Almost
-    nothing of a cycle forms reference cycles; what does waits for the next collection (after
-    the cycle in `run`: release_freed_memory; at exit for `poll`)."""
+    """No cyclic garbage collection inside: reading, diffing and recording an answer builds
+    hundreds of thousands of objects that live until it ends, and the collector walked them
+    again and again for nothing (0.4 s of a 100,000-row first sync, 0.13 s of a 10% cycle:
+    docs/performance.md). Almost nothing there forms reference cycles; what does waits for
+    the next collection (after the cycle in `run`: release_freed_memory; at exit for `poll`).
+    Keep waits out of it: the collector is off for every thread of the process."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -93,24 +93,21 @@ class Poller:
            and the Slack boards (SPEC 10); 7. ping the heartbeat URL of the outcome.
         """
         token = poll_id_var.set(uuid.uuid4().hex[:12])
+        started = time.monotonic()
         try:
-            with collector_paused():
-                return self._cycle(time.monotonic())
+            result = self._record(self.clock())
+            if result.outcome is not Outcome.FAILED and result.poll_id is not None:
+                result = self._remind(result, result.poll_id)
+            if result.failure_kind not in (LEADERSHIP_LOST, INTERRUPTED):
+                report = self._deliver_and_watch(result.poll_id)
+                if result.outcome is not Outcome.FAILED:
+                    self.board(report)
+                result = _with_delivery(result, report)
+            log_done(result, time.monotonic() - started)
+            self.heartbeat(result)
+            return result
         finally:
             poll_id_var.reset(token)
-
-    def _cycle(self, started: float) -> CycleResult:
-        result = self._record(self.clock())
-        if result.outcome is not Outcome.FAILED and result.poll_id is not None:
-            result = self._remind(result, result.poll_id)
-        if result.failure_kind not in (LEADERSHIP_LOST, INTERRUPTED):
-            report = self._deliver_and_watch(result.poll_id)
-            if result.outcome is not Outcome.FAILED:
-                self.board(report)
-            result = _with_delivery(result, report)
-        log_done(result, time.monotonic() - started)
-        self.heartbeat(result)
-        return result
 
     def _record(self, started_at: datetime) -> CycleResult:
         try:
@@ -125,7 +122,10 @@ class Poller:
             log.exception("poll.unexpected_error stage=fetch")
             return self._failed(started_at, f"unexpected error: {type(exc).__name__}", "unexpected")
         try:
-            return self._diff_and_record(started_at, fetched)
+            # The collector off while the cycle's big object graph lives (app.memory), and only
+            # then: fetching, its retry waits and the deliveries' pacing keep it on.
+            with collector_paused():
+                return self._diff_and_record(started_at, fetched)
         except FlinksError as exc:  # the body, validated on first use, is not a listing
             return self._failed(started_at, str(exc), exc.kind)
         except Interrupted as exc:

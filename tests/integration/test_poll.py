@@ -21,7 +21,7 @@ from app.db import queries
 from app.db.outbox import Outbox
 from app.db.store import Store
 from app.delivery import DeliveryFailure
-from app.domain import BaselineSummary, Event, Fetched, Outcome
+from app.domain import Answer, BaselineSummary, Event, Fetched, Outcome
 from app.flinks.client import FlinksUnavailable
 from app.flinks.listing import parse_answer
 from app.notify.channel import Channel, Outgoing
@@ -323,17 +323,28 @@ def test_conflicting_duplicates_leave_the_stored_state_of_their_key_untouched(
     assert events(engine)[-1] == ("status_changed", "a", 1)
 
 
-def test_a_cycle_runs_with_the_cyclic_collector_paused_and_resumes_it(engine: sa.Engine) -> None:
-    seen: list[bool] = []
+def test_the_cyclic_collector_is_paused_while_the_answer_is_read_and_recorded_only(
+    engine: sa.Engine,
+) -> None:
+    """Off while the rows are validated, diffed and written (app.memory); on while fetching
+    (whose retries may wait for minutes) and after."""
+    fetching: list[bool] = []
+    validating: list[bool] = []
 
     class Watching(FakeSource):
         def fetch(self) -> Fetched:
-            seen.append(gc.isenabled())
-            return super().fetch()
+            fetching.append(gc.isenabled())
+            body = json.dumps(self.rows).encode()
+
+            def answer() -> Answer:
+                validating.append(gc.isenabled())
+                return parse_answer(body)
+
+            return Fetched(answer, hashlib.sha256(body).hexdigest(), len(body))
 
     poller = make_poller(engine, Watching([row("a", 1)]), FakeChannel(), FakeClock(T0))
     assert gc.isenabled()
 
     assert poller.poll_once().outcome is Outcome.OK
-    assert seen == [False]
+    assert (fetching, validating) == ([True], [False])
     assert gc.isenabled()
