@@ -46,7 +46,8 @@ def collector_paused() -> Iterator[None]:
     again and again for nothing (0.4 s of a 100,000-row first sync, 0.13 s of a 10% cycle:
     docs/performance.md). Almost nothing there forms reference cycles; what does waits for
     the next collection (after the cycle in `run`: release_freed_memory; at exit for `poll`).
-    Keep waits out of it: the collector is off for every thread of the process."""
+    The collector is off for every thread of the process: keep long waits (retries, pacing)
+    out of it; the database's own lock waits, bounded to seconds, are inside."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -53,8 +53,11 @@ def read_index(engine: Engine) -> RowIndex | None:
 def _decode(blob: bytes) -> dict[Key, bytes]:
     try:
         return _ENTRIES.decode(blob)
-    except msgspec.ValidationError:
-        return dict(_PAIRS.decode(blob))  # written before the map
+    except msgspec.ValidationError as exc:
+        try:
+            return dict(_PAIRS.decode(blob))  # written before the map
+        except msgspec.DecodeError:
+            raise exc from None  # the map's own error: what the index should have been
 
 
 def write_index(

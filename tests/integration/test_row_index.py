@@ -248,3 +248,18 @@ def test_an_unreadable_index_is_ignored(
     with caplog.at_level(logging.WARNING, logger="app.db.rowindex"):
         assert store.row_index() is None
     assert "rowindex.ignored reason=unreadable" in caplog.text
+
+
+def test_a_damaged_map_is_reported_with_the_maps_own_error(
+    engine: sa.Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = Store(engine)
+    Poller(Bodies(_scenario()[:1], fetched), store, Outbox(engine), [FakeChannel()]).poll_once()
+    damaged = msgspec.msgpack.encode({"not a key": b"fp"})
+    with engine.begin() as conn:
+        conn.execute(sa.update(row_index).values(entries=damaged))
+
+    with caplog.at_level(logging.WARNING, logger="app.db.rowindex"):
+        assert store.row_index() is None
+    expected = "rowindex.ignored reason=unreadable (Expected `array`, got `str` - at `key`"
+    assert expected in caplog.text
