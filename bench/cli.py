@@ -14,10 +14,10 @@ import platform
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.cold import ColdBench
 from bench.env import Scratch, Upstream, idle_service_rss, pg_unavailable
@@ -29,6 +29,8 @@ from bench.urlwatch import executable
 from bench.urlwatch import measure as measure_urlwatch
 from bench.web import WebFigure, render_web
 from bench.web import measure as measure_web
+
+T = TypeVar("T")
 
 PG_ENV = "FLINKSWATCH_BENCH_PG_URL"
 IDLE_ROWS = 100
@@ -175,13 +177,10 @@ def _one_size(
     return figures
 
 
-def _child(conn: Connection, *args: Any) -> None:
-    conn.send(measure(*args))
-
-
-def _web_child(conn: Connection, rows: int, backend: str, pg_url: str | None, tmp: Path,
-               repeat: int) -> None:  # fmt: skip
-    conn.send(measure_web(rows, backend, Scratch(backend, tmp, pg_url), repeat))
+def _web_figures(
+    rows: int, backend: str, pg_url: str | None, tmp: Path, repeat: int
+) -> list[WebFigure]:
+    return measure_web(rows, backend, Scratch(backend, tmp, pg_url), repeat)
 
 
 def _web(
@@ -191,36 +190,37 @@ def _web(
     figures: list[WebFigure] = []
     for backend in backends:
         print(f"-- {rows} rows: {backend}, the web page", file=sys.stderr)
-        ctx = multiprocessing.get_context("spawn")
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_web_child, args=(child, rows, backend, pg_url, tmp, repeat))
-        proc.start()
-        child.close()
-        try:
-            figures += parent.recv()
-        except EOFError:
-            raise RuntimeError(f"web benchmark of {backend} at {rows} rows failed") from None
-        finally:
-            proc.join()
+        failed = f"web benchmark of {backend} at {rows} rows failed"
+        figures += _in_fresh_process(failed, _web_figures, rows, backend, pg_url, tmp, repeat)
     return figures
 
 
 def _in_child(
     rows: int, backend: str, pg_url: str | None, tmp: Path, opts: Options
 ) -> list[Figure]:
-    """Each part runs in a fresh process, so its memory readings are its own."""
+    failed = f"benchmark of {backend} at {rows} rows failed (see above)"
+    return _in_fresh_process(failed, measure, rows, backend, pg_url, tmp, opts)
+
+
+def _send_result(conn: Connection, measure_fn: Callable[..., object], *args: Any) -> None:
+    conn.send(measure_fn(*args))
+
+
+def _in_fresh_process(failed: str, measure_fn: Callable[..., T], *args: Any) -> T:
+    """measure_fn(*args) in a fresh (spawned) process, so its memory readings are its own;
+    RuntimeError(failed) when the process dies without an answer."""
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_child, args=(child, rows, backend, pg_url, tmp, opts))
+    proc = ctx.Process(target=_send_result, args=(child, measure_fn, *args))
     proc.start()
     child.close()
     try:
-        figures: list[Figure] = parent.recv()
+        result: T = parent.recv()
     except EOFError:
-        raise RuntimeError(f"benchmark of {backend} at {rows} rows failed (see above)") from None
+        raise RuntimeError(failed) from None
     finally:
         proc.join()
-    return figures
+    return result
 
 
 def _machine() -> str:
