@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from app.rowprints import Rows
 
 Key = tuple[str, int]
 """A registration is identified by (client_id, provider_id); upstream has no registration id."""
@@ -121,38 +117,6 @@ class Answer:
         return self.skipped == 0
 
 
-class Fetched:
-    """A listing with the sha256 and size of the raw body it came from. `answer` may be given
-    as a function: the rows are then validated on first use, so a body byte-identical to the
-    last complete one is never validated at all (app.poll checks the digest first)."""
-
-    __slots__ = ("_answer", "_parse", "digest", "rows", "size")
-
-    def __init__(
-        self,
-        answer: Answer | Callable[[], Answer],
-        digest: str,
-        size: int,
-        rows: Rows | None = None,  # the body row by row (app.rowprints), when it can be read so
-    ) -> None:
-        self._answer: Answer | None = answer if isinstance(answer, Answer) else None
-        self._parse: Callable[[], Answer] | None = None if isinstance(answer, Answer) else answer
-        self.digest, self.size, self.rows = digest, size, rows
-
-    @property
-    def answer(self) -> Answer:
-        if self._answer is None:
-            if self._parse is None:
-                raise RuntimeError("Fetched has neither an answer nor a way to parse one")
-            # Parsed once; the function (and the body it holds) is let go at once.
-            self._answer, self._parse = self._parse(), None
-        return self._answer
-
-    def __repr__(self) -> str:
-        state = "parsed" if self._answer is not None else "not parsed"
-        return f"Fetched(digest={self.digest[:12]}, size={self.size}, {state})"
-
-
 LEADERSHIP_LOST = "leadership"  # failure_kind: stopped before writing, another may lead now
 INTERRUPTED = "interrupted"  # failure_kind: cut short by shutdown while fetching, nothing written
 
@@ -204,7 +168,7 @@ NO_GUARD = Guard()
 
 @dataclass(frozen=True, slots=True)
 class DeliveryPlan:
-    """The outbox rows one cycle's events call for, decided by app.notify.routing."""
+    """The outbox rows one cycle's events call for, decided by app.core.routing."""
 
     summaries: tuple[str, ...] = ()  # channels that get the baseline summary
     everything: tuple[str, ...] = ()  # channels taking every event of `kinds`
@@ -228,7 +192,7 @@ class CycleRecord:
     digest: str | None  # of a complete answer only: what the next identical answer may skip
     guard: Guard = NO_GUARD  # the mass-shrink hold to open or close with this cycle
     notices: tuple[NoticePlan, ...] = ()  # watcher notices this cycle calls for (SPEC 8)
-    # The row index to store with the state (app.rowprints): None keeps the stored one, unless
+    # The row index to store with the state (app.core.rowprints): None keeps the stored one, unless
     # drop_index (an answer read whole: its rows have no fingerprints).
     index: Mapping[Key, bytes] | None = None
     drop_index: bool = False

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from app.settings import Settings, load_settings
-from app.settings_types import psycopg_url
+from app.config.settings import Settings, load_settings
+from app.config.types import psycopg_url
 
 CLIENT_ID, CLIENT_SECRET = "bench-client", "bench-secret"
 IDLE_TIMEOUT = 120.0  # seconds to wait for the service's first poll

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.domain import CycleResult, Fetched, Outcome
+from app.core.rowprints import Fetched
+from app.domain import CycleResult, Outcome
 from app.flinks.client import FlinksClient
-from app.memory import release_freed_memory
+from app.watch.memory import release_freed_memory
 from app.wiring import App, build_app
 from bench.cold import LISTING_PATH
 from bench.env import (
@@ -92,7 +93,7 @@ def _traced(figure: Figure, run: Callable[[], object]) -> None:
 
 
 def _timed(figure: Figure, run: Callable[[], object]) -> None:
-    # As `run` does after every cycle (app.memory): what the last step freed (the floor's
+    # As `run` does after every cycle (app.watch.memory): what the last step freed (the floor's
     # json.loads of the whole body, above all) goes back to the system first, so the peak
     # read is this step's own, not the allocator's leftovers from the one before.
     release_freed_memory()

@@ -18,8 +18,9 @@ from flask.testing import FlaskClient
 from app.db.webreads import WebReads
 from app.web.access import Access
 from app.web.figures import FiguresCache
-from app.web.server import Health, Metrics
-from app.web.site import WebUI, create_app
+from app.web.health import Health, Metrics
+from app.web.site import create_app
+from app.web.ui import WebUI
 from app.wiring import App, build_app
 from bench.env import Scratch, Upstream, bench_settings
 

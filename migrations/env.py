@@ -8,9 +8,9 @@ import logging.config
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from app.config.settings import load_settings
 from app.db.engine import hold_migration_lock, make_engine
 from app.db.tables import metadata
-from app.settings import load_settings
 
 config = context.config
 target_metadata = metadata

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app.settings_types import psycopg_url
+from app.config.types import psycopg_url
 
 PG_ENV = "FLINKSWATCH_TEST_PG_URL"
 PG_SKIPPED = "PostgreSQL tests SKIPPED"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from app.settings import Settings
+from app.config.settings import Settings
 
 
 def accept_removals(settings: Settings) -> int:

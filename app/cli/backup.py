@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli.commands import EXIT_CONFIG, EXIT_OK
+from app.cli.exits import EXIT_CONFIG, EXIT_OK
 from app.errors import ConfigError, NoDatabase
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from app.config.settings import Settings
 
 
 def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,9 +36,9 @@ def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from app.config.settings import settings_origin
     from app.db import backup
     from app.db.engine import safe_url
-    from app.settings import settings_origin
 
     url = settings.database_url.get_secret_value()
     try:

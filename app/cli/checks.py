@@ -6,17 +6,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 
+from app.config.settings import ConfigError, Settings
 from app.db import engine as db
 from app.delivery import DeliveryFailure
 from app.flinks.client import FlinksError
-from app.settings import ConfigError, Settings
 
 Check = tuple[bool, str]
 
 
 def settings_checks(settings: Settings) -> list[Check]:
     """Every setting, validated with no side effect: one FAIL line per problem, or one ok."""
-    from app.destinations import settings_problems
+    from app.config.destinations import settings_problems
 
     problems = settings_problems(settings)
     if problems:
@@ -27,7 +27,7 @@ def settings_checks(settings: Settings) -> list[Check]:
 def refuse_on_problems(settings: Settings, then: str) -> bool:
     """For commands that need the channels right (`notify-test`, `routes`): print each settings
     problem as a FAIL line and one configuration error line; True when there were any."""
-    from app.destinations import settings_problems
+    from app.config.destinations import settings_problems
 
     problems = settings_problems(settings, flinks=False)
     for problem in problems:

@@ -11,21 +11,20 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from app import __version__, logs
+from app.cli.exits import EXIT_CONFIG, EXIT_DEGRADED, EXIT_FAILED, EXIT_LOCKED, EXIT_OK
 from app.domain import Outcome
 from app.errors import ConfigError, DatabaseError, LockHeld
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from app.config.settings import Settings
 
 log = logging.getLogger("flinkswatch")
-
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_DEGRADED, EXIT_LOCKED = 0, 1, 2, 3, 4
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Imported once the command is known: `--help` and a typo never pay for pydantic.
-    from app.settings import load_settings
+    from app.config.settings import load_settings
 
     try:
         settings = load_settings()
@@ -104,9 +103,9 @@ def _inspect_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 # ---- commands -----------------------------------------------------------------------------
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
-    from app.web.site import access_for
+    from app.web.ui import access_for
     from app.wiring import build_app
-    from app.wiring_service import build_service
+    from app.wiring.service import build_service
 
     if settings.web_ui:
         access_for(settings)  # an unsafe WEB_AUTH is refused before anything is opened

@@ -10,15 +10,15 @@ import sys
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING
 
-from app.cli.commands import EXIT_CONFIG, EXIT_DEGRADED, EXIT_FAILED, EXIT_OK
+from app.cli.exits import EXIT_CONFIG, EXIT_DEGRADED, EXIT_FAILED, EXIT_OK
 from app.errors import LockHeld
 
 if TYPE_CHECKING:
+    from app.config.settings import Settings
     from app.core.digest import DigestContent
     from app.db.leader import Leadership
-    from app.digestwatch import DigestWatch
     from app.notify.channel import Channel
-    from app.settings import Settings
+    from app.watch.digestwatch import DigestWatch
 
 
 def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,7 +48,7 @@ def parse_since(text: str, zone: tzinfo) -> datetime:
 def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     from app.db.leader import leadership_for
     from app.wiring import build_channels, build_read_engine
-    from app.wiring_service import build_digests
+    from app.wiring.service import build_digests
 
     now = datetime.now(UTC)
     try:

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from app.cli import output
-from app.cli.commands import EXIT_CONFIG, EXIT_OK
+from app.cli.exits import EXIT_CONFIG, EXIT_OK
 from app.domain import EventKind
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from app.config.settings import Settings
 
 EVENT_KINDS = tuple(kind.value for kind in EventKind)
 FORMAT_HELP = "output format: table (the default), json or csv"

@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from app.cli import output
-from app.cli.commands import EXIT_OK
+from app.cli.exits import EXIT_OK
 from app.core.text import iso_z
 
 if TYPE_CHECKING:
+    from app.config.settings import Settings
     from app.core.report import ProviderStats, Report, Stuck, Summary
-    from app.settings import Settings
 
 STATS_COLUMNS = (
     "provider_name",

@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from app.cli.commands import EXIT_CONFIG, EXIT_OK
-from app.notify.routing import Probe, Verdict, explain
+from app.cli.exits import EXIT_CONFIG, EXIT_OK
+from app.core.routing import Probe, Verdict, explain
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from app.config.settings import Settings
 
 
 def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

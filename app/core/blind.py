@@ -1,6 +1,6 @@
 """PURE: when the watcher says it is blind, reminds, recovers (SPEC 8), and when a channel is
 announced failing or recovered. Plain values in, the notice to record (or None) out; app.db keeps
-the state these rules read, app.poll applies them."""
+the state these rules read, app.watch.poll applies them."""
 
 from __future__ import annotations
 

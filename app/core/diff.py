@@ -55,7 +55,7 @@ def diff(
     because a row missing from it may simply have failed validation. A held cycle (the
     answer left out too many, app.core.shrink) counts the absences but concludes no removal.
 
-    `unchanged`: registrations whose row is byte-identical to the one stored (app.rowprints),
+    `unchanged`: registrations whose row is byte-identical to the one stored (app.core.rowprints),
     not in `answer.rows`. `present`: every present key, when `previous` holds only those the
     answer touches (its rows', the present ones it lacks); None: `previous` is all of it.
     """

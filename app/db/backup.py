@@ -12,9 +12,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from app.config.types import psycopg_url
 from app.core.text import one_line
 from app.errors import DatabaseError, NoDatabase
-from app.settings_types import psycopg_url
 
 SCHEMA_TABLES = ("alembic_version", "registrations", "registration_events")
 _BUSY_TIMEOUT_MS = 10_000

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from app.config.types import psycopg_url
 from app.core.text import one_line
 from app.db.revision import HEAD_REVISION
 from app.errors import DatabaseError as DatabaseError
 from app.errors import DatabaseVanished
 from app.errors import NoDatabase as NoDatabase
-from app.settings_types import psycopg_url
 
 if TYPE_CHECKING:  # Alembic is imported only to migrate: read commands never load it
     from alembic.config import Config

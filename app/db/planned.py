@@ -1,4 +1,4 @@
-"""The outbox rows one cycle's DeliveryPlan calls for (app.notify.routing decided it), written in
+"""The outbox rows one cycle's DeliveryPlan calls for (app.core.routing decided it), written in
 the cycle's own transaction (app.db.store)."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def insert_deliveries(
     created_at: datetime,
     only: EventKind | None = None,
 ) -> None:
-    """The outbox rows of one poll, as planned by app.notify.routing: summaries, then the rows
+    """The outbox rows of one poll, as planned by app.core.routing: summaries, then the rows
     of channels taking every alerted event (built in SQL from the events just inserted, no id
     round trip), then those of routed channels (by position in the poll's events). `only`: the
     plan is for the poll's events of this kind, recorded after the others (stuck reminders)."""

@@ -1,4 +1,4 @@
-"""The row index (app.rowprints.RowIndex) in the database: one row of msgpack, written in the
+"""The row index (app.core.rowprints.RowIndex) in the database: one row of msgpack, written in the
 cycle's own transaction, so it always describes the state beside it."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from app.core.rowprints import RowIndex
 from app.db.engine import reading
 from app.db.tables import registrations, row_index
 from app.domain import Key
-from app.rowprints import RowIndex
 
 log = logging.getLogger(__name__)
 

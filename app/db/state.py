@@ -32,7 +32,7 @@ def read_state(engine: Engine) -> dict[Key, StoredRegistration]:
 def read_some(engine: Engine, keys: Collection[Key]) -> dict[Key, StoredRegistration]:
     """The stored registrations of `keys` (those that exist), in one SELECT that looks each
     key up in the primary key: what a cycle that knows its unchanged rows needs of the state
-    (app.rowprints). The keys go as one parameter: a JSON array on SQLite (json_each), two
+    (app.core.rowprints). The keys go as one parameter: a JSON array on SQLite (json_each), two
     arrays on PostgreSQL (unnest); SQLite would scan the table for a row-value IN list."""
     state: dict[Key, StoredRegistration] = {}
     if not keys:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from app.core.blind import BlindState, ChannelHealth
+from app.core.rowprints import RowIndex
 from app.core.stuck import Candidate
 from app.db import holds, notices, pgcopy, planned, reminders, rowindex, sqlitebulk
 from app.db.engine import translate_errors
@@ -30,7 +31,6 @@ from app.domain import (
     Outcome,
     StoredRegistration,
 )
-from app.rowprints import RowIndex
 
 _SUCCESS = (Outcome.OK.value, Outcome.DEGRADED.value)
 _MAX_ERROR_CHARS = 500

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from app.config.settings import Settings
 from app.demo.simulator import FlinksSimulator, demo_rows
-from app.settings import Settings
 from app.wiring import build_app
-from app.wiring_service import build_service
+from app.wiring.service import build_service
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 import httpx
 
-from app.domain import Fetched
+from app.config.settings import ConfigError
+from app.core.rowprints import Fetched
 from app.flinks.listing import (
     FlinksAuthError,
     FlinksBadAnswer,
@@ -27,7 +28,6 @@ from app.flinks.listing import (
 from app.flinks.retries import ATTEMPTS, MAX_RETRY_AFTER, MIB, send_with_retries
 from app.flinks.retries import where as _where
 from app.flinks.rows import fetched
-from app.settings import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import stamina
 
+from app.core.retry_after import retry_after_seconds
 from app.flinks.listing import FlinksBadAnswer, FlinksUnavailable, snippet
-from app.retry_after import retry_after_seconds
 
 log = logging.getLogger("app.flinks.client")  # the logger these lines always had
 
@@ -55,7 +55,7 @@ def send_with_retries(
     """The first answer that is not 429/5xx, or FlinksUnavailable once the attempts or
     `total_timeout` are spent. Waits: Retry-After when given (clamped), else stamina's
     exponential backoff; none under `stamina.set_testing`. An exception raised by `pause`
-    (app.service.Stopping) is not retried: it ends the request. A body over `max_bytes` is
+    (app.watch.service.Stopping) is not retried: it ends the request. A body over `max_bytes` is
     refused (_request)."""
     tries = _Tries(method, url, pause)
     try:
@@ -156,7 +156,7 @@ def _request(
 def _unlinked(response: httpx.Response) -> httpx.Response:
     """A read, closed response whose stream no longer points back at it. httpx's stream and
     response refer to each other: a cycle only the garbage collector frees, which kept a
-    100,000-row body (22 MB) alive through the cycle that read it (app.memory pauses the
+    100,000-row body (22 MB) alive through the cycle that read it (app.watch.memory pauses the
     collector there). Without the cycle, the body goes as soon as the caller lets go of it."""
     response.stream = httpx.ByteStream(b"")
     return response

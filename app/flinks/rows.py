@@ -9,11 +9,11 @@ from hashlib import blake2b, sha256
 
 import msgspec
 
-from app.domain import Fetched, Key, Registration
+from app.core.rowprints import Delta, Fetched
+from app.domain import Key, Registration
 from app.flinks.body import _UNSTORABLE_ESCAPE, load_array
 from app.flinks.errors import FlinksBadAnswer
 from app.flinks.listing import Merge, _Typed, _typed_row, _validate_row, read_answer
-from app.rowprints import Delta
 
 _RAW = msgspec.json.Decoder(list[msgspec.Raw])
 _ONE = msgspec.json.Decoder(_Typed)
@@ -111,7 +111,7 @@ def read_rows(body: bytes) -> RawListing | None:
 
 def fetched(body: bytes) -> Fetched:
     """A listing body as a cycle takes it: its digest now, its rows validated on first use:
-    not at all for a body identical to the last complete one (app.poll), the quiet poll of a
+    not at all for a body identical to the last complete one (app.watch.poll), the quiet poll of a
     large listing, and only those that changed when it can be read row by row. Raises
     FlinksBadAnswer now unless the body is a JSON array."""
     digest = sha256(body).hexdigest()

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from app.core.routing import Filter
 from app.delivery import PendingDelivery
 from app.domain import BaselineSummary, Event
-from app.notify.routing import Filter
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,11 +16,11 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Literal
 
+from app.core.routing import Filter
 from app.delivery import DeliveryFailure
 from app.domain import BaselineSummary, Event
 from app.notify.channel import Channel, Outgoing
 from app.notify.render import EmailParts, clean, email_parts
-from app.notify.routing import Filter
 
 log = logging.getLogger(__name__)
 

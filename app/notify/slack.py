@@ -25,13 +25,13 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
+from app.core.retry_after import header, retry_after_seconds
+from app.core.routing import Filter
 from app.delivery import DeliveryFailure
 from app.domain import BaselineSummary, Event
 from app.notify.channel import Channel, Outgoing
 from app.notify.render import SlackMessage, clean, slack_messages
-from app.notify.routing import Filter
 from app.notify.slack_threads import SlackThreads
-from app.retry_after import header, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ class SlackBotChannel(Channel):
             )
         return _classify(text, status, error, response.headers)
 
-    # ---- the board (SPEC 10, app.boardwatch) --------------------------------------------
+    # ---- the board (SPEC 10, app.watch.boardwatch) --------------------------------------------
     def post_board(self, text: str, blocks: list[dict[str, Any]]) -> tuple[str, str]:
         """Post the board message: (channel ID, ts)."""
         post = functools.partial(

@@ -15,7 +15,7 @@ from app.web import charts
 from app.web.export import FORMATS, export, export_records
 from app.web.figures import FiguresCache
 from app.web.shape import RECIPIENTS_PER_PAGE, board, time_in_status
-from app.web.site import WebUI
+from app.web.ui import WebUI
 
 pages = Blueprint("pages", __name__, template_folder="templates")
 

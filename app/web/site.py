@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from flask import Flask, Response, request
@@ -16,9 +14,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from app.web.access import OPEN_PATHS, Access
 
 if TYPE_CHECKING:
-    from app.db.webreads import WebReads
-    from app.settings import Settings
-    from app.web.server import Health, Metrics
+    from app.web.health import Health, Metrics
+    from app.web.ui import WebUI
 
 # No inline script nor style anywhere: the pages run no script at all, their CSS is a file.
 _SECURITY_HEADERS = {
@@ -31,44 +28,6 @@ _SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class WebUI:
-    """What the pages need: the reads, who may see them, and how to show time.
-    `background`: the /providers figures are computed in a thread, from the start and when
-    stale, while pages show the previous ones (app/web/figures.py); the service's choice."""
-
-    reads: WebReads
-    access: Access
-    timezone: tzinfo = UTC
-    clock: Callable[[], datetime] = field(default=_utc_now)
-    background: bool = False
-
-
-def web_ui(settings: Settings, reads: WebReads) -> WebUI | None:
-    """WEB_* settings -> the pages' configuration (None: WEB_UI off); ConfigError (exit 2,
-    one line) for an unsafe WEB_AUTH, so `run` refuses to start rather than serve data."""
-    if not settings.web_ui:
-        return None
-    return WebUI(reads, access_for(settings), settings.alert_timezone, background=True)
-
-
-def access_for(settings: Settings) -> Access:
-    """WEB_AUTH and its settings, checked against HTTP_HOST (ConfigError)."""
-    secret = settings.web_password
-    access = Access(
-        mode=settings.web_auth,
-        username=settings.web_username or "",
-        password=secret.get_secret_value() if secret is not None else "",
-        proxy_header=settings.web_proxy_header,
-    )
-    access.check(settings.http_host)
-    return access
 
 
 def create_app(health: Health, metrics: Metrics, ui: WebUI | None = None) -> Flask:

@@ -20,8 +20,9 @@ import pytest
 from app.db import engine as db
 from app.db.webreads import WebReads
 from app.web.access import Access
-from app.web.server import Health, Metrics, serve
-from app.web.site import WebUI
+from app.web.health import Health, Metrics
+from app.web.server import serve
+from app.web.ui import WebUI
 from tests.webseed import HOSTILE, NOW, STUCK_AFTER, seed
 
 pytestmark = pytest.mark.e2e

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from app.config.settings import load_settings
 from app.demo.simulator import FlinksSimulator, bulk_rows
 from app.domain import Outcome
 from app.flinks.client import MIB, FlinksBadAnswer, FlinksClient
-from app.settings import load_settings
 from app.wiring import build_app
 
 pytestmark = pytest.mark.faults

@@ -17,7 +17,7 @@ from app.db.leader import FENCE_LOCK_KEY, PgLeader, Role
 from app.db.tables import deliveries, poll_runs, registration_events, registrations
 from app.demo.simulator import FlinksSimulator
 from app.domain import Outcome
-from app.poll import LEADERSHIP_LOST
+from app.watch.poll import LEADERSHIP_LOST
 from tests.faults.test_outages import in_process, move
 from tests.faults.upstream import seed_rows
 

@@ -16,12 +16,12 @@ import pytest
 import sqlalchemy as sa
 import stamina
 
+from app.config.settings import load_settings
 from app.db import engine as db
 from app.db import holds
 from app.db.tables import registration_events, registrations
 from app.demo.simulator import FlinksSimulator, bulk_rows
 from app.domain import Outcome
-from app.settings import load_settings
 from app.wiring import App, build_app
 from tests.faults.test_outages import move
 from tests.faults.upstream import seed_rows
@@ -176,7 +176,7 @@ def test_answer_missing_most_rows_is_held_until_accepted_and_said_once(
     """9 of 10 missing is a mass shrink (SPEC 2, REMOVAL_HOLD_PERCENT=50): held, one new hold
     however many cycles repeat it, then removed once `accept-removals` lifted it."""
     sim.set_rows(sim.rows[:1])
-    with caplog.at_level(logging.WARNING, logger="app.poll"):
+    with caplog.at_level(logging.WARNING, logger="app.watch.poll"):
         for _ in range(3):
             assert app.poller.poll_once().outcome is Outcome.OK
     assert events(app, "removed") == [], "held, not concluded"

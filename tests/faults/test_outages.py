@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from app.config.settings import load_settings
 from app.db import engine as db
 from app.db.tables import deliveries, poll_runs, registration_events, registrations
 from app.demo.simulator import FlinksSimulator
 from app.domain import Outcome
-from app.settings import load_settings
 from app.wiring import App, build_app
 from tests.fakes.slack_server import FakeSlack, Scripted
 from tests.fakes.smtp_server import FakeSMTP, free_port

@@ -22,10 +22,10 @@ import sqlalchemy as sa
 import stamina
 from pydantic import SecretStr
 
+from app.config.settings import SECRET_FIELDS, Settings
 from app.db import engine as db
 from app.demo.simulator import FlinksSimulator
 from app.flinks.client import FlinksClient, FlinksUnavailable
-from app.settings import SECRET_FIELDS, Settings
 from tests.fakes.slack_server import FakeSlack, Scripted
 from tests.fakes.smtp_server import FakeSMTP, free_port
 from tests.faults.harness import FLINKSWATCH, Launcher, service_env, wait_until

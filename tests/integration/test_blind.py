@@ -20,7 +20,7 @@ from app.domain import BaselineSummary, Event, NoticeKind, Outcome, WatcherNotic
 from app.errors import DatabaseError
 from app.flinks.errors import FlinksAuthError
 from app.notify.channel import Channel, Outgoing
-from app.poll import Poller
+from app.watch.poll import Poller
 from tests.builders import FakeClock
 from tests.integration.test_poll import T0, FakeSource, row
 

@@ -12,14 +12,14 @@ from datetime import UTC, timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.boardwatch import REFRESH, BoardWatch
 from app.db.board import BoardTable
 from app.db.outbox import Outbox
 from app.db.store import Store
 from app.domain import Outcome
 from app.notify.channel import Channel
 from app.notify.slack import SlackBotChannel
-from app.poll import Poller
+from app.watch.boardwatch import REFRESH, BoardWatch
+from app.watch.poll import Poller
 from tests.builders import FakeClock
 from tests.fakes.slack_server import FakeSlack
 from tests.integration.test_poll import T0, FakeChannel, FakeSource, row
@@ -144,7 +144,7 @@ def test_a_missing_pins_scope_is_logged_once_and_is_no_error(
     slack.pin_error = "missing_scope"
     source, clock = FakeSource([row("a", 1)]), FakeClock(T0)
     watch = poller(engine, source, slack, clock)
-    caplog.set_level(logging.INFO, logger="app.boardwatch")
+    caplog.set_level(logging.INFO, logger="app.watch.boardwatch")
     result = watch.poll_once()
     for _ in range(2):  # deleted twice: two more posts, two more refused pins
         slack.deleted.update(slack.posted)

@@ -22,9 +22,10 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from app.config.settings import Settings
 from app.domain import CycleResult, Outcome
-from app.settings import Settings
-from app.web.server import Health, Metrics, serve
+from app.web.health import Health, Metrics
+from app.web.server import serve
 from tests.e2e.test_container_e2e import IMAGE_UID, instructions, read_image
 
 ROOT = Path(__file__).parents[2]
@@ -288,7 +289,7 @@ def test_alert_rules_use_only_metrics_the_service_exports(endpoints: str) -> Non
         n.removesuffix("_total") + "_total" for n, t in families if t == "counter"
     }
     names |= {"up"}
-    names |= {"flinkswatch_leader"}  # registered by app.service on the same registry
+    names |= {"flinkswatch_leader"}  # registered by app.watch.service on the same registry
     rules = [r for g in load(DEPLOY / "prometheus" / "alerts.yml")["groups"] for r in g["rules"]]
     assert rules
     for rule in rules:
@@ -313,9 +314,9 @@ def test_promtool_checks_and_unit_tests_the_alert_rules() -> None:
 # ---- stop grace periods ---------------------------------------------------------------------
 def test_stop_grace_periods_fit_what_a_stop_needs() -> None:
     """`run` exits within 5 s of SIGTERM whatever upstream does (tests/faults/test_stop.py,
-    app.service.STOP_DEADLINE_SECONDS): each deploy file allows that plus a margin, not minutes
-    that only delay a rollout or a restart."""
-    from app.service import STOP_DEADLINE_SECONDS
+    app.watch.service.STOP_DEADLINE_SECONDS): each deploy file allows that plus a margin, not
+    minutes that only delay a rollout or a restart."""
+    from app.watch.service import STOP_DEADLINE_SECONDS
 
     compose = load(DEPLOY / "docker-compose.yml")["services"]["flinkswatch"]
     grace = {

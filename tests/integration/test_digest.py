@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.config.schedule import cron_trigger, latest_fire
 from app.core.digest import Digest
 from app.db import engine as db
 from app.db.digests import DigestTable
@@ -19,15 +20,14 @@ from app.db.leader import leadership_for
 from app.db.outbox import Outbox
 from app.db.store import Store
 from app.db.tables import deliveries, digests, poll_runs, watcher_notices
-from app.digestwatch import DigestWatch
 from app.domain import BaselineSummary, Event
 from app.notify.channel import Channel, Outgoing
 from app.notify.deliver import deliver_pending
 from app.notify.render import email_parts
-from app.poll import Poller
-from app.schedule import cron_trigger, latest_fire
-from app.service import Service
-from app.waits import Waits
+from app.watch.digestwatch import DigestWatch
+from app.watch.poll import Poller
+from app.watch.service import Service
+from app.watch.waits import Waits
 from tests.integration.test_poll import FakeSource, row
 from tests.integration.test_report_history import PA, PACT, T0, _seed
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.settings_types import DEFAULT_DATABASE_URL
+from app.config.types import DEFAULT_DATABASE_URL
 from tests.deployfacts import DEPLOY, ROOT, Deployment, image, kubernetes, systemd
 
 DOCS = [ROOT / "docs" / "operations.md", DEPLOY / "README.md"]

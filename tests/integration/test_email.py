@@ -10,11 +10,11 @@ import pytest
 from fakes.smtp_server import FakeSMTP, free_port
 from fakes.tls import ThrowawayPKI, make_pki
 
+from app.config.settings import ConfigError, load_settings
 from app.delivery import DeliveryFailure, PendingDelivery
 from app.domain import BaselineSummary, Event
 from app.notify.deliver import deliver_pending
 from app.notify.email import EmailChannel, Security
-from app.settings import ConfigError, load_settings
 from tests.builders import NOW, event
 
 PASSWORD = "correct-horse-battery-staple"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import Settings, load_settings
+from app.config.settings import Settings, load_settings
 from tests.deployfacts import (
     DEPLOY,
     ROOT,

@@ -20,6 +20,8 @@ import pytest
 import stamina
 from pydantic import SecretStr
 
+from app.config.settings import ConfigError, Settings
+from app.core.retry_after import retry_after_seconds
 from app.demo.simulator import LISTING_PATH, TOKEN_PATH, FlinksSimulator
 from app.flinks.client import (
     ATTEMPTS,
@@ -30,8 +32,6 @@ from app.flinks.client import (
     FlinksRequestError,
     FlinksUnavailable,
 )
-from app.retry_after import retry_after_seconds
-from app.settings import ConfigError, Settings
 from app.wiring import build_flinks
 from tests.builders import FakeClock
 
@@ -519,7 +519,8 @@ def test_a_read_answer_is_freed_without_the_garbage_collector(
     make_client: MakeClient, monkeypatch: pytest.MonkeyPatch, max_answer_bytes: int | None
 ) -> None:
     """httpx's response and its stream refer to each other; a cycle pauses the collector
-    (app.memory), so a response left in that loop would hold the whole body to the cycle's end."""
+    (app.watch.memory), so a response left in that loop would hold the whole body to the cycle's
+    end."""
     from app.flinks import retries
 
     seen: list[weakref.ref[httpx.Response]] = []

@@ -14,10 +14,10 @@ import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
+from app.config.settings import ConfigError, load_settings
 from app.domain import CycleResult, Outcome
 from app.flinks.client import FlinksUnavailable
 from app.notify.heartbeat import Heartbeat
-from app.settings import ConfigError, load_settings
 from tests.builders import FakeClock
 from tests.fakes.heartbeat_server import FakeHeartbeat
 from tests.integration.test_poll import T0, FakeChannel, FakeSource, make_poller, row

@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from app.core.rowprints import Fetched
 from app.db.outbox import Outbox
 from app.db.store import Store
 from app.db.tables import poll_runs
-from app.domain import Answer, Fetched, Outcome
+from app.domain import Answer, Outcome
 from app.flinks.listing import FlinksBadAnswer, parse_answer
-from app.poll import Poller
+from app.watch.poll import Poller
 from tests.builders import FakeClock
 from tests.integration.test_poll import FakeChannel, row
 

@@ -16,7 +16,7 @@ from app.db.store import Store
 from app.db.tables import registrations, removal_holds
 from app.domain import BaselineSummary, Event, HoldState, RemovalsHeld
 from app.notify.channel import Outgoing
-from app.poll import Poller
+from app.watch.poll import Poller
 from tests.builders import FakeClock
 from tests.integration.test_poll import FakeChannel, FakeSource, events, row
 

@@ -16,16 +16,17 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.core.rowprints import Fetched
 from app.db import engine as db
 from app.db import queries
 from app.db.outbox import Outbox
 from app.db.store import Store
 from app.delivery import DeliveryFailure
-from app.domain import Answer, BaselineSummary, Event, Fetched, Outcome
+from app.domain import Answer, BaselineSummary, Event, Outcome
 from app.flinks.client import FlinksUnavailable
 from app.flinks.listing import parse_answer
 from app.notify.channel import Channel, Outgoing
-from app.poll import Poller
+from app.watch.poll import Poller
 from tests.builders import FakeClock
 from tests.unit.test_poison_rows import hostile_rows
 
@@ -326,7 +327,7 @@ def test_conflicting_duplicates_leave_the_stored_state_of_their_key_untouched(
 def test_the_cyclic_collector_is_paused_while_the_answer_is_read_and_recorded_only(
     engine: sa.Engine,
 ) -> None:
-    """Off while the rows are validated, diffed and written (app.memory); on while fetching
+    """Off while the rows are validated, diffed and written (app.watch.memory); on while fetching
     (whose retries may wait for minutes) and after."""
     fetching: list[bool] = []
     validating: list[bool] = []

@@ -13,7 +13,7 @@ from app.core.quiet import QuietHours, parse_quiet_hours
 from app.db import queries
 from app.db.outbox import Outbox
 from app.db.store import Store
-from app.poll import Poller
+from app.watch.poll import Poller
 from tests.builders import FakeClock
 from tests.integration.test_poll import FakeChannel, FakeSource, row
 

@@ -11,13 +11,13 @@ import pytest
 import sqlalchemy as sa
 from fakes.slack_server import FakeSlack
 
+from app.config.settings import ConfigError, Settings, load_settings
+from app.core.routing import destinations, instance_name, parse_routes, plan_deliveries
 from app.db.outbox import Outbox
 from app.db.store import Store
 from app.domain import ALERTED_BY_DEFAULT, CycleRecord, Event, EventKind, Outcome
 from app.notify.deliver import deliver_pending
-from app.notify.routing import destinations, instance_name, parse_routes, plan_deliveries
 from app.notify.slack import SlackBotChannel
-from app.settings import ConfigError, Settings, load_settings
 from app.wiring import build_channels
 from tests.builders import event
 
@@ -192,7 +192,7 @@ def test_digests_go_to_the_instances_taking_everything_only(tmp_path: Path) -> N
     """Like the baseline summary: a routed per-provider channel gets no digest of everything."""
     from app.db import engine as db
     from app.db.leader import AlwaysLeader
-    from app.wiring_service import build_digests
+    from app.wiring.service import build_digests
 
     config = settings(slack_routes=ROUTES, digest_schedule="0 9 * * MON")
     engine = db.make_engine(f"sqlite:///{tmp_path / 'fw.db'}")

@@ -18,14 +18,15 @@ import msgspec
 import pytest
 import sqlalchemy as sa
 
+from app.core.rowprints import Fetched
 from app.db import engine as db
 from app.db.outbox import Outbox
 from app.db.store import Store
 from app.db.tables import poll_runs, registration_events, registrations, row_index
-from app.domain import Fetched, Key, StoredRegistration
+from app.domain import Key, StoredRegistration
 from app.flinks.listing import parse_answer
 from app.flinks.rows import fetched
-from app.poll import Poller
+from app.watch.poll import Poller
 from tests.builders import FakeClock
 from tests.integration.test_poll import FakeChannel, row
 
@@ -208,7 +209,7 @@ def test_an_index_out_of_step_with_rows_deleted_by_hand_falls_back_to_the_whole_
         conn.execute(sa.delete(registrations).where(r.provider_id == 3))
         conn.execute(sa.insert(registrations).values({**ghost, "client_id": "ghost"}))
     clock.advance(minutes=5)
-    with caplog.at_level(logging.WARNING, logger="app.poll"):
+    with caplog.at_level(logging.WARNING, logger="app.watch.poll"):
         result = Poller(source, store, Outbox(engine), [FakeChannel()], clock=clock).poll_once()
     assert "rowindex.out_of_step missing=1: the whole state is read" in caplog.text
     assert result.outcome.value == "ok"

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from fakes.slack_server import FakeSlack, Scripted
 from fakes.smtp_server import free_port
 
+from app.core.routing import Filter, plan_deliveries
 from app.db import engine as db
 from app.db.outbox import Outbox
 from app.db.store import Store
@@ -23,7 +24,6 @@ from app.delivery import DeliveryFailure
 from app.domain import ALERTED_BY_DEFAULT, CycleRecord, Event, Outcome
 from app.notify.deliver import DeliveryReport, deliver_pending
 from app.notify.render import THREADED_MAX_REGISTRATIONS, slack_messages
-from app.notify.routing import Filter, plan_deliveries
 from app.notify.slack import SlackBotChannel, SlackWebhookChannel, retry_after
 from app.notify.slack_threads import SlackThreads
 from tests.builders import NOW, FakeClock, event

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from app.core.routing import Filter, plan_deliveries
 from app.db import engine as db
 from app.db import queries
 from app.db.outbox import Outbox
@@ -27,7 +28,6 @@ from app.domain import (
     Registration,
     StoredRegistration,
 )
-from app.notify.routing import Filter, plan_deliveries
 from tests import builders
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

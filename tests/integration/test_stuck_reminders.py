@@ -8,12 +8,12 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app.core.routing import Filter, parse_routes
 from app.db import queries
 from app.db.outbox import Outbox
 from app.db.store import Store
 from app.domain import ALERTED_BY_DEFAULT, EventKind, Outcome
-from app.notify.routing import Filter, parse_routes
-from app.poll import Poller
+from app.watch.poll import Poller
 from tests.builders import FakeClock
 from tests.integration.test_poll import T0, FakeChannel, FakeSource, row
 

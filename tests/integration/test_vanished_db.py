@@ -16,7 +16,7 @@ from app.db.outbox import Outbox
 from app.db.store import Store
 from app.domain import Outcome
 from app.errors import DatabaseVanished
-from app.poll import Poller
+from app.watch.poll import Poller
 from tests.builders import FakeClock
 from tests.integration.test_poll import T0, FakeChannel, FakeSource, row
 

@@ -15,8 +15,9 @@ import pytest
 
 from app import __version__
 from app.domain import CycleResult, Outcome
+from app.web.health import Health, Metrics
 from app.web.probe import probe
-from app.web.server import Health, Metrics, serve
+from app.web.server import serve
 
 
 @pytest.fixture

@@ -20,9 +20,10 @@ from app.db.tables import poll_runs, registration_events, registrations
 from app.db.webreads import WebReads
 from app.web.access import Access
 from app.web.figures import FiguresCache
-from app.web.server import Health, Metrics
+from app.web.health import Health, Metrics
 from app.web.shape import RECIPIENTS_PER_PAGE
-from app.web.site import WebUI, create_app
+from app.web.site import create_app
+from app.web.ui import WebUI
 from tests.webseed import NOW, STUCK_AFTER, seed
 
 Row = dict[str, object]

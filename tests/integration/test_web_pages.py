@@ -18,8 +18,9 @@ from app.db import queries
 from app.db.webreads import WebReads
 from app.errors import ConfigError
 from app.web.access import Access
-from app.web.server import Health, Metrics
-from app.web.site import WebUI, create_app
+from app.web.health import Health, Metrics
+from app.web.site import create_app
+from app.web.ui import WebUI
 from tests.webseed import HOSTILE, NOW, STUCK_AFTER, seed
 
 PAGES = ("/", "/r/alpha/2000", "/providers", "/activity", "/?format=json", "/activity?format=csv")

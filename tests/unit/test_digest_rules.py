@@ -1,5 +1,5 @@
 """The digest's content (app.core.digest) from plain values, its JSON round trip, the rendering's
-limits, and DIGEST_SCHEDULE (app.schedule, Settings)."""
+limits, and DIGEST_SCHEDULE (app.config.schedule, Settings)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.config.schedule import cron_trigger, latest_fire
+from app.config.settings import load_settings
 from app.core.digest import (
     ACTIVATED_CAP,
     PENDING_CAP,
@@ -21,8 +23,6 @@ from app.core.digest import (
 from app.core.report import HistoryRow
 from app.errors import ConfigError
 from app.notify.digest_render import console_digest, email_digest, slack_digest
-from app.schedule import cron_trigger, latest_fire
-from app.settings import load_settings
 from tests.builders import event, registration, stored
 
 END = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # Monday 09:00 in Toronto

@@ -21,12 +21,12 @@ from hypothesis import strategies as st
 
 from app.cli.output import HISTORY_COLUMNS, render
 from app.core.diff import diff
+from app.core.routing import Filter, plan_deliveries
 from app.db import engine as db
 from app.db.store import Store
 from app.domain import ALERTED_BY_DEFAULT, CycleRecord, Event, EventKind, Outcome, Registration
 from app.flinks.listing import FlinksBadAnswer, parse_answer
 from app.notify.render import console_lines, email_parts, slack_messages
-from app.notify.routing import Filter, plan_deliveries
 from tests.builders import event_for, registration
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

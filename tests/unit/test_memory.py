@@ -1,5 +1,5 @@
-"""app.memory: release_freed_memory runs after every cycle of `run` and must never raise, on any
-platform; collector_paused keeps the cyclic collector off during a cycle, and only then."""
+"""app.watch.memory: release_freed_memory runs after every cycle of `run` and must never raise, on
+any platform; collector_paused keeps the cyclic collector off during a cycle, and only then."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from app import memory
+from app.watch import memory
 
 
 def test_release_freed_memory_is_safe_to_call_repeatedly() -> None:

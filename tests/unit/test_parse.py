@@ -313,7 +313,7 @@ def test_unstorable_characters_are_replaced_not_fatal() -> None:
 def test_retry_after_header(header: str | None, expected: float | None) -> None:
     from datetime import UTC, datetime
 
-    from app.retry_after import retry_after_seconds
+    from app.core.retry_after import retry_after_seconds
 
     now = datetime(2026, 10, 21, 7, 28, tzinfo=UTC)
     assert retry_after_seconds(header, now) == expected

@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.cli.report import as_table
+from app.config.settings import ConfigError, load_settings
+from app.config.types import parse_duration
 from app.core.report import HistoryRow, Report, percentile, provider_stats, stuck_now, summarise
 from app.core.text import local_day, short_duration
-from app.settings import ConfigError, load_settings
-from app.settings_types import parse_duration
 from tests.builders import registration, stored
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

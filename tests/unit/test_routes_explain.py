@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.notify.routing import Probe, explain, parse_routes
+from app.core.routing import Probe, explain, parse_routes
 
 RULES = parse_routes("provider=NBC:#nbc; country=US & client=Alpha Lending:#us-alpha", "slack")
 

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.core.rowprints import Delta, RowIndex, next_index
 from app.domain import Answer, Key, Registration, StoredRegistration
 from app.flinks.listing import parse_answer
 from app.flinks.rows import fetched, fingerprint, read_rows
-from app.rowprints import Delta, RowIndex, next_index
 from tests.unit.test_poison_rows import hostile_rows
 from tests.unit.test_typed_rows import ODD, row
 

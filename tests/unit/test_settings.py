@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import DEFAULT_DATABASE_URL, ConfigError, load_settings
+from app.config.settings import DEFAULT_DATABASE_URL, ConfigError, load_settings
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.settings import Settings
+from app.config.settings import Settings
 
 ROOT = Path(__file__).parents[2]
 

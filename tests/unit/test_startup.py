@@ -86,7 +86,7 @@ def test_read_commands_load_no_alembic_service_nor_channel(tmp_path: Path, argv:
 
 BUILD_APP = """
 import json, sys
-from app.settings import load_settings
+from app.config.settings import load_settings
 from app.wiring import build_app
 built = build_app(load_settings())
 built.close()

@@ -19,11 +19,9 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from app.domain import ALERTED_BY_DEFAULT
-from app.errors import ConfigError as ConfigError
-from app.schedule import cron_trigger
-from app.settings_sources import ENV_FILE, EmptyMeansOff, SecretFiles, dotenv_raw, env
-from app.settings_types import (
+from app.config.schedule import cron_trigger
+from app.config.sources import ENV_FILE, EmptyMeansOff, SecretFiles, dotenv_raw, env
+from app.config.types import (
     DEFAULT_DATABASE_URL,
     DEFAULT_STUCK_AFTER,
     Addresses,
@@ -44,6 +42,8 @@ from app.settings_types import (
     Upper,
     parse_stuck_after,
 )
+from app.domain import ALERTED_BY_DEFAULT
+from app.errors import ConfigError as ConfigError
 
 DEFAULT_TOKEN_URL = "https://api.flinks.io/api/v1/token"
 

@@ -1,6 +1,6 @@
 """What a cycle reads of the stored state, as little as it can (issue 13): the state kept from
 our own last cycle while no other process has written since, the fingerprints of the rows it
-was read from (app.rowprints), and only the registrations an answer's changed rows touch."""
+was read from (app.core.rowprints), and only the registrations an answer's changed rows touch."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from app.core.diff import apply
-from app.domain import Fetched, Key, StoredRegistration
-from app.poll_ports import CycleStore
-from app.rowprints import Delta, RowIndex, next_index
+from app.core.rowprints import Delta, Fetched, RowIndex, next_index
+from app.domain import Key, StoredRegistration
+from app.watch.poll_ports import CycleStore
 
 T = TypeVar("T")
 log = logging.getLogger("app.poll")
@@ -78,7 +78,7 @@ class Recall:
     def next_index(
         previous: Previous, delta: Delta, changed: tuple[StoredRegistration, ...]
     ) -> Mapping[Key, bytes] | None:
-        """The index to store with this cycle's state (app.rowprints.next_index)."""
+        """The index to store with this cycle's state (app.core.rowprints.next_index)."""
         if previous.index is None:
             return next_index(None, previous.present_keys(), delta, changed)
         return next_index(previous.index.entries, (), delta, changed)

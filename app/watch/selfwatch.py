@@ -1,4 +1,4 @@
-"""The watcher watching itself (SPEC 8), for app.poll: which blind / recovered notices a cycle
+"""The watcher watching itself (SPEC 8), for app.watch.poll: which blind / recovered notices a cycle
 records, the blind alert sent directly while the database is down, and each channel's delivery
 health after a delivery run. The rules are app.core.blind's; the state is in the database."""
 
@@ -24,7 +24,7 @@ from app.domain import NoticePlan, WatcherNotice
 from app.notify.channel import Channel
 from app.notify.deliver import DeliveryReport
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("app.selfwatch")  # the logger name its lines always had
 
 
 class HealthStore(Protocol):

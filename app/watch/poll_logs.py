@@ -1,4 +1,4 @@
-"""The log lines of one poll cycle (app.poll)."""
+"""The log lines of one poll cycle (app.watch.poll)."""
 
 from __future__ import annotations
 

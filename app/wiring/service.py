@@ -1,5 +1,6 @@
 """The long-running service's objects (`run`, `demo`; digests also for `flinkswatch digest`),
-built from Settings like the rest of app/wiring.py; imported only by the commands that use them."""
+built from Settings like the rest of app/wiring/; imported only by the commands that use
+them."""
 
 from __future__ import annotations
 
@@ -8,16 +9,16 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from app.settings import Settings
+from app.config.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from app.db.leader import Leadership
-    from app.digestwatch import DigestWatch
     from app.notify.channel import Channel
-    from app.poll import Poller
-    from app.service import Service
+    from app.watch.digestwatch import DigestWatch
+    from app.watch.poll import Poller
+    from app.watch.service import Service
     from app.wiring import App
 
 
@@ -29,12 +30,12 @@ def build_digests(
     poller: Poller | None = None,
 ) -> DigestWatch:
     """Digests for these channels; `deliver` sends what is owed as the cycle would (its waits)."""
+    from app.config.schedule import cron_trigger
     from app.db.digests import DigestTable
     from app.db.outbox import Outbox
-    from app.digestwatch import DigestWatch
     from app.notify.deliver import deliver_pending
-    from app.poll import utcnow
-    from app.schedule import cron_trigger
+    from app.watch.digestwatch import DigestWatch
+    from app.watch.poll import utcnow
 
     zone = settings.alert_timezone
     trigger = cron_trigger(settings.digest_schedule, zone) if settings.digest_schedule else None
@@ -64,8 +65,8 @@ def build_service(
 ) -> Service:
     """The long-running service around `app`'s poller (`run`, and `demo` with its extras)."""
     from app.db.webreads import WebReads
-    from app.service import Service
-    from app.web.site import web_ui
+    from app.watch.service import Service
+    from app.web.ui import web_ui
 
     parts = (settings, app.engine, app.poller.channels, app.leader, app.poller)
     return Service(

@@ -17,19 +17,20 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import Gauge
 
+from app.config.settings import ConfigError
 from app.core.blind import ChannelHealth
 from app.core.text import iso_z, one_line
 from app.db.leader import Leadership, Role
-from app.digestwatch import DigestWatch
 from app.domain import CycleResult, Outcome
-from app.memory import release_freed_memory
-from app.poll import Poller
-from app.settings import ConfigError
-from app.waits import Waits
-from app.web.server import Health, Metrics, serve
-from app.web.site import WebUI
+from app.watch.digestwatch import DigestWatch
+from app.watch.memory import release_freed_memory
+from app.watch.poll import Poller
+from app.watch.waits import Waits
+from app.web.health import Health, Metrics
+from app.web.server import serve
+from app.web.ui import WebUI
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("app.service")  # the logger name its lines always had
 
 
 # How long a stop waits for the cycle in progress once its waits are interrupted: only
@@ -156,7 +157,7 @@ class Service:
         try:
             with self._busy:
                 self._run_cycle()
-                release_freed_memory()  # what a big cycle freed goes back (app/memory.py)
+                release_freed_memory()  # what a big cycle freed goes back (app/watch/memory.py)
         finally:
             self._idle.set()
 

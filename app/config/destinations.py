@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app.notify.routing import Destination, destinations
-from app.settings import ConfigError, Settings
+from app.config.settings import ConfigError, Settings
+from app.core.routing import Destination, destinations
 
 
 def slack_destinations(settings: Settings) -> list[Destination]:

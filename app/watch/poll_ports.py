@@ -1,4 +1,4 @@
-"""The ports of one poll cycle (app.poll): where answers come from, and what it reads and
+"""The ports of one poll cycle (app.watch.poll): where answers come from, and what it reads and
 writes (app.db.store.Store)."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from app.domain import CycleRecord, Fetched, HoldState, Key, NoticePlan, StoredRegistration
-from app.rowprints import RowIndex
-from app.selfwatch import HealthStore
-from app.stuckwatch import ReminderStore
+from app.core.rowprints import Fetched, RowIndex
+from app.domain import CycleRecord, HoldState, Key, NoticePlan, StoredRegistration
+from app.watch.selfwatch import HealthStore
+from app.watch.stuckwatch import ReminderStore
 
 __all__ = ["CycleStore", "Source"]
 

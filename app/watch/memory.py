@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("app.memory")  # the logger name its lines always had
 
 
 @functools.cache

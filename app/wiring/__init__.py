@@ -1,5 +1,5 @@
 """The one place concrete objects are built from Settings (the long-running service's own in
-app/wiring_service.py). What a command does not build it does not import: `status` loads the
+app/wiring/service.py). What a command does not build it does not import: `status` loads the
 engine and the settings, not httpx, the channels nor the service (tests/unit/test_startup.py)."""
 
 from __future__ import annotations
@@ -11,22 +11,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from app.config.settings import ConfigError, Settings, settings_origin
 from app.db import engine as db
-from app.settings import ConfigError, Settings, settings_origin
 
 if TYPE_CHECKING:
     import httpx
     from sqlalchemy.engine import Engine
 
-    from app.boardwatch import BoardWatch
     from app.db.leader import Leadership
     from app.db.outbox import Outbox
     from app.flinks.client import FlinksClient
     from app.notify.channel import Channel
     from app.notify.heartbeat import Heartbeat
-    from app.poll import Poller
-    from app.poll_ports import Source
-    from app.waits import Waits
+    from app.watch.boardwatch import BoardWatch
+    from app.watch.poll import Poller
+    from app.watch.poll_ports import Source
+    from app.watch.waits import Waits
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def build_channels(settings: Settings, engine: Engine | None = None) -> list[Cha
 
 
 def _slack_channels(settings: Settings, engine: Engine | None) -> list[Channel]:
-    from app.destinations import slack_destinations
+    from app.config.destinations import slack_destinations
 
     destinations = slack_destinations(settings)
     if not destinations and not settings.slack_webhook_enabled:
@@ -99,7 +99,7 @@ def _slack_channels(settings: Settings, engine: Engine | None) -> list[Channel]:
 
 
 def _email_channels(settings: Settings) -> list[Channel]:
-    from app.destinations import email_destinations
+    from app.config.destinations import email_destinations
 
     destinations = email_destinations(settings)
     if not destinations:
@@ -177,13 +177,13 @@ class App:
 
 def build_app(settings: Settings, source: Source | None = None) -> App:
     """Flinks client, database, channels, poller; `source` replaces Flinks (the benchmark)."""
+    from app.config.destinations import email_destinations, slack_destinations
     from app.core.blind import BlindPolicy
     from app.core.quiet import QuietHours
     from app.db.outbox import Outbox
     from app.db.store import Store
-    from app.destinations import email_destinations, slack_destinations
-    from app.poll import Poller
-    from app.waits import Waits, interruptible
+    from app.watch.poll import Poller
+    from app.watch.waits import Waits, interruptible
 
     slack_destinations(settings)  # a bad route stops the start before the database is touched
     email_destinations(settings)
@@ -249,9 +249,9 @@ def _open_database(settings: Settings) -> tuple[Engine, Leadership]:
 
 def build_board(settings: Settings, app: App) -> BoardWatch:
     """SLACK_BOARD: a board in each bot channel taking everything (none in a routed one)."""
-    from app.boardwatch import BoardWatch
     from app.db.board import BoardTable
     from app.notify.slack import SlackBotChannel
+    from app.watch.boardwatch import BoardWatch
 
     bots = [c for c in app.poller.channels if isinstance(c, SlackBotChannel) and c.filter.catch_all]
     p, table = app.poller, BoardTable(app.engine, fence=app.leader.fence)

@@ -5,7 +5,7 @@ have changed it. Standard library only."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Protocol
@@ -79,3 +79,35 @@ def next_index(
         if not stored.present:
             index.pop(stored.key, None)
     return index
+
+
+class Fetched:
+    """A listing with the sha256 and size of the raw body it came from. `answer` may be given
+    as a function: the rows are then validated on first use, so a body byte-identical to the
+    last complete one is never validated at all (app.watch.poll checks the digest first)."""
+
+    __slots__ = ("_answer", "_parse", "digest", "rows", "size")
+
+    def __init__(
+        self,
+        answer: Answer | Callable[[], Answer],
+        digest: str,
+        size: int,
+        rows: Rows | None = None,  # the body row by row, when it can be read so
+    ) -> None:
+        self._answer: Answer | None = answer if isinstance(answer, Answer) else None
+        self._parse: Callable[[], Answer] | None = None if isinstance(answer, Answer) else answer
+        self.digest, self.size, self.rows = digest, size, rows
+
+    @property
+    def answer(self) -> Answer:
+        if self._answer is None:
+            if self._parse is None:
+                raise RuntimeError("Fetched has neither an answer nor a way to parse one")
+            # Parsed once; the function (and the body it holds) is let go at once.
+            self._answer, self._parse = self._parse(), None
+        return self._answer
+
+    def __repr__(self) -> str:
+        state = "parsed" if self._answer is not None else "not parsed"
+        return f"Fetched(digest={self.digest[:12]}, size={self.size}, {state})"

@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from app.core.blind import DATABASE, BlindPolicy
 from app.core.diff import DiffResult, diff
 from app.core.quiet import QuietHours
+from app.core.routing import plan_deliveries
+from app.core.rowprints import Delta, Fetched, RowIndex
 from app.core.text import one_line
 from app.domain import (
     ALERTED_BY_DEFAULT,
@@ -21,7 +23,6 @@ from app.domain import (
     CycleRecord,
     CycleResult,
     EventKind,
-    Fetched,
     HoldState,
     Interrupted,
     Key,
@@ -30,19 +31,17 @@ from app.domain import (
 from app.errors import DatabaseError
 from app.flinks.listing import FlinksError
 from app.logs import poll_id_var
-from app.memory import collector_paused
 from app.notify.channel import Channel, DeliveryStore
 from app.notify.deliver import DeliveryReport, deliver_pending
-from app.notify.routing import plan_deliveries
 from app.notify.unrecorded import Unrecorded
-from app.poll_logs import log_done, log_events, log_guard, log_notices
-from app.poll_ports import CycleStore, Source
-from app.recall import Previous, Recall
-from app.rowprints import Delta, RowIndex
-from app.selfwatch import SelfWatch
-from app.stuckwatch import StuckWatch
+from app.watch.memory import collector_paused
+from app.watch.poll_logs import log_done, log_events, log_guard, log_notices
+from app.watch.poll_ports import CycleStore, Source
+from app.watch.recall import Previous, Recall
+from app.watch.selfwatch import SelfWatch
+from app.watch.stuckwatch import StuckWatch
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("app.poll")  # the logger name its lines always had
 
 
 def utcnow() -> datetime:
@@ -122,8 +121,8 @@ class Poller:
             log.exception("poll.unexpected_error stage=fetch")
             return self._failed(started_at, f"unexpected error: {type(exc).__name__}", "unexpected")
         try:
-            # The collector off while the cycle's big object graph lives (app.memory), and only
-            # then: fetching, its retry waits and the deliveries' pacing keep it on.
+            # The collector off while the cycle's big object graph lives (app.watch.memory), and
+            # only then: fetching, its retry waits and the deliveries' pacing keep it on.
             with collector_paused():
                 return self._diff_and_record(started_at, fetched)
         except FlinksError as exc:  # the body, validated on first use, is not a listing

@@ -13,8 +13,8 @@ from pydantic import AfterValidator, BeforeValidator, PlainValidator, SecretStr
 from pydantic_settings import NoDecode
 
 from app.core.quiet import Window, breakthrough_kinds, parse_quiet_hours
+from app.core.routing import Rule, parse_routes
 from app.domain import EventKind
-from app.notify.routing import Rule, parse_routes
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/flinkswatch.db"
 DEFAULT_STUCK_AFTER = "PENDING_APPROVAL=7d,PENDING_ACTIVATION=14d"

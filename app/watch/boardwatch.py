@@ -1,4 +1,4 @@
-"""The Slack board around a cycle (SPEC 10), for app.poll: after a successful cycle's delivery
+"""The Slack board around a cycle (SPEC 10), for app.watch.poll: after a successful cycle's delivery
 in the leader, each board is rendered (app.notify.board_render) and, when its content changed,
 edited in place (chat.update), or posted and pinned when there is none yet or it was deleted.
 Best effort: a failure is logged and retried next cycle, never failing the cycle."""
@@ -17,7 +17,7 @@ from app.delivery import DeliveryFailure
 from app.notify.board_render import Board, BoardFacts, BoardRef, render_board
 from app.notify.deliver import DeliveryReport
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("app.boardwatch")  # the logger name its lines always had
 
 # A quiet board is still edited this often, so its "last successful poll" is never older.
 REFRESH = timedelta(hours=1)

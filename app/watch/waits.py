@@ -1,5 +1,5 @@
-"""The stop flag and the leader lock shared by the service and the cycles it runs (app.service):
-waits that end at once on shutdown or when the lock is gone."""
+"""The stop flag and the leader lock shared by the service and the cycles it runs
+(app.watch.service): waits that end at once on shutdown or when the lock is gone."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Stuck reminders around a cycle (SPEC 9), for app.poll: after a successful cycle is recorded,
-the registrations due a reminder (app.core.stuck) become `stuck` events of that poll, recorded
-with their deliveries in one transaction. A kill before that transaction leaves them due, so
-the next cycle records them once; one after it never repeats them."""
+"""Stuck reminders around a cycle (SPEC 9), for app.watch.poll: after a successful cycle is
+recorded, the registrations due a reminder (app.core.stuck) become `stuck` events of that poll,
+recorded with their deliveries in one transaction. A kill before that transaction leaves them
+due, so the next cycle records them once; one after it never repeats them."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from app.core.routing import Filter, plan_deliveries
 from app.core.stuck import Candidate, reminders_due
 from app.domain import DeliveryPlan, Event, EventKind
-from app.notify.routing import Filter, plan_deliveries
 
 log = logging.getLogger("app.poll")
 

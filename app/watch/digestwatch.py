@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
+from app.config.schedule import latest_fire
 from app.core.digest import FIRST_PERIOD, DigestContent, DigestInputs, LastDigests, build_digest
 from app.notify.deliver import DeliveryReport
-from app.schedule import latest_fire
 
 log = logging.getLogger("app.digest")
 
@@ -34,7 +34,7 @@ class DigestWatch:
     store: DigestStore
     channels: Sequence[str]  # the names of the configured channels: one delivery each
     zone: tzinfo  # ALERT_TIMEZONE
-    trigger: Any = None  # DIGEST_SCHEDULE's CronTrigger (app.schedule); None: no schedule
+    trigger: Any = None  # DIGEST_SCHEDULE's CronTrigger (app.config.schedule); None: no schedule
     deliver: Callable[[], DeliveryReport] = DeliveryReport  # send what the outbox owes, now
 
     def compute(self, now: datetime, since: datetime | None = None) -> DigestContent:
