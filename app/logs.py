@@ -16,26 +16,23 @@ import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from types import TracebackType
-from urllib.parse import quote, quote_plus
 
+from app.core.redact import REDACTED, Redactor
 from app.core.text import iso_z
 
 poll_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("poll_id", default=None)
 """Correlation id of the poll cycle in progress, added to every line logged during it."""
 
-REDACTED = "[REDACTED]"
+__all__ = ["REDACTED", "RedactingFilter", "configure", "poll_id_var"]
 
 
 class RedactingFilter(logging.Filter):
-    """Replaces every known secret value in the rendered message with [REDACTED]."""
+    """Replaces every known secret value, and every credential-shaped text, in the rendered
+    message with [REDACTED] (app.core.redact: whole tokens, so a short secret garbles nothing)."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        # Each secret also as it looks inside a URL, a JSON string or a repr() (a webhook URL
-        # in a query string, a password in an error body); longest first, so a secret
-        # containing another is replaced whole.
-        forms = {form for s in secrets if len(s) >= 4 for form in _spellings(s)}
-        self._secrets = sorted(forms, key=len, reverse=True)
+        self.redact = Redactor(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and not record.exc_text:
@@ -45,21 +42,6 @@ class RedactingFilter(logging.Filter):
         record.stack_info = self.redact(record.stack_info or "") or None
         record.poll_id = poll_id_var.get()
         return True
-
-    def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
-
-
-def _spellings(secret: str) -> set[str]:
-    return {
-        secret,
-        quote(secret, safe=""),
-        quote_plus(secret, safe=""),
-        json.dumps(secret)[1:-1],
-        repr(secret)[1:-1],
-    }
 
 
 class TextFormatter(logging.Formatter):

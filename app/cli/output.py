@@ -8,6 +8,7 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from app.core.cells import csv_cell
 from app.core.text import iso_z
 
 STATUS_COLUMNS = (
@@ -57,7 +58,7 @@ def render(rows: Sequence[dict[str, object]], columns: Sequence[str], fmt: str) 
         )
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _cell(row.get(k), limit=None) for k in columns})
+            writer.writerow({k: csv_cell(_cell(row.get(k), limit=None)) for k in columns})
         return buffer.getvalue().rstrip("\n")
     return _table(rows, columns)
 

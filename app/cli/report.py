@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from app.cli import output
 from app.cli.exits import EXIT_OK
+from app.core.cells import csv_cell
 from app.core.text import iso_z
 
 if TYPE_CHECKING:
@@ -146,9 +147,13 @@ def as_csv(report: Report) -> str:
         buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n"
     )
     writer.writeheader()
+
+    def write(row: Mapping[str, object]) -> None:  # a name a spreadsheet would run gets a '
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
+
     for p in report.providers:
         for measure, summary in _measures(p):
-            writer.writerow(
+            write(
                 {
                     "section": "statistics",
                     "provider_id": p.provider_id,
@@ -159,7 +164,7 @@ def as_csv(report: Report) -> str:
                 }
             )
     for item in report.stuck:
-        writer.writerow({"section": "stuck", **_stuck(item)})
+        write({"section": "stuck", **_stuck(item)})
     return buffer.getvalue().rstrip("\n")
 
 

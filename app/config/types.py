@@ -123,7 +123,20 @@ def _database_url(value: object) -> object:
     raw = psycopg_url(raw.strip() or DEFAULT_DATABASE_URL)
     if "://" not in raw:
         raise ValueError("must be a SQLAlchemy URL such as sqlite:///path or postgresql://")
+    if _unencoded_at(raw):  # read as user:pass@host, the rest of the password became the host
+        raise ValueError(ENCODE_PASSWORD)
     return SecretStr(raw)
+
+
+ENCODE_HINT = "URL-encode special characters in the password: @ is %40, : is %3A, / is %2F"
+ENCODE_PASSWORD = f"the password holds an @ (no part of it is shown here); {ENCODE_HINT}"
+
+
+def _unencoded_at(url: str) -> bool:
+    """More than one @ before the path: a password with a raw @ (SQLAlchemy would take what
+    follows the first one as the host, and show it)."""
+    authority = re.split(r"[/?#]", url.partition("://")[2], maxsplit=1)[0]
+    return authority.count("@") > 1
 
 
 def _ca_bundle(value: str) -> str:

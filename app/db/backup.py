@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from app.config.types import psycopg_url
+from app.config.types import ENCODE_HINT, psycopg_url
 from app.core.text import one_line
 from app.errors import DatabaseError, NoDatabase
 
@@ -41,8 +41,8 @@ def sqlite_file(url: str) -> Path | None:
     """The database file of a SQLite DATABASE_URL; None for any other database."""
     try:
         parsed = sa.make_url(psycopg_url(url))
-    except sa.exc.ArgumentError:
-        raise DatabaseError("DATABASE_URL is not a valid SQLAlchemy URL") from None
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise DatabaseError(f"DATABASE_URL is not a valid SQLAlchemy URL; {ENCODE_HINT}") from None
     if parsed.get_backend_name() != "sqlite":
         return None
     database = parsed.database or ""

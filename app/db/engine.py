@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from app.config.types import psycopg_url
+from app.config.types import ENCODE_HINT, psycopg_url
+from app.core.redact import Redactor
 from app.core.text import one_line
 from app.db.revision import HEAD_REVISION
 from app.errors import DatabaseError as DatabaseError
@@ -47,8 +48,8 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
     create=False a SQLite file (and its folder) is never created: NoDatabase if it is missing."""
     try:
         parsed = _parse_url(url)
-    except sa.exc.ArgumentError:
-        raise DatabaseError("DATABASE_URL is not a valid SQLAlchemy URL") from None
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise DatabaseError(f"DATABASE_URL is not a valid SQLAlchemy URL; {ENCODE_HINT}") from None
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, create=create)
     connect_args: dict[str, Any] = {}
@@ -163,8 +164,9 @@ def database_error(exc: sa.exc.DBAPIError, url: sa.URL) -> DatabaseError:
     """Turn a driver error into a one-line DatabaseError that names the URL without password."""
     # psycopg prefixes "connection failed: connection to server at ... failed: <reason>".
     reason = one_line(str(exc.orig) if exc.orig is not None else str(exc)) or "unknown error"
-    if url.password:
-        reason = reason.replace(str(url.password), "***")
+    # The password as a whole token (a one-letter one leaves "connection" whole), and any URL
+    # password or credential the driver's text may quote.
+    reason = Redactor([str(url.password)] if url.password else [])(reason)
     # Raised while connecting, not by a statement; but commit raises with no statement too, and
     # the disk failing under an open SQLite file is not a failure to connect.
     if exc.statement is None and not any(s in reason for s in _OPEN_DATABASE_ERRORS):

@@ -7,13 +7,15 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Literal
 
 import httpx
 
 from app.config.settings import ConfigError
+from app.core.redact import Redactor
 from app.core.rowprints import Fetched
 from app.flinks.listing import (
     FlinksAuthError,
@@ -103,6 +105,10 @@ class FlinksClient:
         self._http = http or httpx.Client(verify=_ssl_verify(verify), follow_redirects=False)
         self._lock = threading.Lock()
         self._token: str | None = None
+        # Upstream text quoting a credential never becomes our error text: the secret, the
+        # tokens obtained (the current one and the one before), anything shaped like one.
+        self._tokens: tuple[str, ...] = ()
+        self._redact = Redactor([client_secret])
         self._renew_at = 0.0
         self._expires_in = 0
         self.token_renewals = 0  # tokens obtained, the first included; read by the metrics
@@ -127,6 +133,10 @@ class FlinksClient:
         """GET the listing and read it as a JSON array; its rows are validated on first use of
         `answer`. A refused token is renewed once (Flinks signals an expired token with 400,
         401 or 403), then the refusal is an error."""
+        with self._scrubbed():
+            return self._fetch()
+
+    def _fetch(self) -> Fetched:
         response = self._get_listing()
         if response.status_code in _RENEWABLE:
             log.info("flinks.token_rejected status=%d", response.status_code)
@@ -143,9 +153,11 @@ class FlinksClient:
 
     def token(self) -> str:
         """The cached access token, renewed when little of its lifetime remains."""
-        with self._lock:
+        with self._lock, self._scrubbed():
             if self._token is None or self._clock() >= self._renew_at:
                 self._token = self._request_token()
+                self._tokens = (self._token, *self._tokens[:1])
+                self._redact = Redactor([self._secret, *self._tokens])
             return self._token
 
     def check(self) -> str:
@@ -223,12 +235,24 @@ class FlinksClient:
             **kwargs,
         )
 
-    def _redact(self, text: str) -> str:
-        return text.replace(self._secret, "***") if self._secret else text
+    @contextmanager
+    def _scrubbed(self) -> Iterator[None]:
+        """Every FlinksError leaving the client, redacted (a body quoted by app.flinks.body)."""
+        try:
+            yield
+        except FlinksError as exc:
+            exc.args = (self._redact(str(exc)),)
+            raise
 
     def _detail(self, response: httpx.Response) -> str:
         text = response.text.strip()
-        return f" ({snippet(self._redact(text), 120)})" if text else ""
+        detail = f" ({snippet(self._redact(text), 120)})" if text else ""
+        location = response.headers.get("location")
+        if response.is_redirect and location:  # never followed: the token would go with it
+            target = response.url.join(location)
+            where = f"{target.scheme}://{target.netloc.decode()}"
+            detail = f" (a redirect to {where}, not followed){detail}"
+        return detail
 
 
 def _read_token(response: httpx.Response) -> tuple[str, int]:

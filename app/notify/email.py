@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Literal
 
+from app.core.redact import Redactor
 from app.core.routing import Filter
 from app.delivery import DeliveryFailure
 from app.domain import BaselineSummary, Event
@@ -173,4 +174,4 @@ class EmailChannel(Channel):
     def _server_text(self, raw: bytes | str) -> str:
         text = clean(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw, 150)
         # Belt and braces: a server echoing the AUTH line must not put the password in our logs.
-        return text.replace(self._password, "***") if self._password else text
+        return Redactor([self._password or ""])(text)

@@ -10,6 +10,7 @@ import logging
 import httpx
 
 from app.domain import INTERRUPTED, LEADERSHIP_LOST, CycleResult, Outcome
+from app.notify.same_origin import RedirectRefused, refuse_cross_origin
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,12 @@ PING_TIMEOUT_SECONDS = 5.0  # a stuck monitoring service must not hold up the cy
 class Heartbeat:
     def __init__(self, success_url: str | None, fail_url: str | None) -> None:
         self.success_url, self.fail_url = success_url or None, fail_url or None
-        self.http = httpx.Client(timeout=PING_TIMEOUT_SECONDS, follow_redirects=True)
+        # Redirects are followed within the URL's own origin only: the URL carries a secret.
+        self.http = httpx.Client(
+            timeout=PING_TIMEOUT_SECONDS,
+            follow_redirects=True,
+            event_hooks={"response": [refuse_cross_origin]},
+        )
 
     def ping(self, result: CycleResult) -> None:
         """Report one cycle: degraded counts as success (it was recorded). A cycle cut short by
@@ -33,6 +39,9 @@ class Heartbeat:
             return
         try:
             status = self.http.get(url).status_code
+        except RedirectRefused as exc:
+            log.warning("heartbeat.failed ping=%s error=%r", which, str(exc))
+            return
         except Exception as exc:  # noqa: BLE001 - never fail the cycle; the text may hold the URL
             log.warning("heartbeat.failed ping=%s error=%s", which, type(exc).__name__)
             return

@@ -20,10 +20,8 @@ from http.client import HTTPException
 from typing import Any
 from urllib.error import URLError
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import SlackResponse
-from slack_sdk.webhook import WebhookClient
 
 from app.core.retry_after import header, retry_after_seconds
 from app.core.routing import Filter
@@ -31,6 +29,8 @@ from app.delivery import DeliveryFailure
 from app.domain import BaselineSummary, Event
 from app.notify.channel import Channel, Outgoing
 from app.notify.render import SlackMessage, clean, slack_messages
+from app.notify.same_origin import RedirectRefused
+from app.notify.slack_clients import SameOriginWebClient, SameOriginWebhookClient
 from app.notify.slack_threads import SlackThreads
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ class SlackBotChannel(Channel):
         self.filter = accepts or Filter()
         self.channel = channel
         self._threads = threads
-        self._client = WebClient(
+        self._client = SameOriginWebClient(
             token=token,
             base_url=api_url,
             timeout=max(1, round(timeout)),
@@ -158,6 +158,8 @@ class SlackBotChannel(Channel):
             return call()
         except SlackApiError as exc:
             raise self._failure(method, exc.response) from None
+        except RedirectRefused as exc:  # SLACK_API_URL answered a redirect elsewhere
+            raise DeliveryFailure(f"Slack {method} failed: {exc}", permanent=True) from None
         except SlackClientError as exc:
             raise DeliveryFailure(
                 f"Slack client error: {type(exc).__name__}", permanent=True
@@ -219,7 +221,7 @@ class SlackWebhookChannel(Channel):
 
     def __init__(self, url: str, timeout: float) -> None:
         self._url = url
-        self._client = WebhookClient(
+        self._client = SameOriginWebhookClient(
             url,
             timeout=max(1, round(timeout)),
             retry_handlers=[],
@@ -235,6 +237,8 @@ class SlackWebhookChannel(Channel):
             response = self._client.send(
                 text=message.text, blocks=message.blocks, unfurl_links=False, unfurl_media=False
             )
+        except RedirectRefused as exc:
+            raise DeliveryFailure(f"Slack webhook failed: {exc}", permanent=True) from None
         except UNREADABLE_ANSWER as exc:  # before ValueError: UnicodeError is one
             text = f"Slack webhook failed: {NOT_SLACK} (unreadable: {type(exc).__name__})"
             raise DeliveryFailure(text + _NOT_SLACK_HINT_WEBHOOK, permanent=False) from None

@@ -1,5 +1,6 @@
 """`?format=csv|json` of every list (SPEC 10): JSON is a list of objects, CSV has a
-header row; times are ISO 8601 UTC like `flinkswatch status --format json`. Written as the rows
+header row; times are ISO 8601 UTC like `flinkswatch status --format json`; a CSV cell a
+spreadsheet would run as a formula starts with `'` (app.core.cells). Written as the rows
 are iterated, in chunks: a streamed read is never held whole."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from itertools import islice
 
 from flask import Response
 
+from app.core.cells import csv_row
 from app.core.text import iso_z
 
 Row = Mapping[str, object]
@@ -89,7 +91,8 @@ def _csv(records: Iterable[Sequence[object]], columns: Sequence[str]) -> Iterato
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for chunk in _chunks(records):
-        writer.writerows(chunk)  # csv writes None as an empty field
+        # None is written as an empty field; a text a spreadsheet would run gets a leading '.
+        writer.writerows(map(csv_row, chunk))
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

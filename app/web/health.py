@@ -59,10 +59,15 @@ class Health:
             "last_success_at": _iso(self.last_success_at),
             "interval_seconds": self.interval,
         }
-        if self.last_outcome == str(Outcome.FAILED) and self.last_error:
-            body["last_error"] = self.last_error  # one line, never a secret (see app.flinks)
+        # /healthz is open to anyone who can reach it: it names the kind of the last failure
+        # (flinks_auth, database...), never upstream text (the logs and `status` have it).
+        if self.last_outcome == str(Outcome.FAILED):
+            body["last_error_kind"] = self.last_failure_kind or "unexpected"
         if self.failing_channels:
-            body["failing_channels"] = self.failing_channels
+            body["failing_channels"] = [
+                {k: v for k, v in channel.items() if k in ("channel", "since")}
+                for channel in self.failing_channels
+            ]
         if self.last_failure_kind == VANISHED:
             # Not a passing outage: no later cycle can succeed until a person restores the file.
             return False, {"status": "unhealthy", "reason": self.last_error, **body}
@@ -72,8 +77,8 @@ class Health:
         body["last_success_age_seconds"] = round(age, 1)
         if age > 3 * self.interval:
             reason = f"no successful poll for {age:.0f} s (over three intervals)"
-            if self.last_error:
-                reason += f"; last error: {self.last_error}"
+            if self.last_outcome == str(Outcome.FAILED):
+                reason += f"; last failure: {self.last_failure_kind or 'unexpected'}"
             return False, {"status": "unhealthy", "reason": reason, **body}
         return True, {"status": "ok", **body}
 

@@ -229,7 +229,7 @@ def test_a_secret_echoed_by_the_token_endpoint_is_redacted(
     with pytest.raises(FlinksAuthError) as caught:
         make_client().fetch()
 
-    assert "invalid_client (bad secret ***) [HTTP 401]" in str(caught.value)
+    assert "invalid_client (bad secret [REDACTED]) [HTTP 401]" in str(caught.value)
     assert SECRET not in str(caught.value)
 
 
