@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -36,6 +37,16 @@ def _get(port: int, path: str) -> str:
         return str(exc.read().decode())
 
 
+def _failed_health(port: int, timeout: float = 20.0) -> dict[str, object]:
+    """/healthz once it reports a failed cycle (the alert may go out before it is recorded)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        health: dict[str, object] = json.loads(_get(port, "/healthz"))
+        if health.get("last_outcome") == "failed" or time.monotonic() > deadline:
+            return health
+        time.sleep(0.05)  # polling a real server's answer: there is no event to wait on
+
+
 def test_an_obtained_token_quoted_back_by_flinks_is_nowhere(
     tmp_path: Path, echoing: EchoingFlinks, slack: FakeSlack
 ) -> None:
@@ -61,7 +72,7 @@ def test_an_obtained_token_quoted_back_by_flinks_is_nowhere(
     proc = world.popen("run")
     try:
         (alert,) = slack.wait_for(1, timeout=30)
-        health = json.loads(_get(port, "/healthz"))
+        health = _failed_health(port)
         pages = [
             _get(port, p) for p in ("/activity", "/metrics", "/activity?list=polls&format=json")
         ]
