@@ -108,7 +108,7 @@ class FlinksClient:
         # Upstream text quoting a credential never becomes our error text: the secret, the
         # tokens obtained (the current one and the one before), anything shaped like one.
         self._tokens: tuple[str, ...] = ()
-        self._redact = Redactor([client_secret])
+        self._redact = Redactor([client_secret, client_id])  # both configured as secrets
         self._renew_at = 0.0
         self._expires_in = 0
         self.token_renewals = 0  # tokens obtained, the first included; read by the metrics
@@ -157,7 +157,7 @@ class FlinksClient:
             if self._token is None or self._clock() >= self._renew_at:
                 self._token = self._request_token()
                 self._tokens = (self._token, *self._tokens[:1])
-                self._redact = Redactor([self._secret, *self._tokens])
+                self._redact = Redactor([self._secret, self._client_id, *self._tokens])
             return self._token
 
     def check(self) -> str:

@@ -172,6 +172,7 @@ class EmailChannel(Channel):
         )
 
     def _server_text(self, raw: bytes | str) -> str:
-        text = clean(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw, 150)
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         # Belt and braces: a server echoing the AUTH line must not put the password in our logs.
-        return Redactor([self._password or ""])(text)
+        # Redacted before it is cut, so no prefix of a secret is left at the cut.
+        return clean(Redactor([self._password or "", self._username or ""])(text), 150)
