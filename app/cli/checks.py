@@ -15,26 +15,58 @@ Check = tuple[bool, str]
 
 
 def settings_checks(settings: Settings) -> list[Check]:
-    """Every setting, validated with no side effect: one FAIL line per problem, or one ok."""
-    from app.config.destinations import settings_problems
+    """Every setting, validated with no side effect: one FAIL line per problem, or one ok.
+    The refusals are those of every start (app/wiring/validations.py); a channel left off by
+    half its settings only warns at start, but is a FAIL here (issue 15)."""
+    from app.wiring.validations import problems
 
-    problems = settings_problems(settings)
-    if problems:
-        return [(False, f"settings: {problem}") for problem in problems]
+    found = [f"channel off: {note}" for note in settings.incomplete_channels()]
+    found += problems(settings)
+    if found:
+        return [(False, f"settings: {problem}") for problem in found]
     return [(True, "settings: valid")]
+
+
+def settings_warnings(settings: Settings) -> list[str]:
+    """Look-alike variables that are not settings, and STUCK_AFTER statuses no registration
+    has had (the database is asked when it exists and is current; it is never created)."""
+    from app.config.unknown import unknown_settings_here, unknown_stuck_statuses
+    from app.domain import KNOWN_STATUSES
+
+    seen: set[str] = set()
+    if any(status not in KNOWN_STATUSES for status in settings.stuck_after):
+        seen = _statuses_seen(settings)
+    return unknown_settings_here() + unknown_stuck_statuses(settings.stuck_after, seen)
+
+
+def _statuses_seen(settings: Settings) -> set[str]:
+    from app.db import queries
+    from app.wiring import build_engine
+
+    try:
+        engine = build_engine(settings, create=False)
+    except (db.NoDatabase, db.DatabaseError, ConfigError):
+        return set()  # reported by the database line
+    try:
+        return queries.known_statuses(engine) if db.schema_is_current(engine) else set()
+    except db.DatabaseError:
+        return set()
+    finally:
+        engine.dispose()
 
 
 def refuse_on_problems(settings: Settings, then: str) -> bool:
     """For commands that need the channels right (`notify-test`, `routes`): print each settings
     problem as a FAIL line and one configuration error line; True when there were any."""
-    from app.config.destinations import settings_problems
+    from app.wiring.validations import problems
 
-    problems = settings_problems(settings, flinks=False)
-    for problem in problems:
+    found = [f"channel off: {note}" for note in settings.incomplete_channels()]
+    found += problems(settings, flinks=False)
+    for problem in found:
         print(f"FAIL  settings: {problem}")
-    if problems:
+    if found:
         print(f"flinkswatch: configuration error: {then}", file=sys.stderr)
-    return bool(problems)
+    return bool(found)
 
 
 def service_checks(settings: Settings) -> Iterator[Check]:

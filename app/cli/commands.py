@@ -33,6 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     logs.configure(settings.log_level, settings.log_format, settings.secret_values())
     command: Callable[[Settings, argparse.Namespace], int] = args.func
+    if command is not cmd_check:  # `check` reports them among its own lines
+        from app.config.unknown import unknown_settings_here
+
+        for line in unknown_settings_here():  # a typo is named, never refused (SPEC 3)
+            log.warning("settings.unknown %s", line)
     try:
         return command(settings, args)
     except ConfigError as exc:
@@ -103,13 +108,10 @@ def _inspect_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 # ---- commands -----------------------------------------------------------------------------
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
-    from app.web.ui import access_for
     from app.wiring import build_app
     from app.wiring.service import build_service
 
-    if settings.web_ui:
-        access_for(settings)  # an unsafe WEB_AUTH is refused before anything is opened
-    app = build_app(settings)
+    app = build_app(settings)  # refuses what `check` refuses, before anything is opened
     service = build_service(settings, app)
     try:
         code = service.run()
@@ -176,7 +178,7 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_check(settings: Settings, _args: argparse.Namespace) -> int:
-    from app.cli.checks import service_checks, settings_checks
+    from app.cli.checks import service_checks, settings_checks, settings_warnings
 
     def report(checks: Iterable[tuple[bool, str]]) -> int:
         failures = 0
@@ -185,6 +187,8 @@ def cmd_check(settings: Settings, _args: argparse.Namespace) -> int:
             failures += not ok
         return failures
 
+    for line in settings_warnings(settings):  # a warning never changes the exit status
+        print(f"WARN  settings: {line}")
     # Nothing is reached while a setting is wrong: a configuration error, as for `run`.
     if report(settings_checks(settings)):
         return EXIT_CONFIG

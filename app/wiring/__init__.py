@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from app.config.settings import ConfigError, Settings, settings_origin
 from app.db import engine as db
+from app.domain import KNOWN_STATUSES
 
 if TYPE_CHECKING:
     import httpx
@@ -177,16 +178,15 @@ class App:
 
 def build_app(settings: Settings, source: Source | None = None) -> App:
     """Flinks client, database, channels, poller; `source` replaces Flinks (the benchmark)."""
-    from app.config.destinations import email_destinations, slack_destinations
     from app.core.blind import BlindPolicy
     from app.core.quiet import QuietHours
     from app.db.outbox import Outbox
     from app.db.store import Store
     from app.watch.poll import Poller
     from app.watch.waits import Waits, interruptible
+    from app.wiring.validations import refuse
 
-    slack_destinations(settings)  # a bad route stops the start before the database is touched
-    email_destinations(settings)
+    refuse(settings)  # what `check` refuses stops the start before the database is touched
     for note in settings.incomplete_channels():
         log.warning("settings.channel_incomplete detail=%r", note)
     stop = threading.Event()  # shared by the retry waits and the service (Waits)
@@ -196,6 +196,7 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
     except BaseException:
         flinks.close()
         raise
+    _warn_stuck_statuses(settings, engine)
     outbox, waits, heartbeat = Outbox(engine), Waits(leader, stop=stop), build_heartbeat(settings)
     poller = Poller(
         source=source or flinks,
@@ -245,6 +246,16 @@ def _open_database(settings: Settings) -> tuple[Engine, Leadership]:
         engine.dispose()
         raise
     return engine, leader
+
+
+def _warn_stuck_statuses(settings: Settings, engine: Engine) -> None:
+    """A STUCK_AFTER status no registration has had (the database says which have), at start."""
+    from app.config.unknown import unknown_stuck_statuses
+    from app.db import queries
+
+    if any(status not in KNOWN_STATUSES for status in settings.stuck_after):
+        for line in unknown_stuck_statuses(settings.stuck_after, queries.known_statuses(engine)):
+            log.warning("settings.stuck_status %s", line)
 
 
 def build_board(settings: Settings, app: App) -> BoardWatch:
