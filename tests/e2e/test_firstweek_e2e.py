@@ -1,15 +1,20 @@
 """Issue 27 item 6, small things people hit: `--since 7d` (a duration back from now, as the
 rest of the product speaks), `yesterday` refused with the forms accepted, and `poll`/`run` in
-the wrong folder naming where they looked. Through the installed `flinkswatch` command."""
+the wrong folder naming where they looked; item 5: the demo serves the web page as the README
+says. Through the installed `flinkswatch` command."""
 
 from __future__ import annotations
 
 import json
+import signal
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import World
+from tests.e2e.test_service_e2e import wait_until
+from tests.fakes.smtp_server import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -67,3 +72,28 @@ def test_poll_and_run_in_the_wrong_folder_say_where_they_looked(
         f" (or given as <NAME>_FILE; working directory {folder}, settings file: none)"
     )
     assert list(folder.iterdir()) == []  # refused before a database was created
+
+
+def _board(port: int) -> str:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
+            return str(answer.read().decode())
+    except OSError:
+        return ""
+
+
+def test_the_demo_serves_the_web_page_as_the_readme_says(tmp_path: Path) -> None:
+    port = free_port()  # the README's 8080, on a port free here
+    demo = World(cwd=tmp_path).popen(
+        "demo", "--interval", "1", WEB_UI="true", WEB_AUTH="none", HTTP_PORT=str(port)
+    )
+    try:
+        wait_until(lambda: "<title>Board · flinkswatch" in _board(port), timeout=60)
+        wait_until(lambda: "(none)" not in _board(port) and "/r/" in _board(port), timeout=60)
+        demo.send_signal(signal.SIGTERM)
+        _out, err = demo.communicate(timeout=30)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode == 0, err
+    assert f"http.listening host=127.0.0.1 port={port} web_ui=on" in err
