@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 from app.config.settings import ConfigError, Settings
 from app.db import engine as db
 from app.delivery import DeliveryFailure
 from app.flinks.client import FlinksError
 
-Check = tuple[bool, str]
+
+class Check(NamedTuple):
+    ok: bool
+    line: str
+    config: bool = False  # a failure `run` refuses to start on too: a configuration error
 
 
 def settings_checks(settings: Settings) -> list[Check]:
@@ -23,8 +28,8 @@ def settings_checks(settings: Settings) -> list[Check]:
     found = [f"channel off: {note}" for note in settings.incomplete_channels()]
     found += problems(settings)
     if found:
-        return [(False, f"settings: {problem}") for problem in found]
-    return [(True, "settings: valid")]
+        return [Check(False, f"settings: {problem}", config=True) for problem in found]
+    return [Check(True, "settings: valid")]
 
 
 def settings_warnings(settings: Settings) -> list[str]:
@@ -78,7 +83,7 @@ def service_checks(settings: Settings) -> Iterator[Check]:
     channels = build_channels(settings)
     for channel in channels:
         if channel.name == "console":
-            yield True, "alerts: no channel configured, alerts go to the console log"
+            yield Check(True, "alerts: no channel configured, alerts go to the console log")
         else:
             yield _guard(channel.name, channel.check)
     yield from _delivery_health(settings, [channel.name for channel in channels])
@@ -110,44 +115,43 @@ def _delivery_health(settings: Settings, names: list[str]) -> Iterator[Check]:
             continue
         since = record.since.strftime("%Y-%m-%d %H:%M UTC") if record.since else "?"
         owed = waiting.get((name, "pending"), 0)
-        yield (
+        yield Check(
             False,
-            (
-                f"{name} deliveries: failing since {since} ({record.failing_cycles} polls),"
-                f" {owed} alerts wait: {record.last_error}"
-                f" (see `flinkswatch deliveries --channel {name} --status pending`)"
-            ),
+            f"{name} deliveries: failing since {since} ({record.failing_cycles} polls),"
+            f" {owed} alerts wait: {record.last_error}"
+            f" (see `flinkswatch deliveries --channel {name} --status pending`)",
         )
 
 
 def _guard(name: str, probe: Callable[[], str]) -> Check:
     try:
-        return True, f"{name}: {probe()}"
-    except (ConfigError, db.DatabaseError, FlinksError, DeliveryFailure) as exc:
-        return False, f"{name}: {exc}"
+        return Check(True, f"{name}: {probe()}")
+    except ConfigError as exc:
+        return Check(False, f"{name}: {exc}", config=True)
+    except (db.DatabaseError, FlinksError, DeliveryFailure) as exc:
+        return Check(False, f"{name}: {exc}")
     except Exception as exc:  # noqa: BLE001 - report any failure as a line, never a traceback
         first = (str(exc).strip().splitlines() or [""])[0][:200]
-        return False, f"{name}: {type(exc).__name__}: {first}"
+        return Check(False, f"{name}: {type(exc).__name__}: {first}")
 
 
 def _database(settings: Settings) -> str:
-    from app.wiring import build_engine
+    """What a start would find; with AUTO_MIGRATE off, the refusals of `run` (exit 2)."""
+    from app.wiring import STALE_SCHEMA_REFUSAL, build_engine, no_database_refusal
 
     try:  # `check` has no side effect: a missing SQLite file is reported, not created
         engine = build_engine(settings, create=False)
     except db.NoDatabase as exc:
         if settings.auto_migrate:
             return f"no database file yet at {exc.path}: created and migrated at start"
-        raise ConfigError(f"no database file at {exc.path}: run `flinkswatch migrate`") from None
+        raise ConfigError(no_database_refusal(exc.path)) from None
     try:
         if db.schema_is_current(engine):
             return f"reachable, schema at head ({db.head_revision()})"
         current = db.current_revision(engine)
         if settings.auto_migrate:
             return f"reachable, schema {current or 'empty'}: will migrate at start"
-        raise ConfigError(
-            f"reachable, but schema {current or 'empty'} is not at head: run `flinkswatch migrate`"
-        )
+        raise ConfigError(STALE_SCHEMA_REFUSAL)
     finally:
         engine.dispose()
 

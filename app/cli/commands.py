@@ -178,21 +178,24 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_check(settings: Settings, _args: argparse.Namespace) -> int:
-    from app.cli.checks import service_checks, settings_checks, settings_warnings
+    from app.cli.checks import Check, service_checks, settings_checks, settings_warnings
 
-    def report(checks: Iterable[tuple[bool, str]]) -> int:
-        failures = 0
-        for ok, line in checks:
-            print(f"{'ok  ' if ok else 'FAIL'}  {line}")
-            failures += not ok
-        return failures
+    def report(checks: Iterable[Check]) -> list[Check]:
+        failed = []
+        for check in checks:
+            print(f"{'ok  ' if check.ok else 'FAIL'}  {check.line}")
+            failed += [] if check.ok else [check]
+        return failed
 
     for line in settings_warnings(settings):  # a warning never changes the exit status
         print(f"WARN  settings: {line}")
     # Nothing is reached while a setting is wrong: a configuration error, as for `run`.
     if report(settings_checks(settings)):
         return EXIT_CONFIG
-    return EXIT_FAILED if report(service_checks(settings)) else EXIT_OK
+    failed = report(service_checks(settings))
+    if any(check.config for check in failed):  # what `run` refuses to start on (AUTO_MIGRATE)
+        return EXIT_CONFIG
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def cmd_notify_test(settings: Settings, args: argparse.Namespace) -> int:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 
-from app.config.types import parse_duration
-
 FORMS = "a date (2026-11-01), a date and time (2026-11-01T09:00) or a duration back from now (7d)"
 
 
@@ -21,6 +19,8 @@ def parse_since(text: str, now: datetime, zone: tzinfo = UTC) -> datetime:
         pass
     else:
         return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
+    from app.config.types import parse_duration  # pydantic's: `--help` does not load it
+
     try:
         return now - parse_duration(value)
     except ValueError:

@@ -222,6 +222,17 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
     return built
 
 
+# What a start refuses for the database's state with AUTO_MIGRATE off; `check` says the same.
+STALE_SCHEMA_REFUSAL = (
+    "AUTO_MIGRATE is off and the database schema is not current: run `flinkswatch migrate`"
+)
+
+
+def no_database_refusal(path: object) -> str:
+    off = "AUTO_MIGRATE is off: restore it, or `flinkswatch migrate` creates an empty one"
+    return f"no database file at {path} and {off}"
+
+
 def _open_database(settings: Settings) -> tuple[Engine, Leadership]:
     """The engine, its single-instance lock held, the schema at head (or refused)."""
     from app.db.leader import leadership_for
@@ -229,8 +240,7 @@ def _open_database(settings: Settings) -> tuple[Engine, Leadership]:
     try:  # a database is created only when AUTO_MIGRATE says so (SPEC 8)
         engine = build_engine(settings, create=settings.auto_migrate)
     except db.NoDatabase as exc:
-        off = "AUTO_MIGRATE is off: restore it, or `flinkswatch migrate` creates an empty one"
-        raise ConfigError(f"no database file at {exc.path} and {off}") from None
+        raise ConfigError(no_database_refusal(exc.path)) from None
     leader = leadership_for(engine)
     try:
         leader.acquire()  # a second instance on a SQLite file stops before migrating
@@ -239,8 +249,7 @@ def _open_database(settings: Settings) -> tuple[Engine, Leadership]:
         elif settings.auto_migrate:
             db.migrate(engine)
         else:
-            stale = "AUTO_MIGRATE is off and the database schema is not current"
-            raise ConfigError(f"{stale}: run `flinkswatch migrate`")
+            raise ConfigError(STALE_SCHEMA_REFUSAL)
     except BaseException:
         leader.release()
         engine.dispose()

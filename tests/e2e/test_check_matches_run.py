@@ -79,3 +79,20 @@ def test_a_bad_value_is_refused_alike_by_check_and_run(
     message = _refusal(sqlite_world, "run", env)
     assert message.startswith(f"{next(iter(env))}: ")
     assert _refusal(sqlite_world, "check", env) == message
+
+
+@pytest.mark.parametrize("state", ["no database file", "never migrated"])
+def test_with_auto_migrate_off_check_refuses_the_database_run_refuses(
+    sqlite_world: World, state: str
+) -> None:
+    if state == "never migrated":
+        Path(sqlite_world.env["DATABASE_URL"].removeprefix("sqlite:///")).touch()
+    env = {"AUTO_MIGRATE": "false"}
+    ran = sqlite_world.run("run", timeout=30, **env)
+    assert ran.returncode == 2, ran.stderr
+    (line,) = ran.stderr.strip().splitlines()
+    message = line.removeprefix(CONFIG_ERROR)
+    assert message != line
+    checked = sqlite_world.run("check", timeout=30, **env)
+    assert checked.returncode == 2, checked.stdout + checked.stderr
+    assert f"FAIL  database: {message}" in checked.stdout.splitlines()
