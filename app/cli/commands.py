@@ -34,10 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(settings.log_level, settings.log_format, settings.secret_values())
     command: Callable[[Settings, argparse.Namespace], int] = args.func
     if command is not cmd_check:  # `check` reports them among its own lines
-        from app.config.unknown import unknown_settings_here
-
-        for line in unknown_settings_here():  # a typo is named, never refused (SPEC 3)
-            log.warning("settings.unknown %s", line)
+        _warn_look_alikes()
     try:
         return command(settings, args)
     except ConfigError as exc:
@@ -59,6 +56,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+
+
+def _warn_look_alikes() -> None:
+    """A variable that looks like a setting but is not one: named, never refused (SPEC 3)."""
+    from app.config.unknown import unknown_settings_here
+
+    for line in unknown_settings_here():
+        log.warning("settings.unknown %s", line)
 
 
 def _parser() -> argparse.ArgumentParser:
