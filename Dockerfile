@@ -16,7 +16,7 @@ COPY requirements.txt ./
 RUN pip download --no-cache-dir --require-hashes --only-binary=:all: --dest /wheels \
       -r requirements.txt \
     && cp requirements.txt /wheels/
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY app ./app
 COPY migrations ./migrations
 # The wheel of flinkswatch itself (migrations inside, as app.migrations), beside them, so the

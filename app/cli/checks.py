@@ -5,36 +5,73 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 from app.config.settings import ConfigError, Settings
 from app.db import engine as db
 from app.delivery import DeliveryFailure
 from app.flinks.client import FlinksError
 
-Check = tuple[bool, str]
+
+class Check(NamedTuple):
+    ok: bool
+    line: str
+    config: bool = False  # a failure `run` refuses to start on too: a configuration error
 
 
 def settings_checks(settings: Settings) -> list[Check]:
-    """Every setting, validated with no side effect: one FAIL line per problem, or one ok."""
-    from app.config.destinations import settings_problems
+    """Every setting, validated with no side effect: one FAIL line per problem, or one ok.
+    The refusals are those of every start (app/wiring/validations.py); a channel left off by
+    half its settings only warns at start, but is a FAIL here (issue 15)."""
+    from app.wiring.validations import problems
 
-    problems = settings_problems(settings)
-    if problems:
-        return [(False, f"settings: {problem}") for problem in problems]
-    return [(True, "settings: valid")]
+    found = [f"channel off: {note}" for note in settings.incomplete_channels()]
+    found += problems(settings)
+    if found:
+        return [Check(False, f"settings: {problem}", config=True) for problem in found]
+    return [Check(True, "settings: valid")]
+
+
+def settings_warnings(settings: Settings) -> list[str]:
+    """Look-alike variables that are not settings, and STUCK_AFTER statuses no registration
+    has had (the database is asked when it exists and is current; it is never created)."""
+    from app.config.unknown import unknown_settings_here, unknown_stuck_statuses
+    from app.domain import KNOWN_STATUSES
+
+    seen: set[str] = set()
+    if any(status not in KNOWN_STATUSES for status in settings.stuck_after):
+        seen = _statuses_seen(settings)
+    return unknown_settings_here() + unknown_stuck_statuses(settings.stuck_after, seen)
+
+
+def _statuses_seen(settings: Settings) -> set[str]:
+    from app.db import queries
+    from app.wiring import build_engine
+
+    try:
+        engine = build_engine(settings, create=False)
+    except (db.NoDatabase, db.DatabaseError, ConfigError):
+        return set()  # reported by the database line
+    try:
+        return queries.known_statuses(engine) if db.schema_is_current(engine) else set()
+    except db.DatabaseError:
+        return set()
+    finally:
+        engine.dispose()
 
 
 def refuse_on_problems(settings: Settings, then: str) -> bool:
     """For commands that need the channels right (`notify-test`, `routes`): print each settings
     problem as a FAIL line and one configuration error line; True when there were any."""
-    from app.config.destinations import settings_problems
+    from app.wiring.validations import problems
 
-    problems = settings_problems(settings, flinks=False)
-    for problem in problems:
+    found = [f"channel off: {note}" for note in settings.incomplete_channels()]
+    found += problems(settings, flinks=False)
+    for problem in found:
         print(f"FAIL  settings: {problem}")
-    if problems:
+    if found:
         print(f"flinkswatch: configuration error: {then}", file=sys.stderr)
-    return bool(problems)
+    return bool(found)
 
 
 def service_checks(settings: Settings) -> Iterator[Check]:
@@ -46,7 +83,7 @@ def service_checks(settings: Settings) -> Iterator[Check]:
     channels = build_channels(settings)
     for channel in channels:
         if channel.name == "console":
-            yield True, "alerts: no channel configured, alerts go to the console log"
+            yield Check(True, "alerts: no channel configured, alerts go to the console log")
         else:
             yield _guard(channel.name, channel.check)
     yield from _delivery_health(settings, [channel.name for channel in channels])
@@ -78,44 +115,43 @@ def _delivery_health(settings: Settings, names: list[str]) -> Iterator[Check]:
             continue
         since = record.since.strftime("%Y-%m-%d %H:%M UTC") if record.since else "?"
         owed = waiting.get((name, "pending"), 0)
-        yield (
+        yield Check(
             False,
-            (
-                f"{name} deliveries: failing since {since} ({record.failing_cycles} polls),"
-                f" {owed} alerts wait: {record.last_error}"
-                f" (see `flinkswatch deliveries --channel {name} --status pending`)"
-            ),
+            f"{name} deliveries: failing since {since} ({record.failing_cycles} polls),"
+            f" {owed} alerts wait: {record.last_error}"
+            f" (see `flinkswatch deliveries --channel {name} --status pending`)",
         )
 
 
 def _guard(name: str, probe: Callable[[], str]) -> Check:
     try:
-        return True, f"{name}: {probe()}"
-    except (ConfigError, db.DatabaseError, FlinksError, DeliveryFailure) as exc:
-        return False, f"{name}: {exc}"
+        return Check(True, f"{name}: {probe()}")
+    except ConfigError as exc:
+        return Check(False, f"{name}: {exc}", config=True)
+    except (db.DatabaseError, FlinksError, DeliveryFailure) as exc:
+        return Check(False, f"{name}: {exc}")
     except Exception as exc:  # noqa: BLE001 - report any failure as a line, never a traceback
         first = (str(exc).strip().splitlines() or [""])[0][:200]
-        return False, f"{name}: {type(exc).__name__}: {first}"
+        return Check(False, f"{name}: {type(exc).__name__}: {first}")
 
 
 def _database(settings: Settings) -> str:
-    from app.wiring import build_engine
+    """What a start would find; with AUTO_MIGRATE off, the refusals of `run` (exit 2)."""
+    from app.wiring import STALE_SCHEMA_REFUSAL, build_engine, no_database_refusal
 
     try:  # `check` has no side effect: a missing SQLite file is reported, not created
         engine = build_engine(settings, create=False)
     except db.NoDatabase as exc:
         if settings.auto_migrate:
             return f"no database file yet at {exc.path}: created and migrated at start"
-        raise ConfigError(f"no database file at {exc.path}: run `flinkswatch migrate`") from None
+        raise ConfigError(no_database_refusal(exc.path)) from None
     try:
         if db.schema_is_current(engine):
             return f"reachable, schema at head ({db.head_revision()})"
         current = db.current_revision(engine)
         if settings.auto_migrate:
             return f"reachable, schema {current or 'empty'}: will migrate at start"
-        raise ConfigError(
-            f"reachable, but schema {current or 'empty'} is not at head: run `flinkswatch migrate`"
-        )
+        raise ConfigError(STALE_SCHEMA_REFUSAL)
     finally:
         engine.dispose()
 

@@ -33,6 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     logs.configure(settings.log_level, settings.log_format, settings.secret_values())
     command: Callable[[Settings, argparse.Namespace], int] = args.func
+    if command is not cmd_check:  # `check` reports them among its own lines
+        _warn_look_alikes()
     try:
         return command(settings, args)
     except ConfigError as exc:
@@ -54,6 +56,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+
+
+def _warn_look_alikes() -> None:
+    """A variable that looks like a setting but is not one: named, never refused (SPEC 3)."""
+    from app.config.unknown import unknown_settings_here
+
+    for line in unknown_settings_here():
+        log.warning("settings.unknown %s", line)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -103,13 +113,10 @@ def _inspect_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 # ---- commands -----------------------------------------------------------------------------
 def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
-    from app.web.ui import access_for
     from app.wiring import build_app
     from app.wiring.service import build_service
 
-    if settings.web_ui:
-        access_for(settings)  # an unsafe WEB_AUTH is refused before anything is opened
-    app = build_app(settings)
+    app = build_app(settings)  # refuses what `check` refuses, before anything is opened
     service = build_service(settings, app)
     try:
         code = service.run()
@@ -176,19 +183,24 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_check(settings: Settings, _args: argparse.Namespace) -> int:
-    from app.cli.checks import service_checks, settings_checks
+    from app.cli.checks import Check, service_checks, settings_checks, settings_warnings
 
-    def report(checks: Iterable[tuple[bool, str]]) -> int:
-        failures = 0
-        for ok, line in checks:
-            print(f"{'ok  ' if ok else 'FAIL'}  {line}")
-            failures += not ok
-        return failures
+    def report(checks: Iterable[Check]) -> list[Check]:
+        failed = []
+        for check in checks:
+            print(f"{'ok  ' if check.ok else 'FAIL'}  {check.line}")
+            failed += [] if check.ok else [check]
+        return failed
 
+    for line in settings_warnings(settings):  # a warning never changes the exit status
+        print(f"WARN  settings: {line}")
     # Nothing is reached while a setting is wrong: a configuration error, as for `run`.
     if report(settings_checks(settings)):
         return EXIT_CONFIG
-    return EXIT_FAILED if report(service_checks(settings)) else EXIT_OK
+    failed = report(service_checks(settings))
+    if any(check.config for check in failed):  # what `run` refuses to start on (AUTO_MIGRATE)
+        return EXIT_CONFIG
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def cmd_notify_test(settings: Settings, args: argparse.Namespace) -> int:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from app.cli.exits import EXIT_CONFIG, EXIT_DEGRADED, EXIT_FAILED, EXIT_OK
+from app.cli.since import parse_since
 from app.errors import LockHeld
 
 if TYPE_CHECKING:
@@ -27,22 +28,14 @@ def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     digest.add_argument(
         "--since",
-        help="start of the period, an ISO date or time in ALERT_TIMEZONE (e.g. 2026-11-01);"
-        " by default the end of the previous digest, or 7 days ago",
+        help="start of the period: an ISO date or time in ALERT_TIMEZONE (e.g. 2026-11-01) or a"
+        " duration back from now (e.g. 7d); by default the end of the previous digest, or 7 days"
+        " ago",
     )
     digest.add_argument(
         "--dry-run", action="store_true", help="print the digest per channel; send and record none"
     )
     digest.set_defaults(func=cmd_digest)
-
-
-def parse_since(text: str, zone: tzinfo) -> datetime:
-    """A date or time people type: in ALERT_TIMEZONE unless it names its own offset."""
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"--since: not an ISO 8601 date or time: {text!r}") from None
-    return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)
 
 
 def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
@@ -52,7 +45,7 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
 
     now = datetime.now(UTC)
     try:
-        since = parse_since(args.since, settings.alert_timezone) if args.since else None
+        since = parse_since(args.since, now, settings.alert_timezone) if args.since else None
     except ValueError as exc:
         print(f"flinkswatch: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -71,20 +71,18 @@ def _filters(parser: argparse.ArgumentParser, *, history: bool) -> None:
         parser.add_argument("--event", help=f"event kind: {', '.join(EVENT_KINDS)}")
         parser.add_argument(
             "--since",
-            type=_since,
-            help="events observed from then on: ISO date or time, e.g. 2026-11-01",
+            help="events observed from then on: an ISO date or time in UTC (e.g. 2026-11-01)"
+            " or a duration back from now (e.g. 7d, 12h)",
         )
     parser.add_argument(
         "--format", choices=("table", "json", "csv"), default="table", help=FORMAT_HELP
     )
 
 
-def _since(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def _since(text: str | None) -> datetime | None:
+    from app.cli.since import parse_since
+
+    return parse_since(text, datetime.now(UTC)) if text is not None else None
 
 
 def _query(settings: Settings, args: argparse.Namespace, *, history: bool) -> int:
@@ -99,6 +97,11 @@ def _query(settings: Settings, args: argparse.Namespace, *, history: bool) -> in
             file=sys.stderr,
         )
         return EXIT_CONFIG
+    try:
+        since = _since(getattr(args, "since", None))
+    except ValueError as exc:
+        print(f"flinkswatch: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     engine = build_read_engine(settings)
     try:
         filters = queries.Filters(
@@ -107,7 +110,7 @@ def _query(settings: Settings, args: argparse.Namespace, *, history: bool) -> in
             provider=args.provider,
             status=args.status,
             event=event,
-            since=getattr(args, "since", None),
+            since=since,
             include_removed=getattr(args, "all", False),
         )
         rows = (queries.history if history else queries.current)(engine, filters)

@@ -1,10 +1,8 @@
-"""Which channel instances the settings call for (SLACK_ROUTES, EMAIL_ROUTES), and every setting
-that would leave a channel off or stop a start: values derived from Settings without I/O, for
-app.wiring (which builds the channels) and `check` / `notify-test`."""
+"""Which channel instances the settings call for (SLACK_ROUTES, EMAIL_ROUTES), or the setting
+that stops a start: values derived from Settings without I/O, for app.wiring (which builds the
+channels; its validations.py lists these refusals for `check` and every start)."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from app.config.settings import ConfigError, Settings
 from app.core.routing import Destination, destinations
@@ -32,21 +30,3 @@ def email_destinations(settings: Settings) -> list[Destination]:
         return []
     unmatched = settings.routes_default == "unmatched"
     return destinations("email", ",".join(settings.email_to), rules, unmatched)
-
-
-def settings_problems(settings: Settings, *, flinks: bool = True) -> list[str]:
-    """Every setting that leaves a channel off or would stop a start, one line each, found
-    without I/O: `check` and `notify-test` report them before reaching anything."""
-    problems = [f"channel off: {note}" for note in settings.incomplete_channels()]
-    probes: list[Callable[[], object]] = [
-        lambda: slack_destinations(settings),
-        lambda: email_destinations(settings),
-    ]
-    if flinks:
-        probes.append(settings.require_flinks_credentials)
-    for probe in probes:
-        try:
-            probe()
-        except ConfigError as exc:
-            problems.append(str(exc))
-    return problems

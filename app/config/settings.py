@@ -239,7 +239,11 @@ class Settings(BaseSettings):
             if not value
         ]
         if missing:
-            raise ConfigError(f"{' and '.join(missing)} must be set (or given as <NAME>_FILE)")
+            # Most often a command run outside the folder of its .env: say where it looked.
+            raise ConfigError(
+                f"{' and '.join(missing)} must be set (or given as <NAME>_FILE;"
+                f" {settings_origin()})"
+            )
         return client_id, client_secret
 
 

@@ -14,6 +14,7 @@ from app.config.settings import Settings
 from app.demo.simulator import FlinksSimulator, demo_rows
 from app.wiring import build_app
 from app.wiring.service import build_service
+from app.wiring.validations import refuse
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ DEMO_CLIENT_SECRET = "demo-secret-not-a-real-one"
 
 def run_demo(settings: Settings, *, interval: int, cycles: int | None, seed: int | None) -> int:
     """Poll the simulator every `interval` seconds; it advances registrations between polls."""
+    refuse(settings, flinks=False)  # before anything is started: the demo brings its Flinks
     rng = random.Random(seed)  # noqa: S311 - simulated data, not security
     workdir = Path(tempfile.mkdtemp(prefix="flinkswatch-demo-"))
     simulator = FlinksSimulator(client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET)

@@ -56,7 +56,7 @@ _RENEWABLE = frozenset({400, 401, 403})  # Flinks reports an expired token with 
 # ---- HTTP ---------------------------------------------------------------------------------------
 
 
-def _ssl_verify(verify: str | bool) -> ssl.SSLContext | bool:
+def ssl_verify(verify: str | bool) -> ssl.SSLContext | bool:
     # httpx 0.28 deprecates a path in verify=; a context built from the CA bundle is the way.
     if isinstance(verify, str) and verify:
         try:
@@ -102,7 +102,7 @@ class FlinksClient:
         self._pause = pause
         self._max_answer_bytes = max_answer_bytes
         self._owns_http = http is None
-        self._http = http or httpx.Client(verify=_ssl_verify(verify), follow_redirects=False)
+        self._http = http or httpx.Client(verify=ssl_verify(verify), follow_redirects=False)
         self._lock = threading.Lock()
         self._token: str | None = None
         # Upstream text quoting a credential never becomes our error text: the secret, the

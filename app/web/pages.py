@@ -147,7 +147,11 @@ def providers_page() -> ResponseReturnValue:
     cache: FiguresCache = current_app.extensions["flinkswatch.figures"]
     figures, stale = cache.get()
     if fmt := _format():
-        return export(charts.provider_rows(figures.providers), PROVIDER_FIELDS, fmt, "providers")
+        # Marked as the page marks them: an export taken while newer events are being counted
+        # says so, and says of when its figures are, so two downloads can be told apart.
+        mark = {"figures_as_of": figures.computed_at, "figures_stale": stale}
+        rows = [{**row, **mark} for row in charts.provider_rows(figures.providers)]
+        return export(rows, (*PROVIDER_FIELDS, *mark), fmt, "providers")
     every = figures.providers
     pages_count = max(1, -(-len(every) // PROVIDERS_PER_PAGE))
     page = min(max(1, request.args.get("page", 1, type=int) or 1), pages_count)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from app.config.settings import ConfigError, Settings, settings_origin
 from app.db import engine as db
+from app.domain import KNOWN_STATUSES
 
 if TYPE_CHECKING:
     import httpx
@@ -177,16 +178,15 @@ class App:
 
 def build_app(settings: Settings, source: Source | None = None) -> App:
     """Flinks client, database, channels, poller; `source` replaces Flinks (the benchmark)."""
-    from app.config.destinations import email_destinations, slack_destinations
     from app.core.blind import BlindPolicy
     from app.core.quiet import QuietHours
     from app.db.outbox import Outbox
     from app.db.store import Store
     from app.watch.poll import Poller
     from app.watch.waits import Waits, interruptible
+    from app.wiring.validations import refuse
 
-    slack_destinations(settings)  # a bad route stops the start before the database is touched
-    email_destinations(settings)
+    refuse(settings)  # what `check` refuses stops the start before the database is touched
     for note in settings.incomplete_channels():
         log.warning("settings.channel_incomplete detail=%r", note)
     stop = threading.Event()  # shared by the retry waits and the service (Waits)
@@ -196,6 +196,7 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
     except BaseException:
         flinks.close()
         raise
+    _warn_stuck_statuses(settings, engine)
     outbox, waits, heartbeat = Outbox(engine), Waits(leader, stop=stop), build_heartbeat(settings)
     poller = Poller(
         source=source or flinks,
@@ -221,6 +222,17 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
     return built
 
 
+# What a start refuses for the database's state with AUTO_MIGRATE off; `check` says the same.
+STALE_SCHEMA_REFUSAL = (
+    "AUTO_MIGRATE is off and the database schema is not current: run `flinkswatch migrate`"
+)
+
+
+def no_database_refusal(path: object) -> str:
+    off = "AUTO_MIGRATE is off: restore it, or `flinkswatch migrate` creates an empty one"
+    return f"no database file at {path} and {off}"
+
+
 def _open_database(settings: Settings) -> tuple[Engine, Leadership]:
     """The engine, its single-instance lock held, the schema at head (or refused)."""
     from app.db.leader import leadership_for
@@ -228,8 +240,7 @@ def _open_database(settings: Settings) -> tuple[Engine, Leadership]:
     try:  # a database is created only when AUTO_MIGRATE says so (SPEC 8)
         engine = build_engine(settings, create=settings.auto_migrate)
     except db.NoDatabase as exc:
-        off = "AUTO_MIGRATE is off: restore it, or `flinkswatch migrate` creates an empty one"
-        raise ConfigError(f"no database file at {exc.path} and {off}") from None
+        raise ConfigError(no_database_refusal(exc.path)) from None
     leader = leadership_for(engine)
     try:
         leader.acquire()  # a second instance on a SQLite file stops before migrating
@@ -238,13 +249,22 @@ def _open_database(settings: Settings) -> tuple[Engine, Leadership]:
         elif settings.auto_migrate:
             db.migrate(engine)
         else:
-            stale = "AUTO_MIGRATE is off and the database schema is not current"
-            raise ConfigError(f"{stale}: run `flinkswatch migrate`")
+            raise ConfigError(STALE_SCHEMA_REFUSAL)
     except BaseException:
         leader.release()
         engine.dispose()
         raise
     return engine, leader
+
+
+def _warn_stuck_statuses(settings: Settings, engine: Engine) -> None:
+    """A STUCK_AFTER status no registration has had (the database says which have), at start."""
+    from app.config.unknown import unknown_stuck_statuses
+    from app.db import queries
+
+    if any(status not in KNOWN_STATUSES for status in settings.stuck_after):
+        for line in unknown_stuck_statuses(settings.stuck_after, queries.known_statuses(engine)):
+            log.warning("settings.stuck_status %s", line)
 
 
 def build_board(settings: Settings, app: App) -> BoardWatch:
