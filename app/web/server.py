@@ -82,8 +82,8 @@ class _Server(TcpWSGIServer):  # type: ignore[misc] # waitress is untyped
 
     def _make_room(self, now: float) -> None:
         channels = list(self.active_channels.values())
-        if any(channel.will_close for channel in channels):
-            return  # room is already being made
+        if any(channel.will_close and not channel.total_outbufs_len for channel in channels):
+            return  # room is already being made (one with output left may wait for its reader)
         waiting = [channel for channel in channels if not channel.requests]
         if not waiting:
             return  # every connection is being served: wait for one to finish

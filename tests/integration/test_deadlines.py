@@ -13,12 +13,14 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from app import deadline
+from app.config.settings import load_settings
 from app.delivery import DeliveryFailure
 from app.domain import CycleResult, Outcome
 from app.flinks.client import FlinksClient, FlinksUnavailable
 from app.notify import heartbeat as heartbeat_module
 from app.notify.email import EmailChannel
 from app.notify.slack import SlackBotChannel, SlackWebhookChannel
+from app.wiring import build_flinks
 from tests.builders import event
 from tests.fakes.drip import DripHttp, DripSmtp, Reply
 
@@ -173,3 +175,24 @@ def test_a_dripping_heartbeat_is_dropped_within_the_deadline(
     assert took < DEADLINE + MARGIN
     assert "heartbeat.failed ping=success error=deadline" in caplog.text
     assert "secret-uuid" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("timeout", "interval", "seconds"),
+    [(30, 300, 120), (30, 60, 60), (30, 1, 30), (1, 2, 2), (10, 3600, 40)],
+)
+def test_the_flinks_deadline_is_four_timeouts_within_the_interval(
+    timeout: float, interval: float, seconds: float
+) -> None:
+    assert deadline.flinks_seconds(timeout, interval) == seconds
+
+
+def test_the_service_builds_its_flinks_client_with_that_deadline() -> None:
+    settings = load_settings(
+        flinks_client_id="i",
+        flinks_client_secret="s",
+        flinks_timeout_seconds=5,
+        poll_interval_seconds=12,
+    )
+    with build_flinks(settings) as client:
+        assert client._deadline == 12
