@@ -144,7 +144,7 @@ class Settings(BaseSettings):
     web_username: str | None = None
     web_password: SecretStr | None = None
     web_proxy_header: str = "X-Forwarded-User"
-    # WEB_AUTH=none answers only to loopback Host names, and to these (comma-separated).
+    # Host names the pages answer besides the loopback ones (always checked with WEB_AUTH=none).
     web_allowed_hosts: str = ""
 
     log_level: Upper[Literal["DEBUG", "INFO", "WARNING", "ERROR"]] = "INFO"

@@ -44,10 +44,11 @@ class Access:
 
     def host_allowed(self, host: str) -> bool:
         """Whether a request's Host may see the pages. Under `none` only a loopback name or
-        address (or a WEB_ALLOWED_HOSTS name): a page on another site whose name an attacker
+        address, or a WEB_ALLOWED_HOSTS name: a page on another site whose name an attacker
         re-points at 127.0.0.1 (DNS rebinding) reaches our loopback server, but its requests
-        carry that site's name. The other modes ask every request for credentials."""
-        if self.mode != "none":
+        carry that site's name. `basic` and `proxy` check it only when WEB_ALLOWED_HOSTS is set
+        (under `proxy` such a page could send the proxy's header itself)."""
+        if self.mode != "none" and not self.allowed_hosts:
             return True
         name = host_name(host)
         return is_loopback(name) or name in self.allowed_hosts

@@ -36,6 +36,9 @@ _ADJUSTMENTS = {
     "channel_timeout": IDLE_SECONDS,
     "cleanup_interval": 1,  # how often the two timeouts are checked
     "asyncore_use_poll": True,  # select() cannot watch a descriptor above 1023
+    # Every route is GET: a body is never read, so none is buffered (waitress' default: 1 GB,
+    # spooled to disk); a larger one is refused with 413 before it is stored.
+    "max_request_body_size": 64 * 1024,
 }
 
 

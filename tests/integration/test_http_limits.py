@@ -61,3 +61,11 @@ def test_a_prompt_request_is_answered(port: int) -> None:
         sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         head = sock.recv(64)
     assert head.startswith(b"HTTP/1.1 200")
+
+
+def test_a_request_body_is_not_buffered(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        head = b"POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000000\r\n\r\n"
+        sock.sendall(head)
+        answer = sock.recv(64)
+    assert answer.startswith(b"HTTP/1.1 413")

@@ -98,3 +98,14 @@ def test_basic_and_proxy_do_not_look_at_host(engine: sa.Engine) -> None:
     web = _client(engine, Access(mode="proxy"))
     headers = {"Host": "proxy.example.com", "X-Forwarded-User": "ana@example.com"}
     assert web.get("/", headers=headers).status_code == 200
+
+
+def test_proxy_with_allowed_hosts_refuses_other_names(engine: sa.Engine) -> None:
+    access = Access(mode="proxy", allowed_hosts=("watch.example.com",))
+    web = _client(engine, access)
+    user = {"X-Forwarded-User": "ana@example.com"}
+    assert web.get("/", headers={"Host": "watch.example.com", **user}).status_code == 200
+    assert web.get("/", headers={"Host": "127.0.0.1:8080", **user}).status_code == 200
+    refused = web.get("/?format=json", headers={"Host": "attacker.example:8080", **user})
+    assert refused.status_code == 403
+    assert b"alpha" not in refused.data.lower()
