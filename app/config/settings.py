@@ -144,6 +144,8 @@ class Settings(BaseSettings):
     web_username: str | None = None
     web_password: SecretStr | None = None
     web_proxy_header: str = "X-Forwarded-User"
+    # Host names the pages answer besides the loopback ones (always checked with WEB_AUTH=none).
+    web_allowed_hosts: str = ""
 
     log_level: Upper[Literal["DEBUG", "INFO", "WARNING", "ERROR"]] = "INFO"
     log_format: Lower[Literal["text", "json"]] = "text"

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import httpx
 
+from app import deadline
 from app.config.settings import ConfigError
 from app.core.redact import Redactor
 from app.core.rowprints import Fetched
@@ -84,7 +85,7 @@ class FlinksClient:
         http: httpx.Client | None = None,
         clock: Callable[[], float] = time.monotonic,
         verify: str | bool = True,
-        total_timeout: float = 120.0,
+        deadline_seconds: float = 120.0,  # app.deadline.flinks_seconds
         pause: Callable[[float], None] = time.sleep,
         max_answer_bytes: int | None = 64 * MIB,  # FLINKS_MAX_ANSWER_MB
     ) -> None:
@@ -96,13 +97,19 @@ class FlinksClient:
         self._token_auth = token_auth
         self._token_format = token_format
         self._timeout = timeout
-        self._total_timeout = total_timeout
+        self._deadline = deadline_seconds
         self._clock = clock
         # The wait between two attempts; the service passes one that raises on shutdown.
         self._pause = pause
         self._max_answer_bytes = max_answer_bytes
         self._owns_http = http is None
-        self._http = http or httpx.Client(verify=ssl_verify(verify), follow_redirects=False)
+        # No connection kept between requests: each opens its own inside the caller's deadline,
+        # which can then cut it (app.deadline); a cycle makes one or two requests anyway.
+        self._http = http or httpx.Client(
+            verify=ssl_verify(verify),
+            follow_redirects=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
         self._lock = threading.Lock()
         self._token: str | None = None
         # Upstream text quoting a credential never becomes our error text: the secret, the
@@ -132,8 +139,9 @@ class FlinksClient:
     def fetch(self) -> Fetched:
         """GET the listing and read it as a JSON array; its rows are validated on first use of
         `answer`. A refused token is renewed once (Flinks signals an expired token with 400,
-        401 or 403), then the refusal is an error."""
-        with self._scrubbed():
+        401 or 403), then the refusal is an error. All of it (token, listing, retries and their
+        waits) within the overall deadline, else FlinksUnavailable."""
+        with self._scrubbed(), deadline.deadline(self._deadline):
             return self._fetch()
 
     def _fetch(self) -> Fetched:
@@ -163,7 +171,8 @@ class FlinksClient:
     def check(self) -> str:
         """Obtain a fresh token and describe it in a few words (for `flinkswatch check`)."""
         self._drop_token()
-        self.token()
+        with deadline.deadline(self._deadline):
+            self.token()
         return f"token ok (expires in {self._expires_in} s)"
 
     # ---- token --------------------------------------------------------------------------------
@@ -229,7 +238,7 @@ class FlinksClient:
             method,
             url,
             timeout=self._timeout,
-            total_timeout=self._total_timeout,
+            total_timeout=self._deadline,
             pause=self._pause,
             max_bytes=max_bytes,
             **kwargs,

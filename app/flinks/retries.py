@@ -1,6 +1,7 @@
 """One Flinks request with bounded retries on network errors, timeouts, 429 and 5xx: stamina
 decides whether and how often, we do the waits (through an injected `pause` that ends on
-shutdown: a `Retry-After: 60` storm must not hold a SIGTERM for minutes)."""
+shutdown: a `Retry-After: 60` storm must not hold a SIGTERM for minutes). Attempts and waits
+stay inside the caller's overall deadline (app.deadline), which ends a dripping answer."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import httpx
 import stamina
 
+from app import deadline
 from app.core.retry_after import retry_after_seconds
 from app.flinks.listing import FlinksBadAnswer, FlinksUnavailable, snippet
 
@@ -57,12 +59,13 @@ def send_with_retries(
     exponential backoff; none under `stamina.set_testing`. An exception raised by `pause`
     (app.watch.service.Stopping) is not retried: it ends the request. A body over `max_bytes` is
     refused (_request)."""
-    tries = _Tries(method, url, pause)
+    scope = deadline.current()
+    tries = _Tries(method, url, pause, scope)
     try:
         for attempt in stamina.retry_context(
             on=_retryable,
             attempts=ATTEMPTS,
-            timeout=total_timeout,
+            timeout=min(total_timeout, scope.remaining()) if scope else total_timeout,
             wait_initial=0.5,
             wait_max=10.0,
         ):
@@ -70,9 +73,11 @@ def send_with_retries(
                 tries.begin(attempt.next_wait)  # stamina's backoff (0 under set_testing)
                 try:
                     response = _request(http, method, url, timeout, max_bytes, kwargs)
+                    tries.check_deadline()  # cut short by it: the body may be truncated
                     return tries.answer(response)
                 except (_Transient, httpx.TransportError) as exc:
                     tries.cause = _describe(exc)
+                    tries.check_deadline()  # a dripping answer cut short is not retried
                     raise
     except (_Transient, httpx.TransportError) as exc:
         raise FlinksUnavailable(
@@ -89,6 +94,7 @@ class _Tries:
     method: str
     url: httpx.URL
     pause: Callable[[float], None]
+    scope: deadline.Deadline | None = None
     count: int = 0
     wait: float = 0.0
     cause: str = ""
@@ -107,10 +113,30 @@ class _Tries:
                 self.wait,
                 self.cause,
             )
+            if self.scope is not None and self.wait >= self.scope.remaining():
+                self.check_deadline(waiting=True)  # the wait alone would outlast it
             if self.wait > 0:
                 self.pause(self.wait)
+        self.check_deadline()
         self.wait = backoff
         self.count += 1
+
+    def check_deadline(self, *, waiting: bool = False) -> None:
+        """FlinksUnavailable, one line, once the overall deadline has passed, or when the
+        next wait (`waiting`) would outlast it."""
+        scope = self.scope
+        if scope is None:
+            return
+        if waiting:
+            why = f"{self.count} attempt(s) failed, last: {self.cause}; no time left to retry"
+        elif scope.expired or scope.remaining() <= 0:
+            why = "the answer was still missing or still arriving when it passed"
+        else:
+            return
+        raise FlinksUnavailable(
+            f"Flinks unavailable: {self.method} {where(self.url)} did not finish within the"
+            f" {scope.seconds:g} s deadline ({why})"
+        )
 
     def answer(self, response: httpx.Response) -> httpx.Response:
         """The response, or _Transient for a 429/5xx (its Retry-After becomes the wait)."""

@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Literal
 
+from app import deadline
 from app.core.redact import Redactor
 from app.core.routing import Filter
 from app.delivery import DeliveryFailure
@@ -53,6 +54,7 @@ class EmailChannel(Channel):
         self.host, self.port, self.security = host, port, security
         self._username, self._password = username, password
         self.sender, self.recipients, self.timeout = sender, list(recipients), timeout
+        self._deadline = deadline.call_seconds(timeout)
         self._ca_bundle = ca_bundle
         self._smtp: smtplib.SMTP | None = None  # open during a session(), else per message
         self._in_session = False
@@ -76,11 +78,18 @@ class EmailChannel(Channel):
             self._drop()
 
     def post(self, parts: EmailParts) -> str | None:
-        """Send one email; returns its Message-ID; raises DeliveryFailure."""
+        """Send one email within its deadline (the conversation included); returns its
+        Message-ID; raises DeliveryFailure."""
+        with deadline.channel_call(self._deadline, "SMTP", "SMTP_TIMEOUT_SECONDS") as scope:
+            return self._post(parts, scope)
+
+    def _post(self, parts: EmailParts, scope: deadline.Deadline) -> str | None:
         message = self._message(parts)
         try:
             if self._smtp is None:
                 self._smtp = self._connect()
+            elif self._smtp.sock is not None:
+                scope.track(self._smtp.sock)  # opened by an earlier message of the session
             refused = self._smtp.send_message(message)
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()  # a failed conversation is not reused
@@ -97,11 +106,12 @@ class EmailChannel(Channel):
 
     def check(self) -> str:
         """Connect, EHLO, STARTTLS and login as configured, then quit; raises DeliveryFailure."""
-        try:
-            with self._connect():
-                pass
-        except (smtplib.SMTPException, OSError) as exc:
-            raise self._failure(exc) from None
+        with deadline.channel_call(self._deadline, "SMTP", "SMTP_TIMEOUT_SECONDS"):
+            try:
+                with self._connect():
+                    pass
+            except (smtplib.SMTPException, OSError) as exc:
+                raise self._failure(exc) from None
         auth = "authenticated" if self._username else "no login"
         return f"SMTP ok ({self.host}:{self.port}, {self.security}, {auth})"
 

@@ -23,6 +23,7 @@ from urllib.error import URLError
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import SlackResponse
 
+from app import deadline
 from app.core.retry_after import header, retry_after_seconds
 from app.core.routing import Filter
 from app.delivery import DeliveryFailure
@@ -107,6 +108,7 @@ class SlackBotChannel(Channel):
         self.filter = accepts or Filter()
         self.channel = channel
         self._threads = threads
+        self._deadline = deadline.call_seconds(timeout)
         self._client = SameOriginWebClient(
             token=token,
             base_url=api_url,
@@ -152,8 +154,13 @@ class SlackBotChannel(Channel):
         return f"Slack bot ok (team {team}, user {user})"
 
     def _call(self, method: str, call: Callable[[], SlackResponse]) -> SlackResponse:
-        """One Web API call; any failure as a DeliveryFailure (the SDK's own exceptions carry
-        the request, the token among it, so none is chained)."""
+        """One Web API call within its deadline; any failure as a DeliveryFailure."""
+        with deadline.channel_call(self._deadline, "Slack", "SLACK_TIMEOUT_SECONDS"):
+            return self._attempt(method, call)
+
+    def _attempt(self, method: str, call: Callable[[], SlackResponse]) -> SlackResponse:
+        """The call; any failure as a DeliveryFailure (the SDK's own exceptions carry the
+        request, the token among it, so none is chained)."""
         try:
             return call()
         except SlackApiError as exc:
@@ -221,6 +228,7 @@ class SlackWebhookChannel(Channel):
 
     def __init__(self, url: str, timeout: float) -> None:
         self._url = url
+        self._deadline = deadline.call_seconds(timeout)
         self._client = SameOriginWebhookClient(
             url,
             timeout=max(1, round(timeout)),
@@ -232,7 +240,12 @@ class SlackWebhookChannel(Channel):
         return _outgoing(slack_messages(events, summary), self.post)
 
     def post(self, message: SlackMessage) -> str | None:
-        """Send one rendered message; raises DeliveryFailure. Webhooks give no message ref."""
+        """Send one rendered message within its deadline; raises DeliveryFailure. Webhooks give
+        no message ref."""
+        with deadline.channel_call(self._deadline, "Slack webhook", "SLACK_TIMEOUT_SECONDS"):
+            return self._post(message)
+
+    def _post(self, message: SlackMessage) -> str | None:
         try:
             response = self._client.send(
                 text=message.text, blocks=message.blocks, unfurl_links=False, unfurl_media=False

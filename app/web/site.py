@@ -79,6 +79,10 @@ def _guard(access: Access) -> Callable[[], Response | None]:
     def guard() -> Response | None:
         if request.path in OPEN_PATHS:
             return None
+        if not access.host_allowed(request.host):
+            # Not our name: a page on another site re-pointed at us (DNS rebinding).
+            text = "forbidden: unexpected Host header (WEB_ALLOWED_HOSTS lists extra names)\n"
+            return Response(text, 403, content_type="text/plain")
         refusal = access.allows({k.lower(): v for k, v in request.headers.items()})
         if refusal is None:
             return None

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING
 
-from app.web.access import Access
+from app.web.access import Access, parse_allowed_hosts
 
 if TYPE_CHECKING:
     from app.config.settings import Settings
@@ -49,6 +49,7 @@ def access_for(settings: Settings) -> Access:
         username=settings.web_username or "",
         password=secret.get_secret_value() if secret is not None else "",
         proxy_header=settings.web_proxy_header,
+        allowed_hosts=parse_allowed_hosts(settings.web_allowed_hosts),
     )
     access.check(settings.http_host)
     return access

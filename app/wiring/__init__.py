@@ -131,6 +131,7 @@ def build_flinks(
     pause: Callable[[float], None] | None = None,
 ) -> FlinksClient:
     """The Flinks client (ConfigError without credentials); `pause`: its wait between retries."""
+    from app.deadline import flinks_seconds
     from app.flinks.client import MIB, FlinksClient
 
     client_id, client_secret = settings.require_flinks_credentials()
@@ -143,6 +144,9 @@ def build_flinks(
         token_auth=settings.flinks_token_auth,
         token_format=settings.flinks_token_format,
         timeout=settings.flinks_timeout_seconds,
+        deadline_seconds=flinks_seconds(
+            settings.flinks_timeout_seconds, settings.poll_interval_seconds
+        ),
         max_answer_bytes=settings.flinks_max_answer_mb * MIB,
         http=http,
         verify=settings.flinks_ca_bundle or True,

@@ -48,7 +48,9 @@ def test_sigterm_stops_run_within_seconds_whatever_flinks_does(
     sqlite_url: str, launcher: Launcher, sim: FlinksSimulator, upstream: str
 ) -> None:
     UPSTREAM[upstream](sim)
-    env = service_env(sqlite_url, sim.base_url, {"FLINKS_TIMEOUT_SECONDS": "30"})
+    # A 300 s interval: the cycle's Flinks deadline (4 x 30 s) has room for the 60 s wait.
+    extra = {"FLINKS_TIMEOUT_SECONDS": "30", "POLL_INTERVAL_SECONDS": "300"}
+    env = service_env(sqlite_url, sim.base_url, extra)
     proc = launcher.start(env)
     wait_until(lambda: sim.listing_requests >= 1, 30, "the first listing request")
     time.sleep(0.5)  # inside the retry wait, or the request that hangs
