@@ -103,13 +103,7 @@ class FlinksClient:
         self._pause = pause
         self._max_answer_bytes = max_answer_bytes
         self._owns_http = http is None
-        # No connection kept between requests: each opens its own inside the caller's deadline,
-        # which can then cut it (app.deadline); a cycle makes one or two requests anyway.
-        self._http = http or httpx.Client(
-            verify=ssl_verify(verify),
-            follow_redirects=False,
-            limits=httpx.Limits(max_keepalive_connections=0),
-        )
+        self._http = http or _unpooled(verify)
         self._lock = threading.Lock()
         self._token: str | None = None
         # Upstream text quoting a credential never becomes our error text: the secret, the
@@ -280,3 +274,13 @@ def _read_token(response: httpx.Response) -> tuple[str, int]:
     if not isinstance(expires_in, int) or isinstance(expires_in, bool) or expires_in <= 0:
         expires_in = DEFAULT_EXPIRES_IN
     return token, expires_in
+
+
+def _unpooled(verify: str | bool) -> httpx.Client:
+    """No connection kept between requests: each opens its own inside the caller's deadline,
+    which can then cut it (app.deadline); a cycle makes one or two requests anyway."""
+    return httpx.Client(
+        verify=ssl_verify(verify),
+        follow_redirects=False,
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )

@@ -1,12 +1,10 @@
-"""Slack channels: a bot token with chat.postMessage, or an incoming webhook.
-
-Neither retries inside the call (the delivery outbox does, honouring Retry-After); every failure
-becomes a DeliveryFailure classified permanent or transient, never naming the token or the URL.
-Transient means known to pass: rate limits, Slack's documented server-side errors, 408, 5xx,
-network errors, and a 2xx answer that is not Slack's (a proxy or captive portal page). Every
-other error, including an `ok: false` code we do not know, is permanent: retrying cannot fix
-what we do not understand, and a person should look.
-"""
+"""Slack channels: a bot token with chat.postMessage, or an incoming webhook. Neither retries inside
+the call (the delivery outbox does, honouring Retry-After); every failure becomes a
+DeliveryFailure classified permanent or transient, never naming the token or the URL. Transient
+means known to pass: rate limits, Slack's documented server-side errors, 408, 5xx, network
+errors, and a 2xx answer that is not Slack's (a proxy or captive portal page). Every other error,
+including an `ok: false` code we do not know, is permanent: retrying cannot fix what we do not
+understand, and a person should look."""
 
 from __future__ import annotations
 
@@ -38,16 +36,8 @@ log = logging.getLogger(__name__)
 
 RETRY_AFTER_MAX = 3600.0
 TRANSIENT_ERRORS = frozenset(
-    {
-        "ratelimited",
-        "rate_limited",
-        "fatal_error",
-        "internal_error",
-        "request_timeout",
-        "service_unavailable",
-        "team_added_to_org",
-        "org_login_required",
-    }
+    {"ratelimited", "rate_limited", "fatal_error", "internal_error", "request_timeout"}
+    | {"service_unavailable", "team_added_to_org", "org_login_required"}
 )
 # URLError, timeouts, refused and reset connections are all OSError; RemoteDisconnected is both.
 NETWORK_ERRORS = (OSError, HTTPException)
