@@ -62,8 +62,10 @@ def build_read_engine(settings: Settings) -> Engine:
 def build_channels(settings: Settings, engine: Engine | None = None) -> list[Channel]:
     """Complete channels (one per routed destination), else the console; threads need engine."""
     from app.notify.console import ConsoleChannel
+    from app.wiring.channels import apprise_channels, webhook_channels
 
     channels = _slack_channels(settings, engine) + _email_channels(settings)
+    channels += apprise_channels(settings) + webhook_channels(settings)
     return channels or [ConsoleChannel()]
 
 
@@ -177,7 +179,11 @@ class App:
 
 def build_app(settings: Settings, source: Source | None = None) -> App:
     """Flinks client, database, channels, poller; `source` replaces Flinks (the benchmark)."""
-    from app.config.destinations import email_destinations, slack_destinations
+    from app.config.destinations import (
+        apprise_destinations,
+        email_destinations,
+        slack_destinations,
+    )
     from app.core.blind import BlindPolicy
     from app.core.quiet import QuietHours
     from app.db.outbox import Outbox
@@ -187,6 +193,7 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
 
     slack_destinations(settings)  # a bad route stops the start before the database is touched
     email_destinations(settings)
+    apprise_destinations(settings)
     for note in settings.incomplete_channels():
         log.warning("settings.channel_incomplete detail=%r", note)
     stop = threading.Event()  # shared by the retry waits and the service (Waits)
