@@ -82,7 +82,8 @@ def _webhook_secret(value: SecretStr | None) -> SecretStr | None:
     key = raw.encode()
     if raw.startswith("whsec_"):
         try:
-            key = base64.b64decode(raw.removeprefix("whsec_") + "==", validate=True)
+            encoded = raw.removeprefix("whsec_").rstrip("=")
+            key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
         except binascii.Error:
             raise ValueError("whsec_ must be followed by base64") from None
     if len(key) < 16:

@@ -179,11 +179,8 @@ class App:
 
 def build_app(settings: Settings, source: Source | None = None) -> App:
     """Flinks client, database, channels, poller; `source` replaces Flinks (the benchmark)."""
-    from app.config.destinations import (
-        apprise_destinations,
-        email_destinations,
-        slack_destinations,
-    )
+    from app.config.destinations import apprise_destinations as apprise
+    from app.config.destinations import email_destinations, slack_destinations
     from app.core.blind import BlindPolicy
     from app.core.quiet import QuietHours
     from app.db.outbox import Outbox
@@ -192,8 +189,7 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
     from app.watch.waits import Waits, interruptible
 
     slack_destinations(settings)  # a bad route stops the start before the database is touched
-    email_destinations(settings)
-    apprise_destinations(settings)
+    email_destinations(settings), apprise(settings)
     for note in settings.incomplete_channels():
         log.warning("settings.channel_incomplete detail=%r", note)
     stop = threading.Event()  # shared by the retry waits and the service (Waits)
