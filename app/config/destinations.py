@@ -6,6 +6,7 @@ app.wiring (which builds the channels) and `check` / `notify-test`."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 
 from app.config.settings import ConfigError, Settings
@@ -66,12 +67,26 @@ def _check_apprise(urls: list[str]) -> None:
         return
     import apprise  # a second of imports, paid only when there are URLs
 
+    quiet_apprise()
+
     for number, url in enumerate(urls, start=1):
         if apprise.Apprise.instantiate(url) is None:  # the URL is a secret: not quoted
             raise ConfigError(
                 f"APPRISE_URLS/APPRISE_ROUTES: URL {number} ({_scheme(url)}://...) is not one"
                 " Apprise can use; see https://appriseit.com/services/"
             )
+
+
+def quiet_apprise() -> None:
+    """Apprise logs each URL it loads or posts to at DEBUG, urllib3 the paths it posts to: none
+    of it reaches our log, whatever LOG_LEVEL says. Apprise's WARNING and ERROR lines are still
+    captured per send (notify's result) and reported, scrubbed, as a failure's reason."""
+    logger = logging.getLogger("apprise")
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())  # else Python's last resort prints them
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
 
 
 def _scheme(url: str) -> str:

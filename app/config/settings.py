@@ -63,6 +63,7 @@ SECRET_FIELDS: tuple[str, ...] = (
     "web_password",
     "webhook_url",
     "webhook_secret",
+    "apprise_urls",  # a tuple of them (APPRISE_URLS_FILE: one URL a line)
 )
 
 
@@ -120,7 +121,7 @@ class Settings(BaseSettings):
     smtp_ca_bundle: CaBundle = ""
 
     apprise_urls: AppriseUrls = ()  # SPEC 13: a channel per URL (each a secret), the webhook
-    apprise_routes: AppriseRoutes = ()
+    apprise_routes: AppriseRoutes = Field(default=(), repr=False)  # its destinations are URLs
     apprise_timeout_seconds: float = Field(default=30, gt=0, le=600)
     webhook_url: SecretHttpUrl = None
     webhook_secret: WebhookSecret = None
@@ -268,8 +269,8 @@ def _and(names: list[str]) -> str:
     return f"{both}{', '.join(names[:-1])} and {names[-1]}"
 
 
-def _secret(value: SecretStr | None) -> str:
-    return value.get_secret_value() if value is not None else ""
+def _secret(value: object) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else ""
 
 
 def dotenv_file() -> Path | None:

@@ -11,7 +11,6 @@ Pacing and size follow each service's documented limits (SERVICE_LIMITS).
 from __future__ import annotations
 
 import functools
-import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 
 import apprise
 
+from app.config.destinations import quiet_apprise
 from app.core.routing import Filter
 from app.core.text import one_line
 from app.delivery import DeliveryFailure
@@ -49,12 +49,7 @@ SERVICE_LIMITS = {
     "ntfys": Limits(5.0, 3500),
     "tgram": Limits(3.0, 3500),
 }
-# Apprise and urllib3 log the URL they post to at DEBUG; Apprise's WARNING and ERROR lines are
-# captured per send (notify's result) and reported, scrubbed, as the failure's reason. Neither
-# reaches our log by itself, whatever LOG_LEVEL says.
-logging.getLogger("apprise").setLevel(logging.WARNING)
-logging.getLogger("apprise").propagate = False
-logging.getLogger("urllib3").setLevel(logging.ERROR)
+quiet_apprise()
 _HTTP_STATUS = re.compile(r"\berror=(\d{3})\b")
 
 
