@@ -14,7 +14,6 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import apprise
 
@@ -69,7 +68,9 @@ class AppriseChannel(Channel):
         plugin.redirects = False  # even if the URL says redirect=yes: credentials stay here
         self._apprise = apprise.Apprise(asset=asset)
         self._apprise.add(plugin)
-        limits = SERVICE_LIMITS.get(urlsplit(url).scheme.lower(), DEFAULT_LIMITS)
+        # The service's own scheme, also for a native URL (https://discord.com/api/webhooks/...).
+        scheme = str(plugin.url(privacy=True)).partition("://")[0].lower()
+        limits = SERVICE_LIMITS.get(scheme, DEFAULT_LIMITS)
         self.min_interval, self._body_limit = limits.interval, limits.body
 
     def render(self, events: Sequence[Event], summary: BaselineSummary | None) -> list[Outgoing]:

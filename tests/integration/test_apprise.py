@@ -201,6 +201,9 @@ def test_a_baseline_of_100000_is_one_message_per_channel(engine: sa.Engine) -> N
 def test_a_large_poll_is_paced_and_cut_to_the_service_limits() -> None:
     discord = AppriseChannel("discord://4174216298/JHMHI8qBe7bk2ZwO5U711o3dV_js", "apprise:d", 5)
     assert discord.min_interval == 2.0
+    native = "https://discord.com/api/webhooks/4174216298/JHMHI8qBe7bk2ZwO5U711o3dV_js"
+    assert AppriseChannel(native, "apprise:n", 5).min_interval == 2.0
+    assert AppriseChannel(native, "apprise:n", 5).where == "https://discord.com"
     events = [ev(f"dc-{i}", f"Provider {i}") for i in range(500)]
     messages = markdown_messages(events, None, limit=1900)
     assert all(len(m.body) <= 1900 for m in messages)
