@@ -69,7 +69,8 @@ class AppriseChannel(Channel):
         self._apprise = apprise.Apprise(asset=asset)
         self._apprise.add(plugin)
         # The service's own scheme, also for a native URL (https://discord.com/api/webhooks/...).
-        scheme = str(plugin.url(privacy=True)).partition("://")[0].lower()
+        canonical = plugin.url(privacy=True)  # type: ignore[no-untyped-call]
+        scheme = str(canonical).partition("://")[0].lower()
         limits = SERVICE_LIMITS.get(scheme, DEFAULT_LIMITS)
         self.min_interval, self._body_limit = limits.interval, limits.body
 
