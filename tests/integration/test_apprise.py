@@ -255,3 +255,28 @@ def test_settings_errors_never_quote_a_url() -> None:
     assert not any(bit in str(bad.value) + " ".join(problems) for bit in SECRET_BITS)
     config = settings(apprise_urls=f"json://u:{SECRET_BITS[0]}@h/{SECRET_BITS[1]}")
     assert any(SECRET_BITS[0] in value for value in config.secret_values())  # log redaction
+
+
+def test_routes_command_explains_each_url_by_scheme_and_host_only() -> None:
+    from app.cli.routes import route_lines
+    from app.core.routing import Probe
+
+    home = f"https://discord.com/api/webhooks/1/{SECRET_BITS[1]}"
+    nbc = f"ntfys://ntfy.example.com/{SECRET_BITS[0]}"
+    config = settings(
+        apprise_urls=home,
+        apprise_routes=f"provider=NBC:{nbc}",
+        routes_default="unmatched",
+        webhook_url="https://hooks.example.com/in",
+        webhook_secret="a-webhook-shared-secret-6d1f",
+    )
+    lines = route_lines(config, Probe(provider="NBC"))
+    assert lines[:3] == [
+        f"no    {apprise_name(home)} (https://discord.com): ROUTES_DEFAULT=unmatched:"
+        " an APPRISE_ROUTES rule sends it elsewhere",
+        f"yes   {apprise_name(nbc)} (ntfys://ntfy.example.com): APPRISE_ROUTES rule 1",
+        "yes   webhook (https://hooks.example.com): takes every alert",
+    ]
+    assert not any(bit in "\n".join(lines) for bit in SECRET_BITS)
+    other = route_lines(config, Probe(provider="Royal"))
+    assert other[0].startswith(f"yes   {apprise_name(home)} (https://discord.com): takes every")
