@@ -113,11 +113,11 @@ def _summary(summary: BaselineSummary, limit: int) -> MarkdownMessage:
 
 def _digest(digest: Digest, limit: int) -> MarkdownMessage:
     content = digest.content
-    parts = [headline(content)]  # our words and numbers
-    for section in sections(content, md):
-        parts.append(f"**{section.heading}**")
-        parts += [f"- {line}" for line in section.lines]
-    return MarkdownMessage(title(content), _cap("\n".join(parts), limit), summary=True)
+    parts = [headline(content), ""]  # our words and numbers: the email's text, laid out
+    for part in sections(content, md):
+        lines = [f"- {x}" for x in part.lines] if part.bullets else [f"{x}  " for x in part.lines]
+        parts += [f"**{part.heading}:**", *lines, ""]
+    return MarkdownMessage(title(content), _cap("\n".join(parts).strip(), limit), summary=True)
 
 
 def _cap(text: str, limit: int) -> str:
