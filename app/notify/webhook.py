@@ -70,7 +70,9 @@ class WebhookChannel(Channel):
         self, body: dict[str, Any], key: int | None, indexes: tuple[int, ...], *, summary: bool
     ) -> Outgoing:
         content = encode(body)
-        msg_id = message_id(key, content) if key is not None else f"msg_test_{uuid.uuid4().hex}"
+        # Without an outbox id (notify-test, a blind alert sent while the database is down):
+        # a message of its own, sent once.
+        msg_id = message_id(key, content) if key is not None else f"msg_fw_{uuid.uuid4().hex}"
         preview = f"POST {self.where}\nwebhook-id: {msg_id}\n\n{content.decode()}"
         return Outgoing(indexes, summary, functools.partial(self.post, content, msg_id), preview)
 
