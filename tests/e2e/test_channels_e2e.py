@@ -53,3 +53,17 @@ def test_apprise_and_webhook_from_the_command_line(
     everything = "".join(r.stdout + r.stderr for r in (check, test, first, second, routes))
     for token in TOKENS:
         assert token not in everything + deliveries.stdout, token
+
+
+def test_a_url_apprise_cannot_use_stops_check_and_poll_with_one_line(sqlite_world: World) -> None:
+    sqlite_world.env["APPRISE_URLS"] = f"discrod://{TOKENS[0]}/{TOKENS[1]}"
+    check = sqlite_world.run("check")
+    poll = sqlite_world.run("poll")
+    expected = "URL 1 (discrod://...) is not one Apprise can use"
+    assert check.returncode != 0
+    assert f"FAIL  settings: APPRISE_URLS/APPRISE_ROUTES: {expected}" in check.stdout
+    assert poll.returncode == 2, poll.stderr
+    assert expected in poll.stderr
+    assert "Traceback" not in poll.stderr + check.stderr
+    for token in TOKENS[:2]:
+        assert token not in check.stdout + check.stderr + poll.stdout + poll.stderr
