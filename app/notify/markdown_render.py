@@ -23,8 +23,12 @@ from app.notify.render import catch_up_title
 
 MARKDOWN_LIMIT = 4000  # characters of one body, unless the service allows fewer
 EVENTS_PER_MESSAGE = 40
-# Every ASCII character CommonMark lets a backslash escape that can start syntax in some dialect.
-_SYNTAX = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&=:\"'$^%])")
+# The characters that make syntax anywhere in a line, in CommonMark or a chat dialect: emphasis,
+# code, links and images, headings, autolinks and HTML, tables, strikethrough, entities. Those
+# that only count at the start of a line (`-`, `+`, `1.`, `=`) are escaped only there: fewer
+# escapes read better where a service shows them.
+_SYNTAX = re.compile(r"([\\`*_{}\[\]()#<>|~&])")
+_LINE_START = re.compile(r"^(\d*)([-+=]|(?<=\d)[.)])")
 WORD_JOINER = "\u2060"
 
 
@@ -41,6 +45,8 @@ class MarkdownMessage:
 def md(value: object, limit: int = NAME_LIMIT) -> str:
     """Upstream text made inert in Markdown: cleaned, syntax escaped, no mention can form."""
     text = _SYNTAX.sub(r"\\\1", clean(value, limit))
+    # Where it does land first on a line (a digest's "- <provider> for ..."), no list can open.
+    text = _LINE_START.sub(lambda m: f"{m[1]}\\{m[2]}", text)
     return text.replace("@", "@" + WORD_JOINER)
 
 

@@ -83,6 +83,12 @@ def test_hostile_text_is_inert_and_titles_carry_no_upstream_text() -> None:
     (weird,) = markdown_messages([EVENTS[3]], None)
     assert weird.title == "flinkswatch: registration status not recognised"
     assert md("a\nb\u202ec") == "a b c"
+    assert [md(t) for t in ("- x", "12. y", "= z", "a-b.c")] == [
+        "\\- x",
+        "12\\. y",
+        "\\= z",
+        "a-b.c",
+    ]
 
 
 def test_a_large_poll_is_cut_within_the_limit_and_carries_each_event_once() -> None:
