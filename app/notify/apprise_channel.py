@@ -40,7 +40,6 @@ DEFAULT_LIMITS = Limits(1.0, MARKDOWN_LIMIT)
 # bytes. Telegram: 20 messages a minute to a group, 4,096 characters.
 SERVICE_LIMITS = {
     "discord": Limits(2.0, 1900),
-    "msteams": Limits(1.0, MARKDOWN_LIMIT),
     "workflow": Limits(1.0, MARKDOWN_LIMIT),
     "workflows": Limits(1.0, MARKDOWN_LIMIT),
     "pagerduty": Limits(0.5, 1000),
@@ -48,7 +47,7 @@ SERVICE_LIMITS = {
     "ntfys": Limits(5.0, 3500),
     "tgram": Limits(3.0, 3500),
 }
-quiet_apprise()
+quiet_apprise()  # before any plugin loads: see its docstring
 _HTTP_STATUS = re.compile(r"\berror=(\d{3})\b")
 
 
