@@ -58,6 +58,9 @@ def route_lines(settings: Settings, probe: Probe) -> list[str]:
             unmatched_only=unmatched,
             item=probe,
         )
+    verdicts += _more_channels(settings, probe)
+    if settings.apprise_urls:
+        defaults.append("APPRISE_URLS")
     if not verdicts:
         return ["yes   console: no channel configured, alerts go to the console log"]
     lines = [f"{'yes ' if v.reached else 'no  '}  {_where(v)}: {v.why}" for v in verdicts]
@@ -70,6 +73,34 @@ def route_lines(settings: Settings, probe: Probe) -> list[str]:
             " a channel of a rule never gets the first-sync summary"
         )
     return lines
+
+
+def _more_channels(settings: Settings, probe: Probe) -> list[Verdict]:
+    """The Apprise URLs (shown by scheme and host only) and the signed webhook."""
+    from app.config.destinations import apprise_destinations, webhook_target
+    from app.notify.url_view import where
+
+    verdicts = []
+    for dest in apprise_destinations(settings):
+        rules, reached = dest.filter.rules, dest.filter.accepts(probe)
+        hit = next(
+            (
+                n
+                for n, r in enumerate(settings.apprise_routes, 1)
+                if r in rules and r.matches(probe)
+            ),
+            0,
+        )
+        why = f"APPRISE_ROUTES rule {hit}" if hit else "takes every alert"
+        if not reached:
+            why = "no APPRISE_ROUTES rule for it matches"
+            if dest.filter.catch_all:
+                why = "ROUTES_DEFAULT=unmatched: an APPRISE_ROUTES rule sends it elsewhere"
+        verdicts.append(Verdict(dest.name, where(dest.target), reached, why))
+    target = webhook_target(settings)
+    if target is not None:
+        verdicts.append(Verdict("webhook", where(target[0]), True, "takes every alert"))
+    return verdicts
 
 
 def _where(verdict: Verdict) -> str:

@@ -29,8 +29,9 @@ def sample_event(now: datetime | None = None) -> Event:
 
 
 def describe(channel: Channel) -> str:
-    """`slack (#alerts)`, `email (ops@example.com)`: which instance, where it posts."""
+    """`slack (#alerts)`, `email (ops@example.com)`, `apprise:1f2e.. (discord://discord.com)`."""
     target = getattr(channel, "channel", None) or ", ".join(getattr(channel, "recipients", []))
+    target = target or getattr(channel, "where", "")  # a secret URL's scheme and host only
     return f"{channel.name} ({target})" if target else channel.name
 
 

@@ -26,6 +26,8 @@ from app.config.types import (
     DEFAULT_STUCK_AFTER,
     Addresses,
     AlertKinds,
+    AppriseRoutes,
+    AppriseUrls,
     Breakthrough,
     CaBundle,
     DatabaseUrl,
@@ -40,6 +42,7 @@ from app.config.types import (
     StuckAfter,
     TimeZone,
     Upper,
+    WebhookSecret,
     parse_stuck_after,
 )
 from app.domain import ALERTED_BY_DEFAULT
@@ -58,6 +61,9 @@ SECRET_FIELDS: tuple[str, ...] = (
     "heartbeat_url",
     "heartbeat_fail_url",
     "web_password",
+    "webhook_url",
+    "webhook_secret",
+    "apprise_urls",  # a tuple of them (APPRISE_URLS_FILE: one URL a line)
 )
 
 
@@ -113,6 +119,13 @@ class Settings(BaseSettings):
     email_to: Addresses = ()
     email_routes: EmailRoutes = ()
     smtp_ca_bundle: CaBundle = ""
+
+    apprise_urls: AppriseUrls = ()  # SPEC 13: a channel per URL (each a secret), the webhook
+    apprise_routes: AppriseRoutes = Field(default=(), repr=False)  # its destinations are URLs
+    apprise_timeout_seconds: float = Field(default=30, gt=0, le=600)
+    webhook_url: SecretHttpUrl = None
+    webhook_secret: WebhookSecret = None
+    webhook_timeout_seconds: float = Field(default=30, gt=0, le=600)
 
     delivery_max_attempts: int = Field(default=10, ge=1)
     alert_events: AlertKinds = ALERTED_BY_DEFAULT
@@ -188,6 +201,10 @@ class Settings(BaseSettings):
                 "EMAIL_FROM": bool(self.email_from.strip()),
                 "EMAIL_TO": bool(self.email_to),
             },
+            "signed webhook": {
+                "WEBHOOK_URL": bool(_secret(self.webhook_url)),
+                "WEBHOOK_SECRET": bool(_secret(self.webhook_secret)),
+            },
         }
 
     @property
@@ -221,6 +238,8 @@ class Settings(BaseSettings):
         """Every configured secret value, for the log redaction filter. The database URL as a
         whole is not secret (a SQLite path must stay readable in logs): only its password."""
         values = [_secret(getattr(self, name)) for name in SECRET_FIELDS if name != "database_url"]
+        values += [u.get_secret_value() for u in self.apprise_urls]
+        values += [r.destination for r in self.apprise_routes]  # these name URLs too
         try:
             password = urlsplit(self.database_url.get_secret_value()).password
         except ValueError:  # an unparsable URL fails later, with its own message
@@ -256,8 +275,8 @@ def _and(names: list[str]) -> str:
     return f"{both}{', '.join(names[:-1])} and {names[-1]}"
 
 
-def _secret(value: SecretStr | None) -> str:
-    return value.get_secret_value() if value is not None else ""
+def _secret(value: object) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else ""
 
 
 def dotenv_file() -> Path | None:

@@ -3,6 +3,8 @@ users need (event kinds, route rules, addresses), with one readable error when i
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from datetime import UTC, timedelta, tzinfo
 from pathlib import Path
@@ -43,7 +45,7 @@ def _alert_kinds(value: object) -> object:
     return frozenset(EventKind(name) for name in names)
 
 
-def _routes(kind: Literal["slack", "email"]) -> BeforeValidator:
+def _routes(kind: Literal["slack", "email", "apprise"]) -> BeforeValidator:
     return BeforeValidator(lambda v: parse_routes(v, kind) if isinstance(v, str) else v)
 
 
@@ -54,6 +56,44 @@ def _addresses(value: object) -> object:
 
 
 # Parsed once, when Settings is built; NoDecode keeps pydantic-settings from reading JSON.
+_URL_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S")
+
+
+def _apprise_urls(value: object) -> object:
+    """APPRISE_URLS: separated by spaces, newlines, or commas before the next `scheme://`.
+    The URLs are secrets: an error says which entry, never what it is."""
+    if not isinstance(value, str):
+        return value
+    urls = [u for u in re.split(r"\s+|,(?=\s*[A-Za-z][A-Za-z0-9+.-]*://)", value.strip()) if u]
+    for number, url in enumerate(urls, start=1):
+        if not _URL_START.match(url):
+            raise ValueError(f"entry {number} is not a URL (scheme://...)")
+    if len(set(urls)) != len(urls):
+        raise ValueError("a URL is listed twice")
+    return tuple(SecretStr(url) for url in urls)
+
+
+def _webhook_secret(value: SecretStr | None) -> SecretStr | None:
+    """WEBHOOK_SECRET: `whsec_` + base64 of the key (Standard Webhooks), or the key itself;
+    at least 16 bytes of key either way."""
+    if value is None:
+        return None
+    raw = value.get_secret_value().strip()
+    key = raw.encode()
+    if raw.startswith("whsec_"):
+        try:
+            encoded = raw.removeprefix("whsec_").rstrip("=")
+            key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+        except binascii.Error:
+            raise ValueError("whsec_ must be followed by base64") from None
+    if len(key) < 16:
+        raise ValueError("needs at least 16 bytes of key (e.g. whsec_ + 32 random bytes in base64)")
+    return SecretStr(raw)
+
+
+AppriseUrls = Annotated[tuple[SecretStr, ...], NoDecode, BeforeValidator(_apprise_urls)]
+AppriseRoutes = Annotated[tuple[Rule, ...], NoDecode, _routes("apprise")]
+WebhookSecret = Annotated[SecretStr | None, AfterValidator(_webhook_secret)]
 AlertKinds = Annotated[frozenset[EventKind], NoDecode, BeforeValidator(_alert_kinds)]
 SlackRoutes = Annotated[tuple[Rule, ...], NoDecode, _routes("slack")]
 EmailRoutes = Annotated[tuple[Rule, ...], NoDecode, _routes("email")]

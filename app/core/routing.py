@@ -1,4 +1,5 @@
-"""PURE: routing rules (SLACK_ROUTES, EMAIL_ROUTES) and what each channel instance accepts.
+"""PURE: routing rules (SLACK_ROUTES, EMAIL_ROUTES, APPRISE_ROUTES) and what each channel
+instance accepts.
 
 A rule is `field=value[&field=value...]:destination`; rules are separated by `;` or newlines.
 Fields: client (id or name), provider (id or name), country; values match case-insensitively.
@@ -7,6 +8,7 @@ Fields: client (id or name), provider (id or name), country; values match case-i
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -15,7 +17,9 @@ from app.domain import DeliveryPlan, Event, EventKind
 
 FIELDS = ("client", "provider", "country")
 CHANNEL_NAME_LIMIT = 32  # deliveries.channel is String(32)
-Kind = Literal["slack", "email"]
+Kind = Literal["slack", "email", "apprise"]
+# APPRISE_ROUTES: the destination is a URL, so the rule ends at the first `:` before a scheme.
+_URL_TARGET = re.compile(r"(.*?):\s*([A-Za-z][A-Za-z0-9+.-]*://.*)")
 
 
 class Routable(Protocol):
@@ -95,6 +99,8 @@ def parse_routes(text: str, kind: Kind) -> tuple[Rule, ...]:
         if ":" not in part:
             raise ValueError(f"rule {number} {part!r} needs ':' before its destination")
         match, _, target = part.rpartition(":")
+        if kind == "apprise" and (url := _URL_TARGET.fullmatch(part)):
+            match, target = url[1], url[2]
         conditions = tuple(_condition(c, number) for c in match.split("&"))
         rules.append(Rule(conditions, _destination(target.strip(), kind, number)))
     return tuple(rules)
@@ -111,6 +117,10 @@ def _condition(text: str, number: int) -> Condition:
 
 
 def _destination(target: str, kind: Kind, number: int) -> str:
+    if kind == "apprise":
+        if "://" not in target:  # the URL is a secret: not quoted
+            raise ValueError(f"rule {number}: the destination is not an Apprise URL (scheme://...)")
+        return target
     if kind == "slack":
         if not target or any(ch.isspace() or ch == "," for ch in target):
             raise ValueError(f"rule {number}: {target!r} is not a Slack channel name or ID")
@@ -151,7 +161,7 @@ def _same(kind: Kind, target: str) -> str:
     """Two spellings of one destination: Slack channels and addresses compare case-insensitively."""
     if kind == "email":
         return ",".join(sorted(a.strip().lower() for a in target.split(",") if a.strip()))
-    return target.strip().lower()
+    return target.strip() if kind == "apprise" else target.strip().lower()
 
 
 def instance_name(kind: Kind, target: str) -> str:

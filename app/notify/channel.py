@@ -24,6 +24,14 @@ class Outgoing:
     preview: str = ""  # what would be sent, for `notify-test --dry-run`
 
 
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """The outbox ids of what `render` is given: one per event, and the summary's rows."""
+
+    events: tuple[int, ...] = ()
+    summary: tuple[int, ...] = ()
+
+
 class Channel(Protocol):
     """An alert destination. `render` is cheap and pure-ish; only `Outgoing.send` does I/O.
     Implementations subclass this to inherit the defaults of the optional members."""
@@ -35,6 +43,13 @@ class Channel(Protocol):
     def render(self, events: Sequence[Event], summary: BaselineSummary | None) -> list[Outgoing]:
         """One poll's alerts as messages, in order; together they carry every alert given."""
         ...
+
+    def render_owed(
+        self, events: Sequence[Event], summary: BaselineSummary | None, owed: Owed
+    ) -> list[Outgoing]:
+        """`render`, for a channel that names each message after its deliveries (the signed
+        webhook's `webhook-id`, the same on every retry). By default the ids are not needed."""
+        return self.render(events, summary)
 
     def session(self) -> contextlib.AbstractContextManager[None]:
         """Held around one delivery run: a channel may keep one connection for all of it

@@ -19,7 +19,7 @@ from app.core.quiet import CatchUp, QuietHours
 from app.core.text import one_line
 from app.delivery import DeliveryFailure, PendingDelivery, attempts_allowed
 from app.domain import Interrupted, WatcherNotice
-from app.notify.channel import Channel, DeliveryStore
+from app.notify.channel import Channel, DeliveryStore, Owed
 from app.notify.unrecorded import SentNotRecorded, Unrecorded
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,8 @@ class _ChannelRun:
         events = [row.event for row in event_rows if row.event is not None]
         summary = summary_rows[0].summary if summary_rows else catch_up
         self.current = [row.id for row in group]  # a render failure concerns the whole poll
-        for message in self.channel.render(events, summary):
+        owed = Owed(tuple(row.id for row in event_rows), tuple(row.id for row in summary_rows))
+        for message in self.channel.render_owed(events, summary, owed):
             self.current = [event_rows[i].id for i in message.event_indexes]
             if message.summary:
                 self.current += [row.id for row in summary_rows]

@@ -58,6 +58,8 @@ _UNKNOWN = ("an unexpected error", "see the service's log (poll.unexpected_error
 _CHANNEL_ADVICE = {
     "slack": "SLACK_BOT_TOKEN and SLACK_CHANNEL (or SLACK_WEBHOOK_URL) and the bot's scopes",
     "email": "SMTP_HOST, SMTP_PORT, SMTP_SECURITY, SMTP_USERNAME/SMTP_PASSWORD and EMAIL_TO",
+    "apprise": "its URL in APPRISE_URLS or APPRISE_ROUTES (`flinkswatch check` names it)",
+    "webhook": "WEBHOOK_URL, WEBHOOK_SECRET and the receiver's answers",
 }
 
 

@@ -63,8 +63,10 @@ def build_read_engine(settings: Settings) -> Engine:
 def build_channels(settings: Settings, engine: Engine | None = None) -> list[Channel]:
     """Complete channels (one per routed destination), else the console; threads need engine."""
     from app.notify.console import ConsoleChannel
+    from app.wiring.channels import apprise_channels, webhook_channels
 
     channels = _slack_channels(settings, engine) + _email_channels(settings)
+    channels += apprise_channels(settings) + webhook_channels(settings)
     return channels or [ConsoleChannel()]
 
 

@@ -46,6 +46,12 @@ def _email(settings: Settings) -> None:
     email_destinations(settings)
 
 
+def _apprise(settings: Settings) -> None:
+    from app.config.destinations import apprise_destinations
+
+    apprise_destinations(settings)
+
+
 def _web_page(settings: Settings) -> None:
     if settings.web_ui:
         from app.web.ui import access_for
@@ -57,6 +63,7 @@ VALIDATIONS: tuple[Validation, ...] = (
     Validation("web page", _web_page),
     Validation("slack destinations", _slack),
     Validation("email destinations", _email),
+    Validation("apprise destinations", _apprise),
     Validation("flinks credentials", _flinks_credentials, flinks=True),
     Validation("flinks ca bundle", _flinks_ca_bundle, flinks=True),
 )

@@ -26,6 +26,7 @@ EXAMPLES: dict[str, list[dict[str, str]]] = {
         {"SLACK_BOARD": "true", "SLACK_WEBHOOK_URL": "http://127.0.0.1:9/hook"},
     ],
     "email destinations": [{"EMAIL_ROUTES": "country=US:us@example.com"}],
+    "apprise destinations": [{"APPRISE_URLS": "nosuch://example.invalid/x"}],
     "flinks credentials": [{"FLINKS_CLIENT_SECRET": ""}],
     "flinks ca bundle": [{"FLINKS_CA_BUNDLE": "/nonexistent/ca.pem"}],
 }
@@ -35,6 +36,7 @@ FIELD_EXAMPLES: list[dict[str, str]] = [
     {"DIGEST_SCHEDULE": "0 9 * *"},
     {"STUCK_AFTER": "PENDING_APPROVAL"},
     {"WEB_AUTH": "digest"},
+    {"WEBHOOK_URL": "http://127.0.0.1:9/hook", "WEBHOOK_SECRET": "short"},
 ]
 CASES = [
     pytest.param(validation.name, env, id=f"{validation.name}-{n}")

@@ -1,11 +1,14 @@
 """SIGKILL of `flinkswatch run` at random moments while registrations move: afterwards every
-transition is in the history exactly once and reached Slack and email at least once; the
-duplicates (a crash between a send and its bookkeeping) are counted and written to
-build/fault-report.json. FLINKSWATCH_FAULT_SEED replays a run; FLINKSWATCH_FAULT_KILLS sets
-the kills per backend (25)."""
+transition is in the history exactly once and reached Slack, email, an Apprise json:// endpoint
+and the signed webhook at least once; the duplicates (a crash between a send and its
+bookkeeping) are counted and written to build/fault-report.json. A webhook duplicate carries
+the webhook-id of the first send, so a receiver dropping repeated ids sees each alert once.
+FLINKSWATCH_FAULT_SEED replays a run; FLINKSWATCH_FAULT_KILLS sets the kills per backend (25)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import random
 import time
@@ -15,12 +18,14 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from standardwebhooks import Webhook
 
 from app.db import engine as db
 from app.db.store import Store
 from app.db.tables import deliveries, registration_events
 from app.demo.simulator import FlinksSimulator
 from app.domain import EventKind
+from tests.fakes.receiver import Receiver, Request
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import FakeSMTP
 from tests.faults.harness import (
@@ -38,6 +43,7 @@ pytestmark = pytest.mark.faults
 
 KILLS = int(os.environ.get("FLINKSWATCH_FAULT_KILLS", "25"))
 INTERVAL = 1.0
+HOOK_SECRET = "whsec_" + base64.b64encode(b"fault-suite-webhook-key-32-bytes").decode()
 
 
 @pytest.fixture
@@ -80,6 +86,8 @@ def test_sigkill_at_random_moments_loses_nothing_and_records_nothing_twice(
         FlinksSimulator("fault-client", "fault-secret-value", rows=seed_rows(20, rng)) as sim,
         FakeSlack(token="xoxb-fault-token") as slack,
         FakeSMTP() as smtp,
+        Receiver() as apprise_in,
+        Receiver(verify=Webhook(HOOK_SECRET).verify) as hook_in,
     ):
         env = service_env(
             db_url,
@@ -93,6 +101,9 @@ def test_sigkill_at_random_moments_loses_nothing_and_records_nothing_twice(
                 "SMTP_SECURITY": "none",
                 "EMAIL_FROM": "flinkswatch@example.com",
                 "EMAIL_TO": "ops@example.com",
+                "APPRISE_URLS": f"json://{apprise_in.host}/apprise",
+                "WEBHOOK_URL": hook_in.url("/hook"),
+                "WEBHOOK_SECRET": HOOK_SECRET,
             },
         )
         engine = db.make_engine(db_url)
@@ -130,6 +141,10 @@ def test_sigkill_at_random_moments_loses_nothing_and_records_nothing_twice(
         lost, doubled = expected - got, got - expected
         slack_got = sum((section_alerts(m.blocks) for m in slack.received), Counter[Alert]())
         mail_got = sum((alerts_in(_plain_text(m)) for m in smtp.messages), Counter[Alert]())
+        apprise_got = sum((alerts_in(_markdown(r)) for r in apprise_in.accepted), Counter[Alert]())
+        hooks = [r for r in hook_in.accepted if r.json()["type"].startswith("registration.")]
+        hook_got, hook_unique = _hook_alerts(hooks), _hook_alerts(_unique(hooks))
+        assert hook_in.verify_errors == [], hook_in.verify_errors[:3]
     figures = {
         "runs": KILLS + 1,
         "kills": KILLS,
@@ -144,6 +159,11 @@ def test_sigkill_at_random_moments_loses_nothing_and_records_nothing_twice(
         "slack_duplicates": sum((slack_got - expected).values()),
         "email_undelivered": sum((expected - mail_got).values()),
         "email_duplicates": sum((mail_got - expected).values()),
+        "apprise_undelivered": sum((expected - apprise_got).values()),
+        "apprise_duplicates": sum((apprise_got - expected).values()),
+        "webhook_undelivered": sum((expected - hook_got).values()),
+        "webhook_duplicates": sum((hook_got - expected).values()),
+        "webhook_after_dropping_repeated_ids": sum(hook_unique.values()),
         "seconds": round(time.monotonic() - started, 1),
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%d"),
     }
@@ -154,6 +174,30 @@ def test_sigkill_at_random_moments_loses_nothing_and_records_nothing_twice(
     assert not doubled, f"transitions recorded twice: {sorted(doubled)[:5]}"
     assert not expected - slack_got, f"never reached Slack: {sorted(expected - slack_got)[:5]}"
     assert not expected - mail_got, f"never emailed: {sorted(expected - mail_got)[:5]}"
+    assert not expected - apprise_got, (
+        f"never through Apprise: {sorted(expected - apprise_got)[:5]}"
+    )
+    assert hook_unique == expected, "the webhook's distinct ids are not one per transition"
+    assert figures["webhook_duplicates"] <= KILLS, "more than one duplicate send per kill"
+
+
+def _markdown(request: Request) -> str:
+    """The Markdown body with its escapes and emphasis removed, for alerts_in."""
+    return str(request.json()["message"]).replace("\\", "").replace("**", "")
+
+
+def _unique(hooks: list[Request]) -> list[Request]:
+    """What a receiver keeps when it drops a webhook-id it has seen."""
+    return list({r.headers["webhook-id"]: r for r in hooks}.values())
+
+
+def _hook_alerts(hooks: list[Request]) -> Counter[Alert]:
+    found: Counter[Alert] = Counter()
+    for request in hooks:
+        data = json.loads(request.body)["data"]
+        kind, cid, pid = data["event"], data["client_id"], int(data["provider_id"])
+        found[kind, cid, pid, data["from_status"], data["to_status"]] += 1
+    return found
 
 
 def _plain_text(mail: object) -> str:

@@ -26,6 +26,7 @@ from app.config.settings import SECRET_FIELDS, Settings
 from app.db import engine as db
 from app.demo.simulator import FlinksSimulator
 from app.flinks.client import FlinksClient, FlinksUnavailable
+from tests.fakes.receiver import Answer, Receiver
 from tests.fakes.slack_server import FakeSlack, Scripted
 from tests.fakes.smtp_server import FakeSMTP, free_port
 from tests.faults.harness import FLINKSWATCH, Launcher, service_env, wait_until
@@ -37,6 +38,8 @@ pytestmark = pytest.mark.faults
 CLIENT_SECRET = "fault-secret-value"
 SLACK_TOKEN = "xoxb-security-token-4f9a"
 SMTP_PASSWORD = "smtp-pass-7c1e"
+APPRISE_PASS, APPRISE_PATH = "apprise-pass-51d0", "apprise-token-9e2c"
+HOOK_PATH, HOOK_SECRET = "hook-token-33ab", "a-webhook-shared-secret-6d1f"
 
 
 def run(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -91,6 +94,8 @@ def test_full_run_with_every_channel_leaves_no_secret_in_the_database_or_logs(
         FlinksSimulator("fault-client", CLIENT_SECRET, rows=seed_rows(4, _rng())) as sim,
         FakeSlack(token=SLACK_TOKEN) as slack,
         FakeSMTP(auth=("mailer", SMTP_PASSWORD)) as smtp,
+        Receiver() as apprise_in,
+        Receiver() as hook_in,
     ):
         env = service_env(
             db_url,
@@ -108,9 +113,13 @@ def test_full_run_with_every_channel_leaves_no_secret_in_the_database_or_logs(
                 "SMTP_PASSWORD": SMTP_PASSWORD,
                 "EMAIL_FROM": "flinkswatch@example.com",
                 "EMAIL_TO": "ops@example.com",
+                "APPRISE_URLS": f"json://bot:{APPRISE_PASS}@{apprise_in.host}/{APPRISE_PATH}",
+                "WEBHOOK_URL": hook_in.url(f"/in/{HOOK_PATH}"),
+                "WEBHOOK_SECRET": HOOK_SECRET,
             },
         )
         secrets = [CLIENT_SECRET, SLACK_TOKEN, SMTP_PASSWORD, slack.webhook_url.rsplit("/", 1)[1]]
+        secrets += [APPRISE_PASS, APPRISE_PATH, HOOK_PATH, HOOK_SECRET]
         password = sa.make_url(db_url).password
         if password and password != sa.make_url(db_url).username and len(password) >= 8:
             secrets.append(str(password))  # the CI password equals its user name: not checkable
@@ -120,6 +129,8 @@ def test_full_run_with_every_channel_leaves_no_secret_in_the_database_or_logs(
         slack.enqueue(Scripted(500, f"internal error for token {SLACK_TOKEN}"))
         slack.enqueue(Scripted(404, f"no_service {slack.webhook_url}"))
         smtp.reply_to_next_data(f"451 4.3.0 try later, {SMTP_PASSWORD} is busy")
+        apprise_in.then(Answer(500))
+        hook_in.then(Answer(500))
         outputs.append(run(env, tmp_path, "poll"))
         sim.revoke_tokens()
         echo = json.dumps({"error": "invalid_client", "error_description": CLIENT_SECRET})
@@ -132,6 +143,10 @@ def test_full_run_with_every_channel_leaves_no_secret_in_the_database_or_logs(
     assert [o.returncode for o in outputs] == [0, 3, 1, 0, 0, 0], outputs[2].stderr
     stored = dump(db_url)
     assert "invalid_client" in stored, "the failures were recorded (so the check means something)"
+    assert "json://127.0.0.1" in stored, "the Apprise failure was recorded"
+    assert "webhook http://127.0.0.1 answered HTTP 500" in stored
+    assert len(apprise_in.accepted) >= 1
+    assert len(hook_in.accepted) >= 1
     for secret in secrets:
         assert secret not in stored, "a secret reached the database"
         for out in outputs:
