@@ -7,9 +7,7 @@ Every secret may come from a file named by `<NAME>_FILE` (Docker and Kubernetes 
 from __future__ import annotations
 
 from datetime import UTC, timedelta
-from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
@@ -45,29 +43,17 @@ from app.config.types import (
     WebhookSecret,
     parse_stuck_after,
 )
+from app.config.views import SECRET_FIELDS as SECRET_FIELDS
+from app.config.views import ChannelViews
+from app.config.views import dotenv_file as dotenv_file
+from app.config.views import settings_origin as settings_origin
 from app.domain import ALERTED_BY_DEFAULT
 from app.errors import ConfigError as ConfigError
 
 DEFAULT_TOKEN_URL = "https://api.flinks.io/api/v1/token"
 
-SECRET_FIELDS: tuple[str, ...] = (
-    "flinks_client_id",
-    "flinks_client_secret",
-    "slack_bot_token",
-    "slack_webhook_url",
-    "smtp_username",
-    "smtp_password",
-    "database_url",
-    "heartbeat_url",
-    "heartbeat_fail_url",
-    "web_password",
-    "webhook_url",
-    "webhook_secret",
-    "apprise_urls",  # a tuple of them (APPRISE_URLS_FILE: one URL a line)
-)
 
-
-class Settings(BaseSettings):
+class Settings(ChannelViews, BaseSettings):
     """Every setting of SPEC section 3. Field names are the environment names, lower-cased."""
 
     model_config = SettingsConfigDict(
@@ -185,109 +171,6 @@ class Settings(BaseSettings):
         if value.strip():  # APScheduler's own parser: what `run` will schedule is what passed
             cron_trigger(value, info.data.get("alert_timezone", UTC))
         return value.strip()
-
-    # ---- derived views -------------------------------------------------------------------
-    def _channel_parts(self) -> dict[str, dict[str, bool]]:
-        """Each channel's settings and whether they are set: the one rule is that a channel is
-        on when all of its parts are set, and worth a warning when only some are."""
-        return {
-            "Slack bot": {
-                "SLACK_BOT_TOKEN": bool(_secret(self.slack_bot_token)),
-                "SLACK_CHANNEL": bool(self.slack_channel.strip()),
-            },
-            "Slack webhook": {"SLACK_WEBHOOK_URL": bool(_secret(self.slack_webhook_url))},
-            "email": {
-                "SMTP_HOST": bool(self.smtp_host.strip()),
-                "EMAIL_FROM": bool(self.email_from.strip()),
-                "EMAIL_TO": bool(self.email_to),
-            },
-            "signed webhook": {
-                "WEBHOOK_URL": bool(_secret(self.webhook_url)),
-                "WEBHOOK_SECRET": bool(_secret(self.webhook_secret)),
-            },
-        }
-
-    @property
-    def slack_bot_enabled(self) -> bool:
-        return all(self._channel_parts()["Slack bot"].values())
-
-    @property
-    def slack_webhook_enabled(self) -> bool:
-        return all(self._channel_parts()["Slack webhook"].values())
-
-    @property
-    def email_enabled(self) -> bool:
-        return all(self._channel_parts()["email"].values())
-
-    @property
-    def listing_url(self) -> str:
-        base = self.flinks_base_url.rstrip("/")
-        if self.flinks_recipient_id:
-            return f"{base}/api/v1/recipients/{self.flinks_recipient_id}/providers/requests"
-        return f"{base}/api/v1/recipients/providers/requests"
-
-    def incomplete_channels(self) -> list[str]:
-        """Channels with some but not all of their settings: off, and worth a warning."""
-        notes = []
-        for channel, parts in self._channel_parts().items():
-            if any(parts.values()) and not all(parts.values()):
-                notes.append(f"{channel} needs {_and(list(parts))}")
-        return notes
-
-    def secret_values(self) -> list[str]:
-        """Every configured secret value, for the log redaction filter. The database URL as a
-        whole is not secret (a SQLite path must stay readable in logs): only its password."""
-        values = [_secret(getattr(self, name)) for name in SECRET_FIELDS if name != "database_url"]
-        values += [u.get_secret_value() for u in self.apprise_urls]
-        values += [r.destination for r in self.apprise_routes]  # these name URLs too
-        try:
-            password = urlsplit(self.database_url.get_secret_value()).password
-        except ValueError:  # an unparsable URL fails later, with its own message
-            password = None
-        if password:
-            values += [password, unquote(password)]  # as written, and as the driver receives it
-        return [v for v in values if v]
-
-    def require_flinks_credentials(self) -> tuple[str, str]:
-        client_id = _secret(self.flinks_client_id)
-        client_secret = _secret(self.flinks_client_secret)
-        missing = [
-            name
-            for name, value in (
-                ("FLINKS_CLIENT_ID", client_id),
-                ("FLINKS_CLIENT_SECRET", client_secret),
-            )
-            if not value
-        ]
-        if missing:
-            # Most often a command run outside the folder of its .env: say where it looked.
-            raise ConfigError(
-                f"{' and '.join(missing)} must be set (or given as <NAME>_FILE;"
-                f" {settings_origin()})"
-            )
-        return client_id, client_secret
-
-
-def _and(names: list[str]) -> str:
-    if len(names) == 1:
-        return names[0]
-    both = "both " if len(names) == 2 else ""
-    return f"{both}{', '.join(names[:-1])} and {names[-1]}"
-
-
-def _secret(value: object) -> str:
-    return value.get_secret_value() if isinstance(value, SecretStr) else ""
-
-
-def dotenv_file() -> Path | None:
-    """The settings file Settings() reads from the working directory, if there is one."""
-    path = Path(ENV_FILE)
-    return path.absolute() if path.is_file() else None
-
-
-def settings_origin() -> str:
-    """Where settings came from, for a user who ran a command in the wrong folder."""
-    return f"working directory {Path.cwd()}, settings file: {dotenv_file() or 'none'}"
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -51,7 +51,9 @@ class WebhookChannel(Channel):
         self.where = where(url)
         # One client (its TLS context and pooled connections) for every send: building one per
         # POST cost 70 ms each. A send abandoned at the deadline only holds its own connection.
-        self._http = httpx.Client(timeout=timeout, follow_redirects=False)
+        # The deadline (`timeout`, the worker's wait in `post`) ends a send; httpx's own
+        # timeouts, longer, only end the abandoned worker.
+        self._http = httpx.Client(timeout=2 * timeout, follow_redirects=False)
 
     def render(self, events: Sequence[Event], summary: BaselineSummary | None) -> list[Outgoing]:
         return self.render_owed(events, summary, Owed())
