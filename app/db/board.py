@@ -18,7 +18,7 @@ from app.db.tables import registration_events, slack_boards
 from app.domain import EventKind
 from app.notify.board_render import BoardFacts, BoardRef
 
-_NOT_CHANGES = (EventKind.BASELINE.value, EventKind.STUCK.value)
+_NOT_CHANGES = (EventKind.BASELINE.value, EventKind.STUCK.value, EventKind.ACKNOWLEDGED.value)
 
 
 class BoardTable(PollReads):
