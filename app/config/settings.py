@@ -58,6 +58,8 @@ SECRET_FIELDS: tuple[str, ...] = (
     "heartbeat_url",
     "heartbeat_fail_url",
     "web_password",
+    "slack_signing_secret",
+    "slack_app_token",
 )
 
 
@@ -102,6 +104,11 @@ class Settings(BaseSettings):
     slack_board: bool = False  # SPEC 10: needs the bot
     slack_routes: SlackRoutes = ()
     slack_timeout_seconds: float = Field(default=30, gt=0, le=600)
+    # SPEC 12: Slack interactivity, over HTTP (POST /slack/events, verified with the signing
+    # secret) or Socket Mode (the app-level token, xapp-...); either puts buttons on alerts.
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_command: str = Field(default="/flinkswatch", pattern=r"^/[a-z0-9_-]{1,31}$")
 
     smtp_host: str = ""
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -191,6 +198,11 @@ class Settings(BaseSettings):
     @property
     def slack_bot_enabled(self) -> bool:
         return all(self._channel_parts()["Slack bot"].values())
+
+    @property
+    def slack_interactive(self) -> bool:
+        """Buttons on alerts: a transport takes the clicks (SPEC 12)."""
+        return bool(_secret(self.slack_signing_secret) or _secret(self.slack_app_token))
 
     @property
     def slack_webhook_enabled(self) -> bool:

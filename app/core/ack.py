@@ -5,10 +5,11 @@ acknowledgement is an `acknowledged` event; one whose `until` is its own time li
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.domain import Event, EventKind, StoredRegistration
+from app.domain import Event, EventKind, Key, StoredRegistration
 
 SNOOZE = timedelta(days=7)  # the Slack button "Snooze 7 days"
 MAX_NOTE = 500  # characters of a note kept
@@ -23,6 +24,37 @@ class Acknowledgement:
     at: datetime  # when it was taken (the event's observed_at)
     note: str | None = None
     until: datetime | None = None  # None: until the registration moves
+
+
+class Outcome(enum.StrEnum):
+    RECORDED = "recorded"
+    TAKEN = "taken"  # this click was recorded before (a retry): nothing new
+    MOVED = "moved"  # the registration moved since the alert: nothing recorded
+    UNKNOWN = "unknown"  # no such registration: nothing recorded
+    NOT_ACKNOWLEDGED = "not_acknowledged"  # --clear of nothing: nothing recorded
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """What an acknowledgement did, and the acknowledgement it is about (when there is one)."""
+
+    outcome: Outcome
+    acknowledgement: Acknowledgement | None = None
+    state: StoredRegistration | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """Someone taking (or, with clear, lifting) a registration. `seen`: the status and time an
+    alert showed it in (a click), to refuse one on a registration that moved since."""
+
+    key: Key
+    by: str
+    note: str | None = None
+    until: datetime | None = None
+    clear: bool = False
+    action_key: str | None = None
+    seen: tuple[str, datetime] | None = None
 
 
 def active(ack: Acknowledgement | None, state: StoredRegistration, now: datetime) -> bool:

@@ -5,9 +5,7 @@ inserts nothing and reads who took it."""
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,43 +13,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from app.core import ack
-from app.core.ack import Acknowledgement
+from app.core.ack import Acknowledgement as Acknowledgement
+from app.core.ack import Outcome as Outcome
+from app.core.ack import Request as Request
+from app.core.ack import Taken as Taken
 from app.db.engine import reading, translate_errors
 from app.db.tables import deliveries, poll_runs, registration_events, registrations
 from app.delivery import DeliveryStatus
 from app.domain import DeliveryPlan, Event, EventKind, Key, Registration, StoredRegistration
-
-
-class Outcome(enum.StrEnum):
-    RECORDED = "recorded"
-    TAKEN = "taken"  # this click was recorded before (a retry): nothing new
-    MOVED = "moved"  # the registration moved since the alert: nothing recorded
-    UNKNOWN = "unknown"  # no such registration: nothing recorded
-    NOT_ACKNOWLEDGED = "not_acknowledged"  # --clear of nothing: nothing recorded
-
-
-@dataclass(frozen=True, slots=True)
-class Taken:
-    """What an acknowledgement did, and the acknowledgement it is about (when there is one)."""
-
-    outcome: Outcome
-    acknowledgement: Acknowledgement | None = None
-    state: StoredRegistration | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """Someone taking (or, with clear, lifting) a registration. `seen`: the status and time an
-    alert showed it in (a click), to refuse one on a registration that moved since."""
-
-    key: Key
-    by: str
-    note: str | None = None
-    until: datetime | None = None
-    clear: bool = False
-    action_key: str | None = None
-    seen: tuple[str, datetime] | None = None
-
 
 Planner = Callable[[Event], DeliveryPlan]
 
