@@ -29,7 +29,7 @@ from tests.faults.harness import Launcher, service_env, wait_until
 
 pytestmark = pytest.mark.faults
 
-SECRET = "e2e-signing-secret-0123456789abcdef"  # noqa: S105 - a test signing secret
+SECRET = "e2e-signing-secret-0123456789abcdef"
 ROW = {
     "client_id": "dc-stuck00001",
     "client_name": "Recipient 0001",
@@ -93,7 +93,7 @@ def click_body(message: Received, slack: FakeSlack) -> str:
                 "value": ack["value"],
                 "action_ts": "1.2",
             }
-        ],  # fmt: skip
+        ],
         "container": {"type": "message", "channel_id": "C0ALERTS01", "message_ts": ts},
         "response_url": slack.response_url(),
         "message": {"text": message.text, "blocks": message.blocks},
