@@ -161,8 +161,9 @@ def test_socket_mode_in_run_answers_and_stops_within_five_seconds(
         proc = launcher.start({**env, "SLACK_APP_TOKEN": slack.app_token})
         reminder(slack)  # buttons with Socket Mode alone
         socket.wait_connected(timeout=30)
-        socket.send({"envelope_id": "s1", "type": "slash_commands", "accepts_response_payload":
-                     True, "payload": {"command": "/flinkswatch", "text": "bank 1001"}})  # fmt: skip
+        command = {"command": "/flinkswatch", "text": "bank 1001"}
+        envelope = {"envelope_id": "s1", "type": "slash_commands", "payload": command}
+        socket.send({**envelope, "accepts_response_payload": True})
         answer = socket.wait_ack("s1")
         assert "Bank 1001" in answer["payload"]["text"]
         started = time.monotonic()
