@@ -80,7 +80,7 @@ def shown(found: Acknowledgement) -> dict[str, Any]:
     return {"by": found.by, "note": found.note, "at": found.at, "until": found.until}
 
 
-def latest_of(engine: Engine, keys: Collection[Key]) -> dict[Key, Acknowledgement]:
+def latest_of(engine: Engine, keys: Collection[Key] | None) -> dict[Key, Acknowledgement]:
     with reading(engine) as conn:
         return latest(conn, keys)
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from app.core.ack import active
 from app.core.report import stuck_now
 from app.db import queries, reminders
 from app.db.engine import reading, translate_errors
@@ -67,4 +68,10 @@ class BoardTable(PollReads):
         with reading(self._engine) as conn:
             row = conn.execute(stmt).first()
         change = event_from_row(row) if row is not None else None
-        return BoardFacts(tuple(sorted(counts.items())), stuck, change, self.last_success_at())
+        taken = tuple(
+            (c.stored.key, c.acknowledgement.by)
+            for c in found
+            if c.acknowledgement is not None and active(c.acknowledgement, c.stored, now)
+        )
+        counted = tuple(sorted(counts.items()))
+        return BoardFacts(counted, stuck, change, self.last_success_at(), taken)
