@@ -9,6 +9,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -81,3 +82,17 @@ def test_slack_events_need_no_web_auth_but_the_pages_still_do(engine: sa.Engine)
     assert answer.get_json()["response_type"] == "ephemeral"
     assert client.get("/").status_code == 401
     assert client.post("/", data=body).status_code in (401, 405)
+
+
+def test_the_slack_app_manifest_declares_what_the_service_answers() -> None:
+    import yaml
+
+    from app.config.settings import Settings
+
+    path = Path(__file__).parents[2] / "deploy" / "slack-app-manifest.yaml"
+    manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert {"chat:write", "commands"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+    assert manifest["settings"]["interactivity"]["request_url"].endswith("/slack/events")
+    [command] = manifest["features"]["slash_commands"]
+    assert command["command"] == Settings.model_fields["slack_command"].default
+    assert command["url"] == manifest["settings"]["interactivity"]["request_url"]
