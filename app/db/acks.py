@@ -40,11 +40,13 @@ def take(engine: Engine, request: Request, now: datetime, plan: Planner | None =
             return Taken(Outcome.NOT_ACKNOWLEDGED, None, state)
         until = now if request.clear else request.until
         event = ack.acknowledged(state, now, request.by, request.note, until)
-        event_id = _insert(conn, event, request.action_key)
+        # The latest poll recorded the state acknowledged (a registration exists: so does a poll).
+        poll_id = conn.execute(sa.select(sa.func.max(poll_runs.c.id))).scalar_one()
+        event_id = _insert(conn, poll_id, event, request.action_key)
         if event_id is None:  # another replica recorded this very click a moment ago
             return Taken(Outcome.TAKEN, _by_action(conn, request.action_key or ""), state)
         if plan is not None:
-            _deliveries(conn, event_id, event, plan(event), now)
+            _deliveries(conn, (poll_id, event_id), event, plan(event), now)
         return Taken(Outcome.RECORDED, _from_event(event), state)
 
 
@@ -119,10 +121,8 @@ def _by_action(conn: Connection, action_key: str) -> Acknowledgement | None:
     return None if row is None else _from_row(row)
 
 
-def _insert(conn: Connection, event: Event, action_key: str | None) -> int | None:
+def _insert(conn: Connection, poll_id: int, event: Event, action_key: str | None) -> int | None:
     """The event's id, or None when its action_key is taken (ON CONFLICT DO NOTHING)."""
-    # The latest poll recorded the state acknowledged (a registration exists: so does a poll).
-    poll_id = conn.execute(sa.select(sa.func.max(poll_runs.c.id))).scalar_one()
     row = {
         "poll_id": poll_id,
         "event": event.event.value,
@@ -151,13 +151,14 @@ def _insert(conn: Connection, event: Event, action_key: str | None) -> int | Non
 
 
 def _deliveries(
-    conn: Connection, event_id: int, event: Event, plan: DeliveryPlan, at: datetime
+    conn: Connection, ids: tuple[int, int], event: Event, plan: DeliveryPlan, at: datetime
 ) -> None:
+    """The event's outbox rows, as the plan routes it (ids: its poll's and its own)."""
     channels = [ch for ch in plan.everything if event.event in plan.kinds]
     channels += [ch for ch, indexes in plan.routed if indexes]
     if not channels:
         return
-    base = {"event_id": event_id, "kind": "event", "created_at": at}
+    base = {"poll_id": ids[0], "event_id": ids[1], "kind": "event", "created_at": at}
     status = DeliveryStatus.PENDING.value
     rows = [{**base, "channel": ch, "status": status} for ch in channels]
     conn.execute(sa.insert(deliveries), rows)

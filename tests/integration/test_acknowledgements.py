@@ -9,10 +9,12 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app.core.routing import Filter, plan_deliveries
 from app.db import acks, queries
 from app.db.outbox import Outbox
 from app.db.store import Store
-from app.domain import EventKind
+from app.domain import ALERTED_BY_DEFAULT, EventKind
+from app.notify.render import console_lines
 from app.watch.poll import Poller
 from tests.builders import FakeClock
 from tests.integration.test_poll import T0, FakeChannel, FakeSource, row
@@ -130,3 +132,24 @@ def test_a_click_is_recorded_once_and_one_on_a_moved_registration_not_at_all(
     assert late.outcome is acks.Outcome.MOVED
     events = queries.history(engine, queries.Filters(event=EventKind.ACKNOWLEDGED.value))
     assert [e["by"] for e in events] == ["Ana"]
+
+
+def test_an_acknowledgement_is_delivered_only_when_alert_events_names_it(
+    engine: sa.Engine,
+) -> None:
+    source, channel, clock = FakeSource([row("a", 1)]), FakeChannel(), FakeClock(T0)
+    poller(engine, source, channel, clock).poll_once()
+    routes = [("slack", Filter())]
+
+    def planner(kinds: frozenset[EventKind]) -> acks.Planner:
+        return lambda event: plan_deliveries([event], routes, kinds)
+
+    take_with = {"by": "Ana", "note": "on it"}
+    acks.take(engine, acks.Request(("a", 1), **take_with), clock(), planner(ALERTED_BY_DEFAULT))
+    assert Outbox(engine).pending_deliveries("slack", clock()) == []
+    named = ALERTED_BY_DEFAULT | {EventKind.ACKNOWLEDGED}
+    acks.take(engine, acks.Request(("a", 1), **take_with), clock(), planner(named))
+    [pending] = Outbox(engine).pending_deliveries("slack", clock())
+    assert pending.event is not None
+    assert (pending.event.event, pending.event.by) == (EventKind.ACKNOWLEDGED, "Ana")
+    assert "taken by Ana: on it" in " ".join(console_lines([pending.event]))
