@@ -88,7 +88,10 @@ class Interactions:
         if not self.background:
             self._post(url, body)
             return
-        threading.Thread(target=self._post, args=(url, body), name="slack-answer").start()
+        # A daemon: a stop never waits on Slack (the click is recorded; a retry updates it).
+        answer = threading.Thread(target=self._post, args=(url, body), name="slack-answer")
+        answer.daemon = True
+        answer.start()
 
     def _post(self, url: str, body: dict[str, Any]) -> None:
         try:
@@ -126,7 +129,9 @@ def post_response(url: str, body: dict[str, Any], timeout: float) -> None:
     Socket Mode connection: Slack's own URL), a message update or an ephemeral."""
     from slack_sdk.webhook import WebhookClient
 
-    client = WebhookClient(url, timeout=max(1, round(timeout)), retry_handlers=[])
+    quiet = logging.getLogger("flinkswatch.slack_response")
+    quiet.setLevel(logging.CRITICAL)  # slack-sdk would log the URL in some errors
+    client = WebhookClient(url, timeout=max(1, round(timeout)), retry_handlers=[], logger=quiet)
     response = client.send_dict(body)
     if response.status_code >= 300:
         raise RuntimeError(f"response_url answered HTTP {response.status_code}")

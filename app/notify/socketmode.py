@@ -55,7 +55,9 @@ class SocketMode:
         from slack_sdk import WebClient
         from slack_sdk.socket_mode import SocketModeClient
 
+        # slack-sdk logs the WebSocket URL (its ticket) and payloads: silent, we say what matters.
         quiet = logging.getLogger("flinkswatch.slack_socket")
+        quiet.setLevel(logging.CRITICAL)
         client = SocketModeClient(
             app_token=self._token,
             web_client=WebClient(base_url=self._api_url, timeout=10, logger=quiet),
