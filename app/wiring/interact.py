@@ -59,3 +59,29 @@ def build_socket_mode(settings: Settings, handler: Interactions | None) -> Socke
     from app.notify.socketmode import SocketMode
 
     return SocketMode(token.get_secret_value(), settings.slack_api_url, handler)
+
+
+def check_interactivity(settings: Settings) -> str:
+    """`flinkswatch check`'s line: the HTTP endpoint's port, and Socket Mode's token reaching
+    Slack (apps.connections.open issues a URL; nothing connects). Raises what is wrong."""
+    said = []
+    secret = settings.slack_signing_secret
+    if secret is not None and secret.get_secret_value():
+        if not settings.http_port:
+            raise ConfigError("SLACK_SIGNING_SECRET needs the HTTP server: set HTTP_PORT (not 0)")
+        said.append(f"HTTP: Slack posts to /slack/events on port {settings.http_port}")
+    token = settings.slack_app_token
+    if token is not None and token.get_secret_value():
+        from slack_sdk import WebClient
+        from slack_sdk.errors import SlackApiError
+
+        client = WebClient(base_url=settings.slack_api_url, timeout=10)
+        try:
+            client.apps_connections_open(app_token=token.get_secret_value())
+        except SlackApiError as exc:
+            error = exc.response.get("error", "refused") if exc.response else "refused"
+            raise ConfigError(
+                f"SLACK_APP_TOKEN: Slack said {error} (needs connections:write)"
+            ) from None
+        said.append("Socket Mode: the app-level token opens a connection")
+    return "; ".join(said)

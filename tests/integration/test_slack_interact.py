@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,10 +22,12 @@ import pytest
 import sqlalchemy as sa
 from slack_sdk.signature import SignatureVerifier
 
+from app.config.settings import load_settings
 from app.db import queries
 from app.db.lookup import SlackReads
 from app.db.outbox import Outbox
 from app.db.store import Store
+from app.errors import ConfigError
 from app.notify import buttons
 from app.notify.interact import Interactions, post_response
 from app.notify.socketmode import SocketMode
@@ -32,6 +35,7 @@ from app.watch.poll import Poller
 from app.web.health import Health, Metrics
 from app.web.server import HttpServer, serve
 from app.web.slackevents import SlackEvents
+from app.wiring.interact import check_interactivity
 from tests.builders import FakeClock
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.socket_server import FakeSocketMode
@@ -244,3 +248,19 @@ def test_socket_mode_acknowledges_each_envelope_and_records_the_click(
             mode.stop()
             assert time.monotonic() - started < 5
     assert [e["by"] for e in acks_of(seeded)] == ["ana (U123)"]
+
+
+def test_check_names_the_endpoint_and_reaches_slack_with_the_app_token(
+    slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's
+    base = {"slack_api_url": slack.api_url, "http_port": 8080}
+    both = load_settings(**base, slack_signing_secret=SECRET, slack_app_token=slack.app_token)
+    said = check_interactivity(both)
+    assert "/slack/events on port 8080" in said
+    assert "Socket Mode" in said
+    assert any(path.endswith("apps.connections.open") for path in slack.requests)
+    with pytest.raises(ConfigError, match="invalid_auth"):
+        check_interactivity(load_settings(**base, slack_app_token="xapp-wrong"))
+    with pytest.raises(ConfigError, match="HTTP_PORT"):
+        check_interactivity(load_settings(**{**base, "http_port": 0}, slack_signing_secret="s"))
