@@ -46,6 +46,8 @@ def add_slack_events(app: Flask, events: SlackEvents) -> None:
 def _handle(handler: Interactions, body: bytes) -> Response:
     try:
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8"), max_num_fields=50).items()}
+        if "ssl_check" in form:  # Slack checking the certificate of the slash command's URL
+            return Response("", 200)
         if "payload" in form:
             payload = json.loads(form["payload"])
             if not isinstance(payload, dict):

@@ -219,6 +219,10 @@ def test_slash_commands_answer_ephemerally(server: HttpServer, slack: FakeSlack)
     assert "Bank 2" in found
     assert "`ACTIVE`" in found
     assert ask("%")["text"].endswith(": none")  # a LIKE wildcard is only text
+    ssl_check = urlencode({"ssl_check": "1"})
+    assert post(server, ssl_check, signed(ssl_check)).status_code == 200
+    garbage = "payload=%7Bnot-json"
+    assert post(server, garbage, signed(garbage)).status_code == 400
 
 
 def test_socket_mode_acknowledges_each_envelope_and_records_the_click(
