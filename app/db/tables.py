@@ -24,6 +24,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 
@@ -128,6 +129,15 @@ registration_events = Table(
     Column("action_key", String(255), nullable=True),
     Index("ix_registration_events_key", "client_id", "provider_id"),
     Index("uq_registration_events_action_key", "action_key", unique=True),
+    # The acknowledgements alone (few among millions of events): status, the board, reminders.
+    Index(
+        "ix_registration_events_acknowledged",
+        "client_id",
+        "provider_id",
+        "id",
+        postgresql_where=text("event = 'acknowledged'"),
+        sqlite_where=text("event = 'acknowledged'"),
+    ),
     Index("ix_registration_events_observed_at", "observed_at"),
     Index("ix_registration_events_poll_id", "poll_id"),
 )

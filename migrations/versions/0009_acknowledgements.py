@@ -21,6 +21,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _INDEX = "uq_registration_events_action_key"
+_ACKS = "ix_registration_events_acknowledged"  # partial: the acknowledged events only
 UTC = sa.DateTime(timezone=True)
 
 
@@ -30,9 +31,18 @@ def upgrade() -> None:
     op.add_column("registration_events", sa.Column("until", UTC, nullable=True))
     op.add_column("registration_events", sa.Column("action_key", sa.String(255), nullable=True))
     op.create_index(_INDEX, "registration_events", ["action_key"], unique=True)
+    only = sa.text("event = 'acknowledged'")
+    op.create_index(
+        _ACKS,
+        "registration_events",
+        ["client_id", "provider_id", "id"],
+        postgresql_where=only,
+        sqlite_where=only,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(_ACKS, table_name="registration_events")
     # The code before this revision knows no `acknowledged` event: they go, with their deliveries.
     acks = "SELECT id FROM registration_events WHERE event = 'acknowledged'"
     op.execute(f"DELETE FROM deliveries WHERE event_id IN ({acks})")  # noqa: S608 (constant)
