@@ -24,10 +24,16 @@ class EventKind(enum.StrEnum):
     REAPPEARED = "reappeared"
     DETAILS_CHANGED = "details_changed"
     STUCK = "stuck"  # a reminder: still in a status of STUCK_AFTER for too long (SPEC 9)
+    ACKNOWLEDGED = "acknowledged"  # someone took it (SPEC 12): `by`, `note`, `until`
 
 
-# Not baseline (one summary per channel instead) nor details_changed (recorded only).
-ALERTED_BY_DEFAULT = frozenset(EventKind) - {EventKind.BASELINE, EventKind.DETAILS_CHANGED}
+# Not baseline (one summary per channel instead) nor details_changed and acknowledged (recorded
+# only, unless ALERT_EVENTS names them).
+ALERTED_BY_DEFAULT = frozenset(EventKind) - {
+    EventKind.BASELINE,
+    EventKind.DETAILS_CHANGED,
+    EventKind.ACKNOWLEDGED,
+}
 
 
 class Direction(enum.StrEnum):
@@ -99,6 +105,10 @@ class Event:
     previous_status_since: datetime | None = None
     # details_changed: field name -> (old, new), rendered as text.
     changes: tuple[tuple[str, str, str], ...] = field(default=())
+    # acknowledged (SPEC 12): who took it, their note, and when it ends (None: when it moves).
+    by: str | None = None
+    note: str | None = None
+    until: datetime | None = None
 
     @property
     def key(self) -> Key:

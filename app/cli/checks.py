@@ -86,6 +86,10 @@ def service_checks(settings: Settings) -> Iterator[Check]:
             yield Check(True, "alerts: no channel configured, alerts go to the console log")
         else:
             yield _guard(channel.name, channel.check)
+    if settings.slack_interactive:  # SPEC 12: the buttons' and slash command's transports
+        from app.wiring.interact import check_interactivity
+
+        yield _guard("slack interactivity", lambda: check_interactivity(settings))
     yield from _delivery_health(settings, [channel.name for channel in channels])
 
 

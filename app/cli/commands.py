@@ -98,12 +98,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _inspect_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from app.cli import backup, digest, reads, report
+    from app.cli import ack, backup, digest, reads, report
 
     reads.add_commands(sub)
     report.add_command(sub)
     backup.add_command(sub)
     digest.add_command(sub)
+    ack.add_command(sub)
     notify = sub.add_parser("notify-test", help="send a sample alert to every configured channel")
     notify.add_argument(
         "--dry-run", action="store_true", help="print the rendered messages, send nothing"

@@ -21,6 +21,7 @@ STATUS_COLUMNS = (
     "requested_on",
     "first_seen_at",
     "status_since",
+    "acknowledged",  # who took it (SPEC 12), until when
 )
 HISTORY_COLUMNS = (
     "observed_at",
@@ -33,6 +34,7 @@ HISTORY_COLUMNS = (
     "from_status",
     "to_status",
     "requested_on",
+    "by",  # acknowledged: who took it
 )
 _MAX_CELL = 40
 # Columns shown whole in a table (already bounded where they are stored): an error cut at 40
@@ -43,6 +45,8 @@ _WHOLE_CELLS = frozenset({"last_error"})
 def _plain(value: object) -> object:
     if isinstance(value, datetime):
         return iso_z(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
     return value
 
 
@@ -66,6 +70,9 @@ def render(rows: Sequence[dict[str, object]], columns: Sequence[str], fmt: str) 
 def _cell(value: object, limit: int | None = _MAX_CELL) -> str:
     if value is None:
         return ""
+    if isinstance(value, dict):  # an acknowledgement: who, until when
+        until = value.get("until")
+        value = f"{value.get('by')} until " + (iso_z(until) if until else "it moves")
     if isinstance(value, datetime):
         text = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if limit else iso_z(value)
     else:

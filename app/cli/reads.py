@@ -114,6 +114,10 @@ def _query(settings: Settings, args: argparse.Namespace, *, history: bool) -> in
             include_removed=getattr(args, "all", False),
         )
         rows = (queries.history if history else queries.current)(engine, filters)
+        if not history:
+            from app.db.acks import add_acknowledged
+
+            add_acknowledged(engine, rows, datetime.now(UTC))
         known = queries.known_statuses(engine) if not rows and args.status else None
     finally:
         engine.dispose()

@@ -94,6 +94,11 @@ class Settings(ChannelViews, BaseSettings):
     slack_board: bool = False  # SPEC 10: needs the bot
     slack_routes: SlackRoutes = ()
     slack_timeout_seconds: float = Field(default=30, gt=0, le=600)
+    # SPEC 12: Slack interactivity, over HTTP (POST /slack/events, verified with the signing
+    # secret) or Socket Mode (the app-level token, xapp-...); either puts buttons on alerts.
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_command: str = Field(default="/flinkswatch", pattern=r"^/[a-z0-9_-]{1,31}$")
 
     smtp_host: str = ""
     smtp_port: int = Field(default=587, ge=1, le=65535)

@@ -30,6 +30,8 @@ SECRET_FIELDS: tuple[str, ...] = (
     "webhook_url",
     "webhook_secret",
     "apprise_urls",  # a tuple of them (APPRISE_URLS_FILE: one URL a line)
+    "slack_signing_secret",
+    "slack_app_token",
 )
 
 
@@ -44,6 +46,8 @@ class ChannelViews:
         slack_bot_token: SecretStr | None
         slack_channel: str
         slack_webhook_url: SecretStr | None
+        slack_signing_secret: SecretStr | None
+        slack_app_token: SecretStr | None
         smtp_host: str
         email_from: str
         email_to: tuple[str, ...]
@@ -76,6 +80,12 @@ class ChannelViews:
     @property
     def slack_bot_enabled(self) -> bool:
         return all(self._channel_parts()["Slack bot"].values())
+
+    @property
+    def slack_interactive(self) -> bool:
+        """Buttons on alerts: a transport takes the clicks (SLACK_SIGNING_SECRET or
+        SLACK_APP_TOKEN)."""
+        return bool(_secret(self.slack_signing_secret) or _secret(self.slack_app_token))
 
     @property
     def slack_webhook_enabled(self) -> bool:

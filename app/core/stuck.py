@@ -1,6 +1,7 @@
 """PURE: which stuck registrations get a reminder now (SPEC 9). A registration in a status of
 STUCK_AFTER for longer than allowed gets one, then one every STUCK_REPEAT, until it moves or is
-removed; the reminders are `stuck` events, longest-stuck first."""
+removed; the reminders are `stuck` events, longest-stuck first. An acknowledged registration
+(app.core.ack, SPEC 12) gets none while its acknowledgement holds."""
 
 from __future__ import annotations
 
@@ -8,16 +9,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from app.core.ack import Acknowledgement, active
 from app.core.report import stuck_now
 from app.domain import Event, EventKind, StoredRegistration
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A stored registration and when it was last reminded (None: never)."""
+    """A stored registration, when it was last reminded (None: never), and its latest
+    acknowledgement (None: never taken)."""
 
     stored: StoredRegistration
     reminded_at: datetime | None = None
+    acknowledgement: Acknowledgement | None = None
 
 
 def reminders_due(
@@ -28,7 +32,7 @@ def reminders_due(
 ) -> list[Event]:
     """The `stuck` events due at `now`, longest-stuck first. A reminder from before the
     registration entered its current status does not count: that was another stay."""
-    given = list(candidates)
+    given = [c for c in candidates if not active(c.acknowledgement, c.stored, now)]
     last = {c.stored.key: c.reminded_at for c in given}
     due = []
     stuck = stuck_now([c.stored for c in given], now, stuck_after)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from app.core.ack import active
 from app.core.report import stuck_now
 from app.db import queries, reminders
 from app.db.engine import reading, translate_errors
@@ -18,7 +19,7 @@ from app.db.tables import registration_events, slack_boards
 from app.domain import EventKind
 from app.notify.board_render import BoardFacts, BoardRef
 
-_NOT_CHANGES = (EventKind.BASELINE.value, EventKind.STUCK.value)
+_NOT_CHANGES = (EventKind.BASELINE.value, EventKind.STUCK.value, EventKind.ACKNOWLEDGED.value)
 
 
 class BoardTable(PollReads):
@@ -67,4 +68,10 @@ class BoardTable(PollReads):
         with reading(self._engine) as conn:
             row = conn.execute(stmt).first()
         change = event_from_row(row) if row is not None else None
-        return BoardFacts(tuple(sorted(counts.items())), stuck, change, self.last_success_at())
+        taken = tuple(
+            (c.stored.key, c.acknowledgement.by)
+            for c in found
+            if c.acknowledgement is not None and active(c.acknowledgement, c.stored, now)
+        )
+        counted = tuple(sorted(counts.items()))
+        return BoardFacts(counted, stuck, change, self.last_success_at(), taken)

@@ -5,12 +5,14 @@ app.db.store records the reminders app.core.stuck decides."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from app.core.stuck import Candidate
+from app.db import acks
 from app.db.engine import reading
 from app.db.tables import registrations, stuck_reminders
 from app.domain import Event, Registration, StoredRegistration
@@ -43,7 +45,10 @@ def candidates(
         )
     )
     with reading(engine) as conn:
-        return [_candidate(row) for row in conn.execute(stmt)]
+        found = [_candidate(row) for row in conn.execute(stmt)]
+        # Their acknowledgements (SPEC 12): app.core.stuck skips those that hold.
+        taken = acks.latest(conn, [c.stored.key for c in found])
+    return [replace(c, acknowledgement=taken.get(c.stored.key)) for c in found]
 
 
 def record(conn: Connection, events: Sequence[Event]) -> None:

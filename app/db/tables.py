@@ -24,6 +24,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 
@@ -118,7 +119,25 @@ registration_events = Table(
     Column("requested_on", UTCDateTime, nullable=False),
     Column("previous_status_since", UTCDateTime, nullable=True),
     Column("details", Text, nullable=True),  # JSON: details_changed field -> [old, new]
+    # acknowledged (SPEC 12): who took it, their note, when it ends (NULL: when it moves). Its
+    # poll_id is the latest poll's: the state it acknowledged is the one that poll recorded.
+    Column("by", String(200), nullable=True),
+    Column("note", Text, nullable=True),
+    Column("until", UTCDateTime, nullable=True),
+    # The identity of the Slack click that recorded it: a retried or twice-delivered click, on any
+    # replica, finds it taken (UNIQUE; NULL for every other event).
+    Column("action_key", String(255), nullable=True),
     Index("ix_registration_events_key", "client_id", "provider_id"),
+    Index("uq_registration_events_action_key", "action_key", unique=True),
+    # The acknowledgements alone (few among millions of events): status, the board, reminders.
+    Index(
+        "ix_registration_events_acknowledged",
+        "client_id",
+        "provider_id",
+        "id",
+        postgresql_where=text("event = 'acknowledged'"),
+        sqlite_where=text("event = 'acknowledged'"),
+    ),
     Index("ix_registration_events_observed_at", "observed_at"),
     Index("ix_registration_events_poll_id", "poll_id"),
 )

@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from app.core.ack import Acknowledgement
 from app.core.report import ProviderStats, stats_by_provider
-from app.db import queries, tables
+from app.db import acks, queries, tables
 from app.db.boardreads import BoardFilter, BoardPage, BoardReads, matching
 from app.db.engine import reading
 from app.db.reports import report_history
@@ -48,6 +49,10 @@ class WebReads:
         r = tables.registrations.c
         stmt = sa.select(r.client_id, r.provider_id).where(r.present.is_(True)).limit(1)
         return next(iter(self._rows(stmt)), None)
+
+    def acknowledgements(self) -> dict[Key, Acknowledgement]:
+        """Each registration's latest acknowledgement (SPEC 12; few, whatever the state)."""
+        return acks.latest_of(self._engine, None)
 
     def events(self, key: Key) -> list[Row]:
         """Every event of one registration, oldest first."""

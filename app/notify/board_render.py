@@ -14,7 +14,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from app.core.report import Stuck
-from app.domain import Event, EventKind
+from app.domain import Event, EventKind, Key
 from app.notify.phrases import mrkdwn
 
 STUCK_SHOWN = 15
@@ -38,6 +38,7 @@ class BoardFacts:
     stuck: tuple[Stuck, ...]  # longest first (app.core.report.stuck_now)
     last_change: Event | None
     last_poll: datetime | None  # when the latest successful poll finished
+    taken: tuple[tuple[Key, str], ...] = ()  # who acknowledged which stuck one (SPEC 12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,7 @@ def render_board(facts: BoardFacts, zone: tzinfo) -> Board:
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": TITLE}},
         _section(_counts(facts.counts, present)),
-        _section(_stuck(facts.stuck)),
+        _section(_stuck(facts.stuck, dict(facts.taken))),
         _section(_change(facts.last_change, zone)),
     ]
     digest = hashlib.sha256(json.dumps([text, blocks], sort_keys=True).encode()).hexdigest()
@@ -77,7 +78,7 @@ def _counts(counts: tuple[tuple[str, int], ...], present: int) -> str:
     return "\n".join([f"*By status* ({present} registrations)", *lines])
 
 
-def _stuck(stuck: tuple[Stuck, ...]) -> str:
+def _stuck(stuck: tuple[Stuck, ...], taken: dict[Key, str]) -> str:
     if not stuck:
         return "*Stuck*: none"
     lines = [f"*Stuck* ({len(stuck)}, longest first)"]
@@ -87,6 +88,7 @@ def _stuck(stuck: tuple[Stuck, ...]) -> str:
             f"• {mrkdwn(reg.provider_name, 50)} for {mrkdwn(reg.client_name, 50)}:"
             f" {mrkdwn(reg.registration_status, 40)} for {_days(item.in_status.days)}"
             f" (allowed {_days(item.allowed.days)})"
+            + (f", taken by {mrkdwn(taken[item.state.key], 60)}" if item.state.key in taken else "")
         )
     if len(stuck) > STUCK_SHOWN:
         lines.append(f"… and {len(stuck) - STUCK_SHOWN} more")

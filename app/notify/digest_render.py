@@ -36,6 +36,7 @@ _KIND_WORDS = {
     "reappeared": "reappeared",
     "details_changed": "details changed",
     "stuck": "stuck reminder{s}",
+    "acknowledged": "acknowledgement{s}",
 }
 
 

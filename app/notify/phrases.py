@@ -157,6 +157,8 @@ def _kind(event: Event, style: _Style) -> tuple[str, str, str]:
             "stuck",
             f"still {new}{_after(event, 'after')}" + (f" ({waits})" if waits else ""),
         )
+    if kind is EventKind.ACKNOWLEDGED:
+        return ":raising_hand:", "acknowledged", _taken(event, style.esc) + f" (status {new})"
     if kind is EventKind.ADDED:
         return ":new:", "added", f"new registration, status {new}"
     if kind is EventKind.REMOVED:
@@ -171,6 +173,18 @@ def _kind(event: Event, style: _Style) -> tuple[str, str, str]:
         )
         return ":pencil2:", "details changed", f"{changes or 'details'} (status {new})"
     return ":eyes:", "baseline", f"status {new}"
+
+
+def _taken(event: Event, esc: Escape) -> str:
+    """Who took it, their note, and until when (an acknowledgement ending at once: lifted)."""
+    who = esc(event.by or "someone", 80)
+    if event.until is not None and event.until <= event.observed_at:
+        return f"acknowledgement lifted by {who}"
+    text = f"taken by {who}"
+    if event.note:
+        text += f": {esc(event.note, 200)}"
+    until = f"{event.until:%Y-%m-%d %H:%M} UTC" if event.until else "it moves"
+    return f"{text}, until {until}"
 
 
 # Who a stuck registration waits for: what to chase (SPEC 1).

@@ -68,7 +68,11 @@ _Rendered = tuple[int, str, dict[str, Any]]  # event index, fallback line, secti
 
 
 def slack_messages(
-    events: Sequence[Event], summary: BaselineSummary | None = None, *, threaded: bool = False
+    events: Sequence[Event],
+    summary: BaselineSummary | None = None,
+    *,
+    threaded: bool = False,
+    per_message: int = SLACK_EVENTS_PER_MESSAGE,  # fewer with buttons (app.notify.buttons)
 ) -> list[SlackMessage]:
     """The poll's alerts as Slack messages, in order, each within Slack's limits. `threaded`:
     one message per registration when the poll touches few of them (see docs/design.md)."""
@@ -80,7 +84,7 @@ def slack_messages(
     if threaded and catch_up is None and len(keys) <= THREADED_MAX_REGISTRATIONS:
         groups = [[r for r in rendered if events[r[0]].key == key] for key in keys]
     for group in groups:
-        chunks = _chunks(group)
+        chunks = _chunks(group, per_message)
         for number, chunk in enumerate(chunks, start=1):
             message = _slack_chunk(events, chunk, number, len(chunks), len(group), catch_up)
             messages.append(message)
@@ -167,7 +171,7 @@ def _slack_event(event: Event) -> tuple[str, dict[str, Any]]:
     return line, block
 
 
-def _chunks(rendered: list[_Rendered]) -> list[list[_Rendered]]:
+def _chunks(rendered: list[_Rendered], per_message: int) -> list[list[_Rendered]]:
     """Greedy split in order: a new message when the fallback text, the blocks or the block
     text would overflow, so the text names every event it carries (SPEC 6). One event always
     fits: its line and section are capped well below the budgets."""
@@ -178,7 +182,7 @@ def _chunks(rendered: list[_Rendered]) -> list[list[_Rendered]]:
     used = used_blocks = 0
     for item in rendered:
         line, size = item[1], len(item[2]["text"]["text"])
-        full = len(current) >= SLACK_EVENTS_PER_MESSAGE
+        full = len(current) >= per_message
         if current and (
             full or used + len(line) + 1 > budget or used_blocks + size > blocks_budget
         ):

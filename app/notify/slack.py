@@ -26,8 +26,9 @@ from app.core.retry_after import header, retry_after_seconds
 from app.core.routing import Filter
 from app.delivery import DeliveryFailure
 from app.domain import BaselineSummary, Event
+from app.notify.buttons import slack_alerts
 from app.notify.channel import Channel, Outgoing
-from app.notify.render import SlackMessage, clean, slack_messages
+from app.notify.render import SlackMessage, clean
 from app.notify.same_origin import RedirectRefused
 from app.notify.slack_clients import SameOriginWebClient, SameOriginWebhookClient
 from app.notify.slack_threads import SlackThreads
@@ -83,6 +84,7 @@ class SlackBotChannel(Channel):
     `threads`, a message about one registration replies in that registration's thread."""
 
     min_interval: float = 1.0
+    buttons: bool = False  # Slack interactivity is configured (SPEC 12)
 
     def __init__(
         self,
@@ -108,8 +110,10 @@ class SlackBotChannel(Channel):
         )
 
     def render(self, events: Sequence[Event], summary: BaselineSummary | None) -> list[Outgoing]:
-        messages = slack_messages(events, summary, threaded=self._threads is not None)
-        return _outgoing(messages, self.post, self.channel)
+        threaded = self._threads is not None
+        return _outgoing(
+            slack_alerts(events, summary, self.buttons, threaded), self.post, self.channel
+        )
 
     def post(self, message: SlackMessage) -> str | None:
         """Send one rendered message, in its registration's thread if it has one; raises
@@ -215,6 +219,7 @@ class SlackWebhookChannel(Channel):
 
     name: str = "slack_webhook"
     min_interval: float = 1.0
+    buttons: bool = False  # Slack interactivity is configured (SPEC 12)
 
     def __init__(self, url: str, timeout: float) -> None:
         self._url = url
@@ -227,7 +232,7 @@ class SlackWebhookChannel(Channel):
         )
 
     def render(self, events: Sequence[Event], summary: BaselineSummary | None) -> list[Outgoing]:
-        return _outgoing(slack_messages(events, summary), self.post)
+        return _outgoing(slack_alerts(events, summary, self.buttons), self.post)
 
     def post(self, message: SlackMessage) -> str | None:
         """Send one rendered message within its deadline; raises DeliveryFailure. Webhooks give

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -27,8 +28,12 @@ from app.watch.memory import release_freed_memory
 from app.watch.poll import Poller
 from app.watch.waits import Waits
 from app.web.health import Health, Metrics
-from app.web.server import serve
+from app.web.server import HttpServer, serve
 from app.web.ui import WebUI
+
+if TYPE_CHECKING:
+    from app.notify.socketmode import SocketMode
+    from app.web.slackevents import SlackEvents
 
 log = logging.getLogger("app.service")  # the logger name its lines always had
 
@@ -72,6 +77,8 @@ class Service:
     digest: DigestWatch | None = None  # DIGEST_SCHEDULE (SPEC 9): owed digests, the leader's
     max_cycles: int | None = None
     web: WebUI | None = None  # WEB_UI (SPEC 10): the pages on the same server
+    slack: SlackEvents | None = None  # SLACK_SIGNING_SECRET (SPEC 12): POST /slack/events
+    socket: SocketMode | None = None  # SLACK_APP_TOKEN (SPEC 12): Slack Socket Mode
     cycles: int = 0
     stop_deadline: float = STOP_DEADLINE_SECONDS
     abandoned: bool = False  # a cycle was still in flight when the stop deadline passed
@@ -100,16 +107,21 @@ class Service:
         finally:
             self.leader.release()
 
+    def _listen(self) -> HttpServer | None:
+        if not self.http_port:
+            return None
+        try:
+            return serve(
+                self.http_host, self.http_port, self.health, self.metrics, self.web, self.slack
+            )
+        except OSError as exc:
+            raise ConfigError(
+                f"HTTP_HOST/HTTP_PORT: cannot listen on {self.http_host}:{self.http_port}: "
+                f"{exc.strerror or exc}"
+            ) from None
+
     def _serve(self) -> int:
-        server = None
-        if self.http_port:
-            try:
-                server = serve(self.http_host, self.http_port, self.health, self.metrics, self.web)
-            except OSError as exc:
-                raise ConfigError(
-                    f"HTTP_HOST/HTTP_PORT: cannot listen on {self.http_host}:{self.http_port}: "
-                    f"{exc.strerror or exc}"
-                ) from None
+        server = self._listen()
         scheduler = BackgroundScheduler(timezone=UTC)
         scheduler.add_job(
             self._cycle,
@@ -127,6 +139,8 @@ class Service:
         scheduler.add_listener(self._skipped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
         previous = self._install_signal_handlers()
         scheduler.start()
+        if self.socket is not None:
+            self.socket.start()
         self.health.ready = True
         log.info("service.started interval_seconds=%d", self.interval)
         try:
@@ -134,6 +148,8 @@ class Service:
         finally:
             log.info("service.stopping")
             self.health.ready = False
+            if self.socket is not None:
+                self.socket.stop()
             self._stop_scheduler(scheduler)
             if server is not None:
                 server.shutdown()

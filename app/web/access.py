@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from app.errors import ConfigError
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+SLACK_EVENTS_PATH = "/slack/events"  # signed by Slack (app.web.slackevents), not WEB_AUTH
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,7 +113,7 @@ def board_page() -> ResponseReturnValue:
         return export_records(records, STATUS_FIELDS, fmt, "registrations", plain_already=True)
     page = args.get("page", 1, type=int) or 1
     found = ui.reads.board(query, now, page, RECIPIENTS_PER_PAGE)
-    shown = board(found, now, ui.reads.stuck_after)
+    shown = board(found, now, ui.reads.stuck_after, ui.reads.acknowledgements())
     return render_template(
         "board.html", board=shown, query=query, args=args, per_page=RECIPIENTS_PER_PAGE
     )

@@ -19,6 +19,7 @@ from app.web.site import create_app
 
 if TYPE_CHECKING:
     from app.web.health import Health, Metrics
+    from app.web.slackevents import SlackEvents
     from app.web.ui import WebUI
 
 log = logging.getLogger(__name__)
@@ -134,10 +135,15 @@ class HttpServer:
 
 
 def serve(
-    host: str, port: int, health: Health, metrics: Metrics, ui: WebUI | None = None
+    host: str,
+    port: int,
+    health: Health,
+    metrics: Metrics,
+    ui: WebUI | None = None,
+    slack: SlackEvents | None = None,
 ) -> HttpServer:
     """Start the HTTP server in a daemon thread; OSError if the address is unusable."""
-    server = HttpServer(create_app(health, metrics, ui), host, port)
+    server = HttpServer(create_app(health, metrics, ui, slack), host, port)
     log.info(
         "http.listening host=%s port=%d web_ui=%s",
         host,

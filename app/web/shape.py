@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from app.core.ack import Acknowledgement, holds
+from app.domain import Key
+
 if TYPE_CHECKING:
     from app.db.boardreads import BoardPage
 
@@ -42,9 +45,15 @@ def stuck_for(row: Row, now: datetime, stuck_after: Mapping[str, timedelta]) -> 
     return allowed is not None and isinstance(since, datetime) and now - since > allowed
 
 
-def board(found: BoardPage, now: datetime, stuck_after: Mapping[str, timedelta]) -> Board:
+def board(
+    found: BoardPage,
+    now: datetime,
+    stuck_after: Mapping[str, timedelta],
+    taken: Mapping[Key, Acknowledgement] | None = None,
+) -> Board:
     """One page of the board from its reads: the page's registrations grouped by recipient
-    (in the order read), each with its days in status and whether it is stuck."""
+    (in the order read), each with its days in status, whether it is stuck, and who took it
+    (SPEC 12: an acknowledgement that holds now)."""
     by_client: dict[str, Recipient] = {}
     providers: dict[int, str] = {}
     for row in found.rows:
@@ -52,6 +61,7 @@ def board(found: BoardPage, now: datetime, stuck_after: Mapping[str, timedelta])
         days = (now - since).days if isinstance(since, datetime) else 0
         cell = {**row, "stuck": stuck_for(row, now, stuck_after), "days_in_status": days}
         client_id, provider_id = str(row["client_id"]), int(str(row["provider_id"]))
+        cell["taken"] = _taken((taken or {}).get((client_id, provider_id)), row, now)
         recipient = by_client.setdefault(client_id, Recipient(client_id, str(row["client_name"])))
         recipient.cells[provider_id] = cell
         providers[provider_id] = str(row["provider_name"])
@@ -64,6 +74,13 @@ def board(found: BoardPage, now: datetime, stuck_after: Mapping[str, timedelta])
         page=found.page,
         pages=max(1, -(-found.recipients // RECIPIENTS_PER_PAGE)),
     )
+
+
+def _taken(ack: Acknowledgement | None, row: Row, now: datetime) -> str | None:
+    since, present = row["status_since"], row.get("present", True) is not False
+    if ack is None or not isinstance(since, datetime) or not holds(ack, since, present, now):
+        return None
+    return ack.by + (f": {ack.note}" if ack.note else "")
 
 
 def time_in_status(events: Sequence[Row], now: datetime) -> list[Row]:

@@ -11,10 +11,11 @@ from flask import Flask, Response, request
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from app.web.access import OPEN_PATHS, Access
+from app.web.access import OPEN_PATHS, SLACK_EVENTS_PATH, Access
 
 if TYPE_CHECKING:
     from app.web.health import Health, Metrics
+    from app.web.slackevents import SlackEvents
     from app.web.ui import WebUI
 
 # No inline script nor style anywhere: the pages run no script at all, their CSS is a file.
@@ -30,10 +31,16 @@ _SECURITY_HEADERS = {
 }
 
 
-def create_app(health: Health, metrics: Metrics, ui: WebUI | None = None) -> Flask:
+def create_app(
+    health: Health, metrics: Metrics, ui: WebUI | None = None, slack: SlackEvents | None = None
+) -> Flask:
     app = Flask(__name__, static_folder="static" if ui else None)
-    app.config["MAX_CONTENT_LENGTH"] = 0  # GET only: no request carries a body
+    app.config["MAX_CONTENT_LENGTH"] = 0  # GET only: no request carries a body (but Slack's)
     _add_probes(app, health, metrics)
+    if slack is not None:  # SLACK_SIGNING_SECRET (SPEC 12): verified by signature, not WEB_AUTH
+        from app.web.slackevents import add_slack_events
+
+        add_slack_events(app, slack)
     if ui is not None:
         from app.web.figures import FiguresCache
         from app.web.pages import pages
@@ -77,7 +84,7 @@ def _add_probes(app: Flask, health: Health, metrics: Metrics) -> None:
 
 def _guard(access: Access) -> Callable[[], Response | None]:
     def guard() -> Response | None:
-        if request.path in OPEN_PATHS:
+        if request.path in OPEN_PATHS or request.path == SLACK_EVENTS_PATH:
             return None
         if not access.host_allowed(request.host):
             # Not our name: a page on another site re-pointed at us (DNS rebinding).

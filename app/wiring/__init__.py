@@ -98,6 +98,8 @@ def _slack_channels(settings: Settings, engine: Engine | None) -> list[Channel]:
     if settings.slack_webhook_enabled:
         url = _plain(settings.slack_webhook_url) or ""
         channels.append(SlackWebhookChannel(url=url, timeout=settings.slack_timeout_seconds))
+    for channel in channels:  # never a button that nothing answers (SPEC 12)
+        channel.buttons = settings.slack_interactive  # type: ignore[attr-defined]
     return channels
 
 

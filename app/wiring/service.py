@@ -67,9 +67,13 @@ def build_service(
     from app.db.webreads import WebReads
     from app.watch.service import Service
     from app.web.ui import web_ui
+    from app.wiring.interact import build_interactions, build_slack_events, build_socket_mode
 
     parts = (settings, app.engine, app.poller.channels, app.leader, app.poller)
+    handler = build_interactions(settings, app)
     return Service(
+        slack=build_slack_events(settings, handler),
+        socket=build_socket_mode(settings, handler),
         web=web_ui(settings, WebReads(app.engine, settings.stuck_after)),
         poller=app.poller,
         waits=app.waits,

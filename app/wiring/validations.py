@@ -52,6 +52,12 @@ def _apprise(settings: Settings) -> None:
     apprise_destinations(settings)
 
 
+def _slack_interactivity(settings: Settings) -> None:
+    secret = settings.slack_signing_secret
+    if secret is not None and secret.get_secret_value() and not settings.http_port:
+        raise ConfigError("SLACK_SIGNING_SECRET needs the HTTP server: set HTTP_PORT (not 0)")
+
+
 def _web_page(settings: Settings) -> None:
     if settings.web_ui:
         from app.web.ui import access_for
@@ -64,6 +70,7 @@ VALIDATIONS: tuple[Validation, ...] = (
     Validation("slack destinations", _slack),
     Validation("email destinations", _email),
     Validation("apprise destinations", _apprise),
+    Validation("slack interactivity", _slack_interactivity),
     Validation("flinks credentials", _flinks_credentials, flinks=True),
     Validation("flinks ca bundle", _flinks_ca_bundle, flinks=True),
 )

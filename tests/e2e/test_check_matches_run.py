@@ -27,6 +27,7 @@ EXAMPLES: dict[str, list[dict[str, str]]] = {
     ],
     "email destinations": [{"EMAIL_ROUTES": "country=US:us@example.com"}],
     "apprise destinations": [{"APPRISE_URLS": "nosuch://example.invalid/x"}],
+    "slack interactivity": [{"SLACK_SIGNING_SECRET": "0123456789abcdef", "HTTP_PORT": "0"}],
     "flinks credentials": [{"FLINKS_CLIENT_SECRET": ""}],
     "flinks ca bundle": [{"FLINKS_CA_BUNDLE": "/nonexistent/ca.pem"}],
 }

@@ -1,5 +1,5 @@
-"""A fake Slack: Web API (chat.postMessage, chat.update, pins.add, auth.test) and incoming
-webhooks on 127.0.0.1:0.
+"""A fake Slack: Web API (chat.postMessage, chat.update, pins.add, auth.test,
+apps.connections.open), incoming webhooks and clicks' response_urls on 127.0.0.1:0.
 
 It checks the bearer token and Slack's block limits like the real one, records every accepted
 message, and can be scripted to answer the next requests with 429s, errors, 500s or a dropped
@@ -49,6 +49,9 @@ class FakeSlack:
 
     def __init__(self, token: str = "xoxb-fake-token") -> None:  # noqa: S107 - a fake
         self.token = token
+        self.app_token = "xapp-1-fake-app-token"
+        self.socket_url = ""  # what apps.connections.open answers: a fake Socket Mode server
+        self.responses: list[tuple[str, dict[str, Any]]] = []  # POSTs to response_url
         self.received: list[Received] = []
         self.requests: list[str] = []  # every request path, in arrival order
         self.updates: list[Received] = []  # chat.update calls Slack accepted
@@ -73,6 +76,21 @@ class FakeSlack:
     @property
     def api_url(self) -> str:
         return f"{self.base_url}/api/"
+
+    def response_url(self, name: str = "1") -> str:
+        """A click's response_url: what is POSTed there is kept in `responses`."""
+        return f"{self.base_url}/response/{name}"
+
+    def wait_for_responses(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self.responses) >= count, timeout):
+                raise AssertionError(f"{len(self.responses)} responses, wanted {count}")
+            return [body for _, body in self.responses]
+
+    def _respond(self, path: str, payload: dict[str, Any]) -> None:
+        with self._cond:
+            self.responses.append((path, payload))
+            self._cond.notify_all()
 
     @property
     def webhook_url(self) -> str:
@@ -183,7 +201,10 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                     return
                 self._answer(scripted.status, scripted.body, scripted.headers)
                 return
-            if self.path.startswith("/webhook/"):
+            if self.path.startswith("/response/"):
+                fake._respond(self.path, payload)
+                self._answer(200, "ok")
+            elif self.path.startswith("/webhook/"):
                 self._webhook(payload)
             elif self.path.startswith("/api/"):
                 self._api(self.path.removeprefix("/api/").split("?")[0], payload)
@@ -191,7 +212,11 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 self._answer(404, "not_found")
 
         def _api(self, method: str, payload: dict[str, Any]) -> None:
-            if self.headers.get("Authorization") != f"Bearer {fake.token}":
+            if method == "apps.connections.open":
+                ok = self.headers.get("Authorization") == f"Bearer {fake.app_token}"
+                body = {"ok": True, "url": fake.socket_url} if ok else {"ok": False}
+                self._answer(200, body if ok else {**body, "error": "invalid_auth"})
+            elif self.headers.get("Authorization") != f"Bearer {fake.token}":
                 self._answer(200, {"ok": False, "error": "invalid_auth"})
             elif method == "auth.test":
                 body = {

@@ -96,8 +96,8 @@ def test_schema_is_current(engine: sa.Engine) -> None:
     assert not db.schema_is_current(engine)
 
 
-def test_head_revision_is_the_row_index_storage_one() -> None:
-    assert db.head_revision() == "0008"
+def test_head_revision_is_the_acknowledgements_one() -> None:
+    assert db.head_revision() == "0009"
 
 
 def test_0008_stores_the_row_index_uncompressed_on_postgresql(engine: sa.Engine) -> None:
@@ -107,7 +107,7 @@ def test_0008_stores_the_row_index_uncompressed_on_postgresql(engine: sa.Engine)
         "SELECT attstorage FROM pg_attribute "
         "WHERE attrelid = 'row_index'::regclass AND attname = 'entries'"
     )
-    db.migrate(engine)
+    db.migrate(engine, "0008")
     if engine.dialect.name != "postgresql":
         assert db.current_revision(engine) == "0008"
         return
@@ -219,3 +219,38 @@ def test_0006_adds_slack_boards_one_per_destination_and_keeps_0005(engine: sa.En
     assert "slack_boards" not in _tables(engine)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM digests")).scalar_one() == 1
+
+
+def test_0009_adds_acknowledgements_keeps_0008_events_and_drops_its_own_on_downgrade(
+    engine: sa.Engine,
+) -> None:
+    """Events of 0008 keep their rows (the new columns NULL); action_key is UNIQUE, NULLs
+    apart; a downgrade drops the acknowledged events it introduced."""
+    db.migrate(engine, "0008")
+    at = {"at": "2026-12-01 10:00:00"}
+    columns = (
+        "INSERT INTO registration_events (poll_id, event, client_id, client_name, provider_id,"
+        " provider_name, country, observed_at, requested_on"
+    )
+    added = sa.text(f"{columns}) VALUES (1, 'added', 'a', 'A', 1, 'B', 'CA', :at, :at)")
+    ack = sa.text(
+        f'{columns}, "by", action_key)'
+        " VALUES (1, 'acknowledged', 'a', 'A', 1, 'B', 'CA', :at, :at, 'Ana', 'k1')"
+    )
+    poll = "INSERT INTO poll_runs (started_at, finished_at, outcome) VALUES (:at, :at, 'ok')"
+    with engine.begin() as conn:
+        conn.execute(sa.text(poll), at)
+        conn.execute(added, at)
+        conn.execute(added, at)
+    db.migrate(engine)
+    new_columns = 'SELECT "by", note, until, action_key FROM registration_events'
+    with engine.begin() as conn:
+        conn.execute(ack, at)
+        rows = conn.execute(sa.text(f"{new_columns} WHERE event = 'added'")).all()
+        assert [tuple(row) for row in rows] == [(None, None, None, None)] * 2
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(ack, at)
+    db.downgrade(engine, "0008")
+    with engine.connect() as conn:
+        kinds = conn.execute(sa.text("SELECT event FROM registration_events")).scalars().all()
+    assert kinds == ["added", "added"]
