@@ -90,14 +90,11 @@ def _query(settings: Settings, args: argparse.Namespace, *, history: bool) -> in
     from app.wiring import build_read_engine
 
     event = getattr(args, "event", None)
-    if event is not None and event not in EVENT_KINDS:
-        print(
-            f"flinkswatch: --event: unknown event kind {event!r} (choose from"
-            f" {', '.join(EVENT_KINDS)})",
-            file=sys.stderr,
-        )
-        return EXIT_CONFIG
     try:
+        if event is not None and event not in EVENT_KINDS:
+            raise ValueError(
+                f"--event: unknown event kind {event!r} (choose from {', '.join(EVENT_KINDS)})"
+            )
         since = _since(getattr(args, "since", None))
     except ValueError as exc:
         print(f"flinkswatch: {exc}", file=sys.stderr)

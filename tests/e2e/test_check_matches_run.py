@@ -37,7 +37,7 @@ FIELD_EXAMPLES: list[dict[str, str]] = [
     {"DIGEST_SCHEDULE": "0 9 * *"},
     {"STUCK_AFTER": "PENDING_APPROVAL"},
     {"WEB_AUTH": "digest"},
-    {"WEBHOOK_URL": "http://127.0.0.1:9/hook", "WEBHOOK_SECRET": "short"},
+    {"WEBHOOK_SECRET": "short", "WEBHOOK_URL": "http://127.0.0.1:9/hook"},
 ]
 CASES = [
     pytest.param(validation.name, env, id=f"{validation.name}-{n}")
