@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
 
+# The bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): one can
+# make a name display as something else ("Trojan Source"), so they are treated as controls.
+BIDI_CONTROLS = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+_NO_BIDI = dict.fromkeys(map(ord, BIDI_CONTROLS))
+
+
+def without_bidi(text: str) -> str:
+    """`text` with its bidirectional controls taken out (the web page shows what is left)."""
+    return text.translate(_NO_BIDI)
+
 
 def one_line(error: BaseException | str, limit: int = 300) -> str:
     """The first non-blank line of an error, white space folded, cut to `limit` characters.

@@ -77,7 +77,7 @@ def current(engine: Engine, filters: Filters) -> list[dict[str, object]]:
 
 
 def history(engine: Engine, filters: Filters) -> list[dict[str, object]]:
-    """Events oldest first (newest last); see Filters for what each filter matches."""
+    """Events in the order recorded, oldest first; see Filters for what each filter matches."""
     e = tables.registration_events.c
     where = _common_filters(e, filters)
     if filters.status is not None:
@@ -89,7 +89,9 @@ def history(engine: Engine, filters: Filters) -> list[dict[str, object]]:
     stmt = (
         sa.select(e.id, *(e[n] for n in EVENT_FIELDS), e.details)
         .where(*where)
-        .order_by(e.observed_at, e.id)
+        # In the order recorded: after the clock was set back, a later move carries an
+        # earlier time, and ordering by time would put it before the move it followed.
+        .order_by(e.id)
     )
     with reading(engine) as conn:
         rows = conn.execute(stmt).all()
