@@ -1,0 +1,79 @@
+"""Clock jumps (issue 22 item 9), with an injected clock and a real database: reminders recorded
+while the clock ran 30 days ahead silence nothing once it is back; a clock set back keeps the
+history in the order it was recorded, and no duration shows negative on the board, the
+timeline or the report."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, timedelta
+
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from app.cli.report import as_table
+from app.db import queries
+from app.db.reports import load_report
+from app.db.webreads import WebReads
+from app.web.access import Access
+from app.web.health import Health, Metrics
+from app.web.site import create_app
+from app.web.ui import WebUI
+from tests.builders import FakeClock
+from tests.integration.test_poll import T0, FakeChannel, FakeSource, row
+from tests.integration.test_stuck_reminders import LIMITS, poller, stuck_sent
+
+AHEAD = timedelta(days=30)
+
+
+def test_reminders_recorded_while_the_clock_ran_ahead_silence_nothing(engine: sa.Engine) -> None:
+    source, channel, clock = FakeSource([row("a", 1)]), FakeChannel(), FakeClock(T0)
+    watch = poller(engine, source, channel, clock)
+    watch.poll_once()  # baseline at T0
+    clock.now = T0 + timedelta(seconds=4)
+    watch.poll_once()  # stuck past 3 s: the first reminder
+    clock.now = T0 + AHEAD
+    watch.poll_once()  # the clock 30 days ahead: a reminder dated then
+    assert len(stuck_sent(channel)) == 2
+    seconds_with_a_reminder = []
+    for second in range(10, 21):  # the clock back; REPEAT is 5 s after the one at 4 s
+        clock.now = T0 + timedelta(seconds=second)
+        before = len(stuck_sent(channel))
+        watch.poll_once()
+        if len(stuck_sent(channel)) > before:
+            seconds_with_a_reminder.append(second)
+    assert seconds_with_a_reminder == [10, 15, 20]
+
+
+def test_a_clock_set_back_keeps_the_order_and_no_duration_is_negative(engine: sa.Engine) -> None:
+    source, channel, clock = FakeSource([row("a", 1)]), FakeChannel(), FakeClock(T0)
+    watch = poller(engine, source, channel, clock)
+    watch.poll_once()  # baseline: PENDING_APPROVAL at T0
+    clock.now = T0 + AHEAD
+    source.rows[0] = row("a", 1, "PENDING_ACTIVATION")
+    watch.poll_once()  # a move while the clock is 30 days ahead
+    clock.now = T0 + timedelta(days=1)  # the clock comes back
+    web = _web(engine, clock)
+    board = web.get("/").get_data(as_text=True)
+    assert re.search(r"PENDING_ACTIVATION<br><small>0 d", board), board
+    assert not re.search(r"-\d+ d", board)
+
+    source.rows[0] = row("a", 1, "ACTIVE")
+    watch.poll_once()  # the next move, dated before the one it follows
+    moves = queries.history(engine, queries.Filters(client_id="a"))
+    assert [e["to_status"] for e in moves] == ["PENDING_APPROVAL", "PENDING_ACTIVATION", "ACTIVE"]
+    timeline = web.get("/r/a/1").get_data(as_text=True)
+    assert not re.search(r"-\d+ (d|h|min)", timeline), timeline
+    assert "0 h 0 min" in timeline  # the stretch in PENDING_ACTIVATION: 0, not -30 d
+
+    report = load_report(engine, clock(), LIMITS)
+    spans = [s for p in report.providers for s in (p.to_active, *p.in_status.values())]
+    assert all(t >= timedelta(0) for s in spans for t in (s.median, s.p90) if t is not None)
+    table = as_table(report, LIMITS, UTC)
+    assert not re.search(r"(?<![\d-])-\d", table), table
+
+
+def _web(engine: sa.Engine, clock: FakeClock) -> FlaskClient:
+    health = Health(interval=60)
+    ui = WebUI(WebReads(engine, LIMITS), Access(mode="none"), clock=clock)
+    return create_app(health, Metrics(health), ui).test_client()
