@@ -103,7 +103,9 @@ def _common_filters(cols: Any, filters: Filters) -> list[sa.ColumnElement[bool]]
     if filters.client_id is not None:
         where.append(cols.client_id == filters.client_id)
     if filters.provider_id is not None:
-        where.append(cols.provider_id == filters.provider_id)
+        # No BIGINT holds one out of range: none matches (binding it raises OverflowError).
+        fits = -(2**63) <= filters.provider_id < 2**63
+        where.append(cols.provider_id == filters.provider_id if fits else sa.false())
     if filters.provider is not None:
         # lower() on both sides, so the database folds the input exactly as it folds the column.
         where.append(sa.func.lower(cols.provider_name) == sa.func.lower(filters.provider))
