@@ -12,6 +12,7 @@ import pytest
 
 from app.db import engine as db
 from app.db.backup import backup_sqlite
+from app.db.leader import FileGuard
 
 
 def mode(path: Path) -> int:
@@ -65,3 +66,12 @@ def test_an_existing_database_keeps_its_mode(tmp_path: Path) -> None:
     finally:
         engine.dispose()
     assert mode(path) == 0o640
+
+
+def test_the_lock_taken_first_makes_the_folder_private(tmp_path: Path, umask: int) -> None:
+    guard = FileGuard(tmp_path / "data" / "flinkswatch.db")
+    guard.acquire()  # `run` may lock before the engine creates anything
+    try:
+        assert mode(tmp_path / "data") == 0o700
+    finally:
+        guard.release()
