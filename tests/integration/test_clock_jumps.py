@@ -65,6 +65,9 @@ def test_a_clock_set_back_keeps_the_order_and_no_duration_is_negative(engine: sa
     timeline = web.get("/r/a/1").get_data(as_text=True)
     assert not re.search(r"-\d+ (d|h|min)", timeline), timeline
     assert "0 h 0 min" in timeline  # the stretch in PENDING_ACTIVATION: 0, not -30 d
+    recent = web.get("/activity").get_data(as_text=True).split("Recent events", 1)[1]
+    to_statuses = re.findall(r"→ <span class=\"st [a-z-]+\">([A-Z_]+)<", recent)
+    assert to_statuses == ["ACTIVE", "PENDING_ACTIVATION"]  # newest recorded first
 
     report = load_report(engine, clock(), LIMITS)
     spans = [s for p in report.providers for s in (p.to_active, *p.in_status.values())]
