@@ -89,7 +89,8 @@ def timeline_path(client_id: object, provider_id: object) -> str:
     client = str(client_id)
     if client in _DOTS:
         return "?" + urlencode({"client_id": client, "provider_id": str(provider_id)})
-    return f"{quote(client, safe='')}/{quote(str(provider_id), safe='')}"
+    number = provider_id if isinstance(provider_id, int) else quote(str(provider_id), safe="")
+    return f"{quote(client, safe='')}/{number}"
 
 
 def segment(value: object) -> str:
