@@ -1,20 +1,25 @@
-"""Clock jumps (issue 22 item 9), with an injected clock and a real database: reminders recorded
-while the clock ran 30 days ahead silence nothing once it is back; a clock set back keeps the
-history in the order it was recorded, and no duration shows negative on the board, the
-timeline or the report."""
+"""Clock jumps (issue 22 item 9), with an injected clock and a real database: what was recorded
+while the clock ran 30 days ahead (stuck reminders, a channel's Retry-After wait, a digest)
+holds nothing back once it is back; a clock set back keeps the history in the order it was
+recorded, and no duration shows negative on the board, the timeline or the report."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from app.cli.report import as_table
+from app.config.schedule import cron_trigger
 from app.db import queries
+from app.db.digests import DigestTable
 from app.db.reports import load_report
+from app.db.tables import digests, poll_runs
 from app.db.webreads import WebReads
+from app.delivery import DeliveryFailure
+from app.watch.digestwatch import FIRST_PERIOD, DigestWatch
 from app.web.access import Access
 from app.web.health import Health, Metrics
 from app.web.site import create_app
@@ -80,3 +85,46 @@ def _web(engine: sa.Engine, clock: FakeClock) -> FlaskClient:
     health = Health(interval=60)
     ui = WebUI(WebReads(engine, LIMITS), Access(mode="none"), clock=clock)
     return create_app(health, Metrics(health), ui).test_client()
+
+
+def test_a_channel_wait_asked_while_the_clock_ran_ahead_holds_nothing(engine: sa.Engine) -> None:
+    source, channel, clock = FakeSource([row("a", 1)]), FakeChannel(), FakeClock(T0)
+    watch = poller(engine, source, channel, clock)
+    watch.poll_once()  # baseline
+    clock.now = T0 + AHEAD
+    source.rows[0] = row("a", 1, "PENDING_ACTIVATION")
+    channel.down = DeliveryFailure("ratelimited", permanent=False, retry_after=60)
+    watch.poll_once()  # the move; Slack asks to wait 60 s, 30 days ahead
+    channel.down = None
+    clock.now = T0 + AHEAD + timedelta(seconds=30)
+    watch.poll_once()
+    assert not moved_sent(channel)  # a real wait still holds
+    clock.now = T0 + timedelta(hours=1)  # the clock back
+    watch.poll_once()
+    assert moved_sent(channel) == ["status_changed:a/1"]
+
+
+def moved_sent(channel: FakeChannel) -> list[str]:
+    return [x for message in channel.sent for x in message if x.startswith("status_changed")]
+
+
+def test_a_digest_recorded_while_the_clock_ran_ahead_stands_for_no_fire(engine: sa.Engine) -> None:
+    monday = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    ahead = monday + 4 * timedelta(weeks=1)
+    with engine.begin() as conn:
+        at = monday - 60 * timedelta(days=1)
+        conn.execute(poll_runs.insert().values(started_at=at, finished_at=at, outcome="ok"))
+        conn.execute(
+            digests.insert().values(
+                period_start=ahead - timedelta(weeks=1),
+                period_end=ahead,
+                fire_at=ahead,
+                content="{}",
+                created_at=ahead,
+            )
+        )
+    trigger = cron_trigger("0 9 * * MON", UTC)
+    watch = DigestWatch(DigestTable(engine), ["slack"], UTC, trigger)
+    now = monday + timedelta(hours=1)
+    assert watch.due(now) == monday  # owed, though a digest "of" 4 weeks later exists
+    assert watch.compute(now).start == now - FIRST_PERIOD
