@@ -76,8 +76,8 @@ def add(engine: sa.Engine, client_id: str, name: str, provider_id: int) -> None:
 
 
 @pytest.fixture
-def engine(sqlite_url: str) -> Iterator[sa.Engine]:
-    engine = db.make_engine(sqlite_url)
+def engine(db_url: str) -> Iterator[sa.Engine]:
+    engine = db.make_engine(db_url)
     db.migrate(engine)
     seed(engine)
     for client_id, names in NAMES.items():
@@ -172,6 +172,8 @@ def test_the_providers_page_and_activity_refuse_with_the_reason(web: FlaskClient
         ("/r/?client_id=alpha", 400),
         (f"/r/?client_id=alpha&provider_id={HUGE_INT}", 400),
         ("/r/?client_id=alpha&provider_id=2000", 200),
+        ("/?q=%FF%FE%ZZ", 200),  # not UTF-8, not percent-encoding: searched as read
+        ("/r/%FF/2000", 404),
         ("/static/%00", 404),
         ("/static/..%2F..%2Fsite.py", 404),
     ],
