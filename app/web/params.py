@@ -19,8 +19,10 @@ _DOTS = ("", ".", "..")  # path segments a browser would resolve away: sent as a
 
 
 def refuse(name: str, reason: str) -> NoReturn:
-    """400, `name: reason` as one line of text (nothing is logged: it is the client's error)."""
-    abort(Response(f"{name}: {reason}\n", 400, content_type="text/plain; charset=utf-8"))
+    """400, `name: reason` as one line of text (nothing is logged: it is the client's error);
+    the name as sent, cut to 40 characters, anything unprintable in it shown as `?`."""
+    label = "".join(c if c.isprintable() else "?" for c in name[:40]) or "query"
+    abort(Response(f"{label}: {reason}\n", 400, content_type="text/plain; charset=utf-8"))
 
 
 def check_request() -> None:
@@ -31,7 +33,7 @@ def check_request() -> None:
     if len(args) > MAX_PARAMETERS:
         refuse("query", f"at most {MAX_PARAMETERS} parameters")
     for name, value in args.items(multi=True):
-        _check_text(name[:40] or "query", name, TEXT_LIMIT)
+        _check_text(name, name, TEXT_LIMIT)
         _check_text(name, value, TEXT_LIMIT)
     for name, value in (request.view_args or {}).items():
         if isinstance(value, str):

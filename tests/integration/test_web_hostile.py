@@ -141,6 +141,7 @@ def test_hostile_query_values_are_refused_in_one_line_never_a_500(
         ("stuck=yes", "stuck"),
         ("format=xml", "format"),
         (f"{'k' * 300}=1", "k" * 40),
+        ("a%0Ab%00=1", "a?b?"),  # the name shown on one line
         ("&".join(f"p{i}=1" for i in range(60)), "query"),
     ],
 )
