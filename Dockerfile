@@ -38,7 +38,8 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     && useradd --system --uid 10001 --gid 10001 --home-dir /data --no-create-home \
        --shell /usr/sbin/nologin flinkswatch \
     && mkdir -p /data /app \
-    && chown 10001:10001 /data
+    && chown 10001:10001 /data \
+    && chmod 0700 /data
 
 # Settings come from the environment only (secrets too, or as <NAME>_FILE=/run/secrets/...).
 # HTTP_HOST=0.0.0.0 so the probes and Prometheus can reach /healthz, /readyz and /metrics.

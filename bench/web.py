@@ -19,6 +19,7 @@ from app.db.webreads import WebReads
 from app.web.access import Access
 from app.web.figures import FiguresCache
 from app.web.health import Health, Metrics
+from app.web.params import timeline_path
 from app.web.site import create_app
 from app.web.ui import WebUI
 from app.wiring import App, build_app
@@ -127,7 +128,7 @@ def measure_pages(
         if path is None:
             if key is None:
                 continue
-            path = f"/r/{key['client_id']}/{key['provider_id']}"
+            path = "/r/" + timeline_path(key["client_id"], key["provider_id"])  # as linked
         figure = WebFigure(rows, backend, name, path)
         figure.first, size = _get(client, path)
         for _ in range(repeat):

@@ -144,7 +144,9 @@ def cmd_deliveries(settings: Settings, args: argparse.Namespace) -> int:
 
     engine = build_read_engine(settings)
     try:
-        rows = Outbox(engine).list_deliveries(args.status, args.channel, max(1, args.limit))
+        rows = Outbox(engine).list_deliveries(
+            args.status, args.channel, min(max(1, args.limit), 10**6)
+        )
     finally:
         engine.dispose()
     print(output.render(rows, DELIVERY_COLUMNS, args.format))

@@ -59,7 +59,8 @@ def on_failure(
         return notice
     if not policy.repeat or state.announced_at is None:
         return None
-    if now - state.announced_at < policy.repeat:
+    # One announced later than now (the clock ran ahead then) holds back no repeat.
+    if state.announced_at <= now < state.announced_at + policy.repeat:
         return None
     return replace(notice, since=state.announced.since or since, repeat=True)
 

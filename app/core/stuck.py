@@ -31,14 +31,17 @@ def reminders_due(
     repeat: timedelta,
 ) -> list[Event]:
     """The `stuck` events due at `now`, longest-stuck first. A reminder from before the
-    registration entered its current status does not count: that was another stay."""
+    registration entered its current status does not count: that was another stay; nor does
+    one later than `now` (the clock was ahead when it was sent)."""
     given = [c for c in candidates if not active(c.acknowledgement, c.stored, now)]
     last = {c.stored.key: c.reminded_at for c in given}
     due = []
     stuck = stuck_now([c.stored for c in given], now, stuck_after)
     for item in stuck:
         reminded = last.get(item.state.key)
-        if reminded is not None and reminded >= item.state.status_since and now - reminded < repeat:
+        # A reminder "later than now" was recorded while the clock ran ahead: it suppresses
+        # nothing, or a clock 30 days fast would silence the reminders for 30 days.
+        if reminded is not None and item.state.status_since <= reminded <= now < reminded + repeat:
             continue
         due.append(_event(item.state, now))
     return due

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from app.config.types import ENCODE_HINT, psycopg_url
 from app.core.text import one_line
+from app.db.private import private_file
 from app.errors import DatabaseError, NoDatabase
 
 SCHEMA_TABLES = ("alembic_version", "registrations", "registration_events")
@@ -73,6 +74,7 @@ def backup_sqlite(source: Path, target: Path) -> Backup:
         with closing(sqlite3.connect(f"{source.as_uri()}?mode=rw", uri=True)) as src:
             src.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
             revision = _schema_revision(src, source)
+            private_file(partial)  # 0600 whatever the umask: the copy holds every name
             with closing(sqlite3.connect(partial)) as dst:
                 src.backup(dst)  # every page in one step: one read snapshot of the source
                 dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file

@@ -38,12 +38,15 @@ class DigestTable:
         self._engine = engine
         self._fence = fence or (lambda _conn: None)
 
-    def last(self) -> LastDigests:
+    def last(self, now: datetime) -> LastDigests:
+        """As of `now`: a digest recorded while the clock ran ahead (its times later than
+        now) neither starts the next period nor stands for a scheduled time already served."""
         d, p = digests.c, poll_runs.c
         with reading(self._engine) as conn:
-            end, fire = conn.execute(
-                sa.select(sa.func.max(d.period_end), sa.func.max(d.fire_at))
-            ).one()
+            end = conn.execute(
+                sa.select(sa.func.max(d.period_end)).where(d.period_end <= now)
+            ).scalar()
+            fire = conn.execute(sa.select(sa.func.max(d.fire_at)).where(d.fire_at <= now)).scalar()
             first = conn.execute(sa.select(sa.func.min(p.started_at))).scalar()
         return LastDigests(end, fire, first)
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from app.config.types import ENCODE_HINT, psycopg_url
 from app.core.redact import Redactor
 from app.core.text import one_line
+from app.db.private import private_database
 from app.db.revision import HEAD_REVISION
 from app.errors import DatabaseError as DatabaseError
 from app.errors import DatabaseVanished
@@ -67,13 +68,7 @@ def _sqlite_engine(url: sa.URL, *, create: bool) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
         if not create and not Path(database).expanduser().is_file():
             raise NoDatabase(Path(database).expanduser().absolute())
-        folder = Path(database).expanduser().parent
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise DatabaseError(
-                f"cannot create the database directory {folder}: {exc.strerror or exc}"
-            ) from None
+        private_database(Path(database).expanduser())  # 0600 in a 0700 folder it makes
     engine = sa.create_engine(url)
     sa.event.listen(engine, "connect", _sqlite_on_connect)
     sa.event.listen(engine, "begin", _sqlite_on_begin)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
 from app.db.engine import DatabaseError, database_error, safe_url
+from app.db.private import private_folder
 from app.domain import Interrupted
 from app.errors import LockHeld as LockHeld
 
@@ -230,7 +231,7 @@ class FileGuard(Leadership):
 
 def _flock(path: Path) -> IO[str]:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)  # 0700 if made here, as the database's (app/db/private.py)
         handle = path.open("a+", encoding="utf-8")
     except OSError as exc:
         raise DatabaseError(f"cannot open the lock file {path}: {exc.strerror or exc}") from None

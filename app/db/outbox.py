@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,10 +22,22 @@ from app.domain import BaselineSummary, Event, EventKind, RemovalsHeld
 
 _MAX_ERROR_CHARS = 500
 _NO_HOLD = 2**62  # larger than any delivery id
+# No service asks for a longer wait (Slack's Retry-After is capped at an hour): a next try
+# further ahead was set while the clock ran ahead, and holds nothing once it is back.
+MAX_WAIT = timedelta(days=1)
 # The columns of registration_events named as the Event fields.
 EVENT_FIELDS = tuple(
     f.name for f in fields(Event) if f.name not in ("previous_status_since", "changes")
 )
+
+
+def _due(now: datetime) -> sa.ColumnElement[bool]:
+    d = deliveries.c
+    return sa.or_(
+        d.next_attempt_at.is_(None),
+        d.next_attempt_at <= now,
+        d.next_attempt_at > now + MAX_WAIT,  # asked while the clock ran ahead: no wait now
+    )
 
 
 class Outbox:
@@ -60,7 +72,7 @@ class Outbox:
             .where(
                 d.channel == channel,
                 d.status == DeliveryStatus.PENDING.value,
-                sa.or_(d.next_attempt_at.is_(None), d.next_attempt_at <= now),
+                _due(now),
                 # A channel told to wait (429 Retry-After) waits as a whole: nothing recorded
                 # after the held delivery overtakes it, whatever poll it came from.
                 d.id < sa.func.coalesce(self._held_from(channel, now), _NO_HOLD),
@@ -92,6 +104,7 @@ class Outbox:
                 d.channel == channel,
                 d.status == DeliveryStatus.PENDING.value,
                 d.next_attempt_at > now,
+                d.next_attempt_at <= now + MAX_WAIT,
             )
             .scalar_subquery()
         )

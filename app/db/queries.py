@@ -77,7 +77,7 @@ def current(engine: Engine, filters: Filters) -> list[dict[str, object]]:
 
 
 def history(engine: Engine, filters: Filters) -> list[dict[str, object]]:
-    """Events oldest first (newest last); see Filters for what each filter matches."""
+    """Events in the order recorded, oldest first; see Filters for what each filter matches."""
     e = tables.registration_events.c
     where = _common_filters(e, filters)
     if filters.status is not None:
@@ -89,7 +89,9 @@ def history(engine: Engine, filters: Filters) -> list[dict[str, object]]:
     stmt = (
         sa.select(e.id, *(e[n] for n in EVENT_FIELDS), e.details)
         .where(*where)
-        .order_by(e.observed_at, e.id)
+        # In the order recorded: after the clock was set back, a later move carries an
+        # earlier time, and ordering by time would put it before the move it followed.
+        .order_by(e.id)
     )
     with reading(engine) as conn:
         rows = conn.execute(stmt).all()
@@ -101,7 +103,9 @@ def _common_filters(cols: Any, filters: Filters) -> list[sa.ColumnElement[bool]]
     if filters.client_id is not None:
         where.append(cols.client_id == filters.client_id)
     if filters.provider_id is not None:
-        where.append(cols.provider_id == filters.provider_id)
+        # No BIGINT holds one out of range: none matches (binding it raises OverflowError).
+        fits = -(2**63) <= filters.provider_id < 2**63
+        where.append(cols.provider_id == filters.provider_id if fits else sa.false())
     if filters.provider is not None:
         # lower() on both sides, so the database folds the input exactly as it folds the column.
         where.append(sa.func.lower(cols.provider_name) == sa.func.lower(filters.provider))

@@ -41,6 +41,7 @@ def candidates(
                 s.reminded_at.is_(None),
                 s.reminded_at < r.status_since,
                 s.reminded_at <= now - repeat,
+                s.reminded_at > now,  # recorded while the clock ran ahead (core/stuck.py)
             ),
         )
     )

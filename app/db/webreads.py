@@ -112,7 +112,7 @@ class WebReads:
                 e.from_status,
                 e.to_status,
             )
-            .order_by(e.observed_at.desc(), e.id.desc())
+            .order_by(e.id.desc())  # newest recorded first, whatever the clock said then
             .limit(limit)
         )
         return self._rows(stmt)

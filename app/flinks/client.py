@@ -50,6 +50,7 @@ __all__ = [
 ]
 
 DEFAULT_EXPIRES_IN = 299  # the only lifetime Flinks documents
+MAX_EXPIRES_IN = 86_400  # a longer one is not believed: renewing early costs one request
 RENEW_MARGIN = 30.0  # renew when less than max(this, 20 % of the lifetime) remains
 _RENEWABLE = frozenset({400, 401, 403})  # Flinks reports an expired token with any of these
 
@@ -260,7 +261,8 @@ class FlinksClient:
 
 def _read_token(response: httpx.Response) -> tuple[str, int]:
     try:
-        data = response.json()
+        # A number too long to be a lifetime is read as absent, not as json's ValueError.
+        data = response.json(parse_int=_lifetime_or_none)
     except ValueError:
         data = None
     if not isinstance(data, dict):
@@ -269,10 +271,12 @@ def _read_token(response: httpx.Response) -> tuple[str, int]:
     if not isinstance(token, str) or not token:
         raise FlinksBadAnswer("Flinks token answer has no access_token")
     expires_in = data.get("expires_in")
-    if isinstance(expires_in, str) and expires_in.isdigit():
-        expires_in = int(expires_in)
-    if not isinstance(expires_in, int) or isinstance(expires_in, bool) or expires_in <= 0:
-        expires_in = DEFAULT_EXPIRES_IN
+    if isinstance(expires_in, str):
+        expires_in = _lifetime_or_none(expires_in.strip())
+    if not isinstance(expires_in, int) or isinstance(expires_in, bool):
+        expires_in = None
+    if expires_in is None or not 0 < expires_in <= MAX_EXPIRES_IN:
+        expires_in = DEFAULT_EXPIRES_IN  # absent, or no lifetime we could believe
     return token, expires_in
 
 
@@ -284,3 +288,11 @@ def _unpooled(verify: str | bool) -> httpx.Client:
         follow_redirects=False,
         limits=httpx.Limits(max_keepalive_connections=0),
     )
+
+
+def _lifetime_or_none(text: str) -> int | None:
+    """ASCII digits, at most 12 of them, as an int; anything else None ("²" is a digit to
+    str.isdigit but not to int(); 5,000 digits exceed int()'s limit)."""
+    if text.isascii() and text.isdigit() and len(text) <= 12:
+        return int(text)
+    return None

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from app.core.text import BIDI_CONTROLS
 from app.domain import (
     BaselineSummary,
     Direction,
@@ -34,8 +35,7 @@ SUBJECT_NAME_LIMIT = 60
 THREADED_MAX_REGISTRATIONS = 5
 
 Escape = Callable[..., str]
-# Bidirectional overrides can make a name display as something else: treat them as controls.
-_BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+_BIDI = BIDI_CONTROLS  # an override can make a name display as something else
 
 
 @dataclass(frozen=True, slots=True)

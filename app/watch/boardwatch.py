@@ -70,7 +70,9 @@ class BoardWatch:
     def _refresh(self, poster: BoardPoster, board: Board, report: DeliveryReport | None) -> None:
         now = self.clock()
         tried = {t.channel: t for t in report.channels} if report is not None else {}
-        if now < self._not_before.get(poster.name, now) or _failed(tried.get(poster.name)):
+        # A wait longer than REFRESH was asked while the clock ran ahead: it holds nothing.
+        waiting = now < self._not_before.get(poster.name, now) <= now + REFRESH
+        if waiting or _failed(tried.get(poster.name)):
             log.info("board.deferred channel=%s", poster.name)  # Retry-After, or Slack failing
             return
         try:
@@ -128,4 +130,5 @@ def _failed(tried: ChannelTry | None) -> bool:
 
 
 def _stale(ref: BoardRef, now: datetime) -> bool:
-    return ref.updated_at is None or now - ref.updated_at >= REFRESH
+    # Updated "later than now": the clock ran ahead then; stale, or it would wait for it.
+    return ref.updated_at is None or not ref.updated_at <= now < ref.updated_at + REFRESH

@@ -22,7 +22,7 @@ log = logging.getLogger("app.digest")
 class DigestStore(Protocol):
     """app.db.digests.DigestTable."""
 
-    def last(self) -> LastDigests: ...
+    def last(self, now: datetime) -> LastDigests: ...
     def inputs(self, start: datetime, end: datetime) -> DigestInputs: ...
     def record(
         self, content: DigestContent, fire_at: datetime | None, channels: Sequence[str]
@@ -40,7 +40,7 @@ class DigestWatch:
     def compute(self, now: datetime, since: datetime | None = None) -> DigestContent:
         """The digest up to `now`: since `since`, else the end of the previous digest, else
         FIRST_PERIOD (a week) back."""
-        start = since or self.store.last().period_end or now - FIRST_PERIOD
+        start = since or self.store.last(now).period_end or now - FIRST_PERIOD
         return build_digest(self.store.inputs(start, now), start, now, str(self.zone))
 
     def due(self, now: datetime) -> datetime | None:
@@ -50,7 +50,7 @@ class DigestWatch:
         fire = latest_fire(self.trigger, now)
         if fire is None:
             return None
-        last = self.store.last()
+        last = self.store.last(now)
         if last.first_poll_at is None or fire < last.first_poll_at:
             return None  # the watcher was not running yet: nothing was missed
         if last.fire_at is not None and fire <= last.fire_at:

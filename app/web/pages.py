@@ -7,17 +7,22 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, current_app, render_template, request
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
+from app.core.text import without_bidi
 from app.db.boardreads import BoardFilter
 from app.db.queries import STATUS_COLUMNS, Filters
-from app.web import charts
+from app.web import charts, params
 from app.web.export import FORMATS, export, export_records
 from app.web.figures import FiguresCache
 from app.web.shape import RECIPIENTS_PER_PAGE, board, time_in_status
 from app.web.ui import WebUI
 
 pages = Blueprint("pages", __name__, template_folder="templates")
+pages.before_request(params.check_request)
+pages.add_app_template_filter(params.timeline_path, "timeline")
+pages.add_app_template_filter(params.segment, "segment")
 
 # The fields of `flinkswatch status --format json` (app/db/queries.current), in its order.
 STATUS_FIELDS = STATUS_COLUMNS
@@ -73,10 +78,19 @@ def _ui() -> WebUI:
 
 
 def _format() -> str | None:
-    fmt = request.args.get("format", "")
-    if fmt and fmt not in FORMATS:
-        abort(400)
-    return fmt or None
+    return params.choice("format", FORMATS) or None
+
+
+@pages.record_once
+def _no_bidi_controls(state: BlueprintSetupState) -> None:
+    """Every value a template shows loses its bidirectional controls (U+202E...), as Slack
+    and email lose them: an override could make a name read as another."""
+    state.app.jinja_env.finalize = _finalize
+
+
+def _finalize(value: object) -> object:
+    # str.translate of a Markup (a macro's output, already escaped) is still a Markup.
+    return without_bidi(value) if isinstance(value, str) else value
 
 
 @pages.app_template_filter("when")
@@ -91,6 +105,7 @@ def _when(value: object) -> str:
 def _span(value: object) -> str:
     if not isinstance(value, timedelta):
         return "-"
+    value = max(value, timedelta(0))  # a clock set back never shows a negative time
     days, hours = value.days, value.seconds // 3600
     return f"{days} d {hours} h" if days else f"{hours} h {value.seconds // 60 % 60} min"
 
@@ -100,18 +115,18 @@ def board_page() -> ResponseReturnValue:
     """One page of recipients; the export has every registration the filters keep, streamed."""
     ui, args = _ui(), request.args
     query = BoardFilter(
-        status=args.get("status", "").strip(),
-        country=args.get("country", "").strip(),
-        provider=args.get("provider", "").strip(),
-        client=args.get("client", "").strip(),
-        stuck=args.get("stuck") == "1",
-        q=args.get("q", "").strip(),
+        status=params.text("status"),
+        country=params.text("country"),
+        provider=params.text("provider"),
+        client=params.text("client"),
+        stuck=params.flag("stuck"),
+        q=params.text("q"),
     )
+    page = params.page()
     now = ui.clock()
     if fmt := _format():
         records = ui.reads.board_export(query, now)
         return export_records(records, STATUS_FIELDS, fmt, "registrations", plain_already=True)
-    page = args.get("page", 1, type=int) or 1
     found = ui.reads.board(query, now, page, RECIPIENTS_PER_PAGE)
     shown = board(found, now, ui.reads.stuck_after, ui.reads.acknowledgements())
     return render_template(
@@ -119,9 +134,25 @@ def board_page() -> ResponseReturnValue:
     )
 
 
-# path: a client_id may hold a slash (Flinks does not promise otherwise); the id ends it.
+# path: a client_id may hold a slash (Flinks does not promise otherwise), sent as %2F; the id
+# ends it. One a browser would resolve away (`..`) comes as /r/?client_id=..&provider_id=N.
 @pages.get("/r/<path:client_id>/<int:provider_id>")
 def timeline_page(client_id: str, provider_id: int) -> ResponseReturnValue:
+    return _timeline(client_id, params.provider_id(provider_id))
+
+
+@pages.get("/r/")
+def timeline_by_query() -> ResponseReturnValue:
+    client_id = request.args.get("client_id", "")
+    if len(client_id) > params.CLIENT_ID_LIMIT:
+        params.refuse("client_id", f"at most {params.CLIENT_ID_LIMIT} characters")
+    number = request.args.get("provider_id", "")
+    if not (number.isascii() and number.isdigit()) or len(number) > 19:
+        params.refuse("provider_id", "a whole number")
+    return _timeline(client_id, params.provider_id(int(number)))
+
+
+def _timeline(client_id: str, provider_id: int) -> ResponseReturnValue:
     ui = _ui()
     key = (client_id, provider_id)
     events = ui.reads.events(key)
@@ -154,7 +185,7 @@ def providers_page() -> ResponseReturnValue:
         return export(rows, (*PROVIDER_FIELDS, *mark), fmt, "providers")
     every = figures.providers
     pages_count = max(1, -(-len(every) // PROVIDERS_PER_PAGE))
-    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages_count)
+    page = min(params.page(), pages_count)
     start = (page - 1) * PROVIDERS_PER_PAGE
     return render_template(
         "providers.html",
@@ -180,9 +211,7 @@ def activity_page() -> ResponseReturnValue:
     }
     if fmt := _format():
         # One export per list: ?format=csv&list=polls (the events by default).
-        name = request.args.get("list", "events")
-        if name not in lists:
-            abort(400)
+        name = params.choice("list", tuple(lists), default="events")
         rows, columns = lists[name]
         return export(rows, columns, fmt, name)
     return render_template("activity.html", **{k: rows for k, (rows, _) in lists.items()})

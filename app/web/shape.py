@@ -24,8 +24,12 @@ RECIPIENTS_PER_PAGE = 25  # at 50 providers each, 1,250 cells: the page stays we
 @dataclass
 class Recipient:
     client_id: str
-    client_name: str
+    names: list[str]  # every client_name its registrations carry, in the order read
     cells: dict[int, Row] = field(default_factory=dict)  # provider_id -> its row
+
+    @property
+    def client_name(self) -> str:
+        return " / ".join(self.names)
 
 
 @dataclass
@@ -58,11 +62,14 @@ def board(
     providers: dict[int, str] = {}
     for row in found.rows:
         since = row["status_since"]
-        days = (now - since).days if isinstance(since, datetime) else 0
+        # A status_since later than now (recorded while the clock ran ahead) is 0 days, not -30.
+        days = max(0, (now - since).days) if isinstance(since, datetime) else 0
         cell = {**row, "stuck": stuck_for(row, now, stuck_after), "days_in_status": days}
         client_id, provider_id = str(row["client_id"]), int(str(row["provider_id"]))
         cell["taken"] = _taken((taken or {}).get((client_id, provider_id)), row, now)
-        recipient = by_client.setdefault(client_id, Recipient(client_id, str(row["client_name"])))
+        recipient = by_client.setdefault(client_id, Recipient(client_id, []))
+        if (name := str(row["client_name"])) not in recipient.names:
+            recipient.names.append(name)  # Flinks may name one recipient differently per bank
         recipient.cells[provider_id] = cell
         providers[provider_id] = str(row["provider_name"])
     return Board(
@@ -84,8 +91,8 @@ def _taken(ack: Acknowledgement | None, row: Row, now: datetime) -> str | None:
 
 
 def time_in_status(events: Sequence[Row], now: datetime) -> list[Row]:
-    """Each stretch the registration spent in one status, from its events: status, from,
-    until (None: still in it) and how long."""
+    """Each stretch the registration spent in one status, from its events in the order they
+    were recorded: status, from, until (None: still in it) and how long (never negative)."""
     stretches: list[Row] = []
     for event in events:
         to_status, at = event.get("to_status"), event["observed_at"]
@@ -99,7 +106,8 @@ def time_in_status(events: Sequence[Row], now: datetime) -> list[Row]:
     for stretch in stretches:
         since, until = stretch["since"], stretch["until"]
         end = until if isinstance(until, datetime) else now
-        stretch["duration"] = end - since if isinstance(since, datetime) else timedelta(0)
+        took = end - since if isinstance(since, datetime) else timedelta(0)
+        stretch["duration"] = max(took, timedelta(0))  # a clock set back: 0, never negative
     return stretches
 
 

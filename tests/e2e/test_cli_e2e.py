@@ -221,6 +221,19 @@ def test_migrate_then_empty_status(world: World) -> None:
     assert world.run("status").stdout.strip() == "(none)"
 
 
+def test_numbers_no_database_column_holds_are_no_traceback(world: World) -> None:
+    assert world.run("migrate").returncode == 0
+    huge = "9" * 23  # OverflowError into SQLite before
+    for args in (
+        ("history", "--provider-id", huge),
+        ("status", "--provider-id", "-" + huge),
+        ("deliveries", "--limit", huge),
+    ):
+        result = world.run(*args)
+        assert (result.returncode, result.stdout.strip()) == (0, "(none)"), result.stderr
+        assert "Traceback" not in result.stderr
+
+
 def test_check_reports_each_service(world: World, slack: FakeSlack, smtp: FakeSMTP) -> None:
     with_channels(world, slack, smtp)
     result = world.run("check")

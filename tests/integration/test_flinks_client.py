@@ -542,3 +542,24 @@ def test_a_read_answer_is_freed_without_the_garbage_collector(
         gc.enable()
     assert fetched.answer.complete
     assert len(fetched.answer.rows) == len(ROWS)
+
+
+@pytest.mark.parametrize(
+    "expires_in",
+    [
+        '"\u00b2"',  # a digit to str.isdigit, not to int()
+        '"' + "9" * 5000 + '"',  # past int()'s 4,300 digits
+        "9" * 5000,  # the same as a JSON number: json.loads' own ValueError
+        "1" + "0" * 400,  # an int too big to be a float
+        '"-5"',
+        '"٣٠٠"',  # Arabic-Indic digits
+        "true",
+    ],
+)
+def test_an_unbelievable_expires_in_is_read_as_absent(
+    sim: FlinksSimulator, make_client: MakeClient, expires_in: str
+) -> None:
+    answer = f'{{"access_token": "opaque", "expires_in": {expires_in}}}'.encode()
+    sim.fail_next(1, 200, body=answer, path="token")
+
+    assert make_client().check() == "token ok (expires in 299 s)"

@@ -181,11 +181,11 @@ def test_board_page_is_bounded_and_links_to_timelines(filled: sa.Engine) -> None
     page = web.get("/").get_data(as_text=True)
     recipients = len({r["client_id"] for r in _reference(filled, {})})
     assert f"of {-(-recipients // RECIPIENTS_PER_PAGE)}" in page
-    assert 'href="/r/c/007/' in page or web.get("/?page=2").get_data(as_text=True).count(
-        'href="/r/c/'
+    assert 'href="/r/c%2F007/' in page or web.get("/?page=2").get_data(as_text=True).count(
+        'href="/r/c%2F'
     )
-    assert web.get("/?page=999").status_code == 200
-    assert web.get("/?page=x").status_code == 200  # not a number: the first page
+    assert web.get("/?page=999").status_code == 200  # past the last: the last
+    assert web.get("/?page=x").status_code == 400  # not a number: refused, one line
 
 
 def test_a_client_id_with_a_slash_has_its_timeline(filled: sa.Engine) -> None:
@@ -204,13 +204,14 @@ def test_a_client_id_with_a_slash_has_its_timeline(filled: sa.Engine) -> None:
             common | {"registration_status": "ACTIVE", "first_seen_at": NOW, "status_since": NOW},
         )
     web = _app(filled).test_client()
-    answer = web.get("/r/ops/team-1/5001")
+    answer = web.get("/r/ops%2Fteam-1/5001")  # as the board links it
     assert answer.status_code == 200
+    assert web.get("/r/ops/team-1/5001").status_code == 200  # and as typed
     assert "Ops · Bank 1" in answer.get_data(as_text=True)
     events = web.get("/r/ops/team-1/5001?format=json").get_json()
     assert [e["client_id"] for e in events] == ["ops/team-1"]
     board = web.get("/?client=ops/team-1").get_data(as_text=True)
-    assert 'href="/r/ops/team-1/5001"' in board  # the board's cell leads there
+    assert 'href="/r/ops%2Fteam-1/5001"' in board  # the board's cell leads there
     assert web.get("/r/ops/team-1/1").status_code == 404
 
 
