@@ -127,3 +127,27 @@ def test_a_digest_goes_through_quiet_hours_and_held_alerts_stay_held() -> None:
     assert quiet.quiet_at(NOW)
     assert quiet.breaks_through(digest)
     assert not quiet.breaks_through(alert)
+
+
+def test_a_held_alert_is_released_at_the_instant_its_quiet_interval_ends() -> None:
+    quiet = QuietHours(parse_quiet_hours("22:00-07:00"), TORONTO)  # default breakthrough
+    night = local("2026-12-04T23:00")
+    held = PendingDelivery(7, 1, "slack", 0, event=event(), created_at=night)
+    assert quiet.held_until(held, local("2026-12-05T06:59")) is None  # still quiet
+    assert quiet.held_until(held, local("2026-12-05T07:00")) == local("2026-12-05T07:00")
+    assert quiet.held_until(held, local("2026-12-05T09:30")) == local("2026-12-05T07:00")
+    daytime = PendingDelivery(8, 1, "slack", 0, event=event(), created_at=local("2026-12-05T12:00"))
+    assert quiet.held_until(daytime, local("2026-12-05T13:00")) is None  # never held
+    undated = PendingDelivery(9, 1, "slack", 0, event=event())
+    assert quiet.held_until(undated, local("2026-12-05T09:30")) is None
+    never_quiet = QuietHours((), TORONTO)
+    assert never_quiet.held_until(held, local("2026-12-05T09:30")) is None
+
+
+def test_an_alert_that_breaks_through_was_never_held() -> None:
+    quiet = QuietHours(parse_quiet_hours("22:00-07:00"), TORONTO)  # backward breaks through
+    backward = event(from_status="ACTIVE", to_status="PENDING_APPROVAL")
+    night = local("2026-12-04T23:00")
+    sent_at_once = PendingDelivery(10, 1, "slack", 0, event=backward, created_at=night)
+    assert quiet.breaks_through(sent_at_once)
+    assert quiet.held_until(sent_at_once, local("2026-12-05T09:30")) is None

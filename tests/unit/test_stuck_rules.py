@@ -66,6 +66,23 @@ def test_a_reminder_of_an_earlier_stay_does_not_count() -> None:
     assert len(reminders_due([earlier], NOW, LIMITS, REPEAT)) == 1
 
 
+def test_an_earlier_stays_reminder_within_a_longer_repeat_does_not_hold_back_the_new_stay() -> None:
+    # STUCK_REPEAT (14 d) longer than STUCK_AFTER (7 d): the earlier stay's reminder, 9 days
+    # back, is still within the repeat, yet the new stay (8 days, past its 7) is due now.
+    moved = stored(1, "PENDING_APPROVAL", 8)
+    earlier = Candidate(moved, reminded_at=NOW - timedelta(days=9))
+    [event] = reminders_due([earlier], NOW, LIMITS, timedelta(days=14))
+    assert (event.provider_id, event.previous_status_since) == (1, NOW - timedelta(days=8))
+
+
+def test_a_reminder_at_the_instant_the_stay_began_belongs_to_that_stay() -> None:
+    # Not before the stay began, so it counts: the next one waits the whole STUCK_REPEAT.
+    stay = stored(1, "PENDING_APPROVAL", 8)
+    same_instant = Candidate(stay, reminded_at=stay.status_since)
+    assert reminders_due([same_instant], NOW, LIMITS, timedelta(days=14)) == []
+    assert len(reminders_due([same_instant], NOW, LIMITS, timedelta(days=8))) == 1
+
+
 @given(
     st.lists(
         st.tuples(st.integers(0, 3), st.sampled_from(["PENDING_APPROVAL", "ACTIVE"])),
