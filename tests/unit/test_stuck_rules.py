@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.core.stuck import Candidate, reminders_due
-from app.domain import EventKind, StoredRegistration
+from app.domain import Event, EventKind, StoredRegistration
 from tests.builders import NOW, registration
 
 LIMITS = {"PENDING_APPROVAL": timedelta(days=7), "PENDING_ACTIVATION": timedelta(days=14)}
@@ -113,3 +113,28 @@ def test_over_time_reminders_follow_the_rules(steps: list[tuple[int, str]]) -> N
             if last is not None and last >= state.status_since:
                 assert now - last >= repeat
             reminded.append(now)
+
+
+def test_one_reminded_recently_does_not_hold_back_the_others() -> None:
+    longest = Candidate(stored(1, "PENDING_APPROVAL", 30), reminded_at=NOW - timedelta(days=1))
+    other = Candidate(stored(2, "PENDING_APPROVAL", 8))
+    assert [e.provider_id for e in reminders_due([longest, other], NOW, LIMITS, REPEAT)] == [2]
+
+
+def test_the_reminder_is_the_registration_as_stored_in_full() -> None:
+    state = stored(1, "PENDING_ACTIVATION", 15)
+    [reminder] = reminders_due([Candidate(state)], NOW, LIMITS, REPEAT)
+    reg = state.registration
+    assert reminder == Event(
+        event=EventKind.STUCK,
+        client_id=reg.client_id,
+        client_name=reg.client_name,
+        provider_id=reg.provider_id,
+        provider_name=reg.provider_name,
+        country=reg.country,
+        from_status="PENDING_ACTIVATION",
+        to_status="PENDING_ACTIVATION",
+        requested_on=reg.requested_on,
+        observed_at=NOW,
+        previous_status_since=NOW - timedelta(days=15),
+    )
