@@ -3,6 +3,7 @@ daylight-saving nights in ALERT_TIMEZONE, and what breaks through."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,7 @@ from app.core.quiet import (
     quiet_interval,
 )
 from app.delivery import PendingDelivery
-from app.domain import EventKind, RemovalsHeld
+from app.domain import BaselineSummary, EventKind, RemovalsHeld
 from tests.builders import NOW, event
 
 TORONTO = ZoneInfo("America/Toronto")
@@ -151,3 +152,38 @@ def test_an_alert_that_breaks_through_was_never_held() -> None:
     sent_at_once = PendingDelivery(10, 1, "slack", 0, event=backward, created_at=night)
     assert quiet.breaks_through(sent_at_once)
     assert quiet.held_until(sent_at_once, local("2026-12-05T09:30")) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("10:60-11:00", "'10:60' is not a time of day (00:00 to 24:00)"),
+        ("25:00-01:00", "'25:00' is not a time of day (00:00 to 24:00)"),
+        ("22:00-24:01", "'24:01' is not a time of day (00:00 to 24:00)"),
+        ("sat, sun", "'sat, sun' has days but no HH:MM-HH:MM"),
+    ],
+)
+def test_the_exact_reason_a_window_is_refused(text: str, says: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(says)}$"):
+        parse_quiet_hours(text)
+
+
+def test_full_day_names_minutes_up_to_59_and_days_given_before_the_times() -> None:
+    assert parse_quiet_hours("monday-friday 10:59-24:00") == (
+        Window(659, 1440, frozenset({0, 1, 2, 3, 4})),
+    )
+    assert parse_quiet_hours("sat, sun, 10:00-11:00") == (Window(600, 660, frozenset({5, 6})),)
+    with pytest.raises(ValueError, match=r"^unknown nope, zzz: use added, backward, "):
+        breakthrough_kinds("zzz, nope")
+
+
+def test_quiet_at_reads_the_windows_in_their_zone_and_no_windows_is_never_quiet() -> None:
+    quiet = QuietHours(parse_quiet_hours("22:00-07:00"), TORONTO)
+    assert quiet.quiet_at(datetime(2026, 12, 5, 8, 0, tzinfo=UTC))  # 03:00 in Toronto
+    assert not quiet.quiet_at(datetime(2026, 12, 5, 23, 0, tzinfo=UTC))  # 18:00 in Toronto
+    assert not QuietHours((), TORONTO).quiet_at(datetime(2026, 12, 5, 8, 0, tzinfo=UTC))
+
+
+def test_a_baseline_summary_is_labelled_baseline() -> None:
+    summary = PendingDelivery(11, 1, "slack", 0, summary=BaselineSummary(1, NOW, 3, ()))
+    assert labels(summary) == {"baseline"}
