@@ -4,6 +4,7 @@ daylight-saving nights in ALERT_TIMEZONE, and what breaks through."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -187,3 +188,32 @@ def test_quiet_at_reads_the_windows_in_their_zone_and_no_windows_is_never_quiet(
 def test_a_baseline_summary_is_labelled_baseline() -> None:
     summary = PendingDelivery(11, 1, "slack", 0, summary=BaselineSummary(1, NOW, 3, ()))
     assert labels(summary) == {"baseline"}
+
+
+def test_an_empty_part_between_windows_is_skipped_not_the_end() -> None:
+    assert parse_quiet_hours("22:00-23:00,, 01:00-02:00") == (
+        Window(22 * 60, 23 * 60),
+        Window(60, 120),
+    )
+
+
+def test_a_weekend_chain_ends_when_the_week_resumes() -> None:
+    windows = parse_quiet_hours("mon-fri 19:00-08:00, sat,sun 00:00-24:00")
+    friday_night = quiet_interval(local("2026-12-04T23:00"), windows, TORONTO)
+    # Friday 19:00 to Sunday midnight: Sunday night is not in mon-fri.
+    assert friday_night == (local("2026-12-04T19:00"), local("2026-12-07T00:00"))
+
+
+def test_quiet_hours_do_not_depend_on_the_process_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14: already the next day there
+    time.tzset()
+    try:
+        windows = parse_quiet_hours("22:00-07:00")
+        at = local("2026-12-05T06:00")  # 01:00 on the 6th in the process's zone
+        assert quiet_interval(at, windows, TORONTO) == (
+            local("2026-12-04T22:00"),
+            local("2026-12-05T07:00"),
+        )
+    finally:
+        monkeypatch.undo()
+        time.tzset()

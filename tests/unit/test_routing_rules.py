@@ -11,7 +11,9 @@ import pytest
 
 from app.core.routing import (
     Filter,
+    Probe,
     destinations,
+    explain,
     instance_name,
     parse_routes,
     plan_deliveries,
@@ -117,3 +119,40 @@ def test_the_plan_names_channels_taking_everything_and_lists_the_routed_events()
         held=(),
     )
     assert EventKind.DETAILS_CHANGED not in plan.kinds
+
+
+def test_separators_inside_values_and_newlines_alone_between_rules() -> None:
+    rules = parse_routes("client=a:b & provider=x=y:#one\ncountry=CA:#two", "slack")
+    assert [r.destination for r in rules] == ["#one", "#two"]  # the last ':' ends the match
+    assert [(c.field, c.value) for c in rules[0].conditions] == [
+        ("client", "a:b"),  # a ':' inside a value stays there
+        ("provider", "x=y"),  # so does a '=' after the first
+    ]
+    with pytest.raises(ValueError, match=r"^rule 1: ops, dev is not an email address$"):
+        parse_routes("country=CA:ops, a@x.example, dev", "email")
+
+
+def test_a_long_name_ends_with_the_same_hash_for_any_spelling_of_its_target() -> None:
+    # The hash of the lower-cased target (addresses sorted): written out, as stored in rows.
+    assert instance_name("slack", "#" + "N" * 26) == "slack:#NNNNNNNNNNNNNNNN~4a5b882d"
+    long_mail = "Someone.With.A.Long.Name@Example.com, b@x.example"
+    assert instance_name("email", long_mail) == "email:Someone.With.A.Lo~2d38d359"
+    assert instance_name("email", "b@x.example,someone.with.a.long.name@example.com") == (
+        "email:b@x.example,someo~2d38d359"
+    )
+
+
+def test_a_hold_is_told_beside_the_alerts_of_the_same_cycle() -> None:
+    channels = [("slack", Filter()), ("slack:#nbc", Filter(RULES[:1], False))]
+    plan = plan_deliveries([NBC], channels, ALERTED_BY_DEFAULT, held=True)
+    assert plan.held == ("slack", "slack:#nbc")
+    assert plan.routed == (("slack:#nbc", (0,)),)
+
+
+def test_explain_names_each_instance_with_its_target() -> None:
+    verdicts = explain("slack", "#all", RULES, unmatched_only=False, item=Probe(provider="NBC"))
+    assert [(v.name, v.target, v.reached) for v in verdicts] == [
+        ("slack", "#all", True),
+        ("slack:#nbc", "#nbc", True),
+        ("slack:#us", "#us", False),
+    ]

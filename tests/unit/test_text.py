@@ -3,12 +3,15 @@ from any mapping (app.core.retry_after.header), table-driven: the exact text a p
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.core.retry_after import header
+from app.core.retry_after import header, retry_after_seconds
 from app.core.text import iso_z, local_day, one_line, short_duration
 
 TORONTO = ZoneInfo("America/Toronto")
@@ -90,3 +93,26 @@ def test_retry_after_header_in_any_case_the_first_of_a_list(
     headers: dict[str, object], expected: object
 ) -> None:
     assert header(headers) == expected
+
+
+@pytest.fixture
+def far_east_process_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's own zone (TZ) far from UTC: what is written must not depend on it."""
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("far_east_process_zone")
+def test_iso_z_does_not_depend_on_the_process_zone() -> None:
+    assert iso_z(datetime(2026, 3, 10, 3, 30, tzinfo=UTC)) == "2026-03-10T03:30:00Z"
+
+
+def test_retry_after_zero_and_a_date_read_against_the_clock() -> None:
+    assert retry_after_seconds("0") == 0.0  # no lower bound unless the caller sets one
+    in_an_hour = format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
+    seconds = retry_after_seconds(in_an_hour)  # against the clock: no `now` given
+    assert seconds is not None
+    assert 3590 < seconds <= 3600
