@@ -92,10 +92,7 @@ def test_routes_threads_and_deliveries_command(
     assert table.stdout.splitlines()[0].split()[:4] == ["ID", "CREATED_AT", "CHANNEL", "STATUS"]
     assert len(table.stdout.splitlines()) == 3
     csv_out = world.run("deliveries", "--status", "failed", "--format", "csv").stdout
-    assert csv_out.splitlines() == [",".join(_columns())]
-
-
-def _columns() -> list[str]:
-    from app.cli.reads import DELIVERY_COLUMNS
-
-    return list(DELIVERY_COLUMNS)
+    assert csv_out.splitlines() == [  # the header only: written out, as a reader sees it
+        "id,created_at,channel,status,attempts,next_attempt_at,kind,event,client_id,"
+        "provider_name,to_status,last_error"
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -16,6 +17,10 @@ from tests.e2e.conftest import World
 from tests.fakes.smtp_server import free_port
 
 pytestmark = pytest.mark.e2e
+FORWARD = re.compile(
+    r" alert moved forward: .*: "
+    r"(PENDING_APPROVAL -> PENDING_ACTIVATION|PENDING_ACTIVATION -> ACTIVE)"
+)
 
 
 def wait_until(predicate: object, timeout: float = 20.0) -> None:
@@ -76,11 +81,17 @@ def test_demo_shows_a_baseline_then_alerts(sqlite_world: World) -> None:
         "demo", "--interval", "1", "--cycles", "3", "--seed", "7", HTTP_PORT="0"
     )
     assert result.returncode == 0, result.stderr
-    alerts = [line for line in result.stderr.splitlines() if " alert " in line]
-    assert "Now watching 6 registrations" in alerts[0]
-    moves = alerts[1:]
-    assert len(moves) >= 2  # every later poll sees at least one registration move
-    assert all("PENDING_" in line or "ACTIVE" in line for line in moves)
+    by_poll: dict[str, list[str]] = {}  # the alert lines of each poll, in order
+    for line in result.stderr.splitlines():
+        if " alert " in line:
+            by_poll.setdefault(line.rsplit(" poll=", 1)[1], []).append(line)
+    baseline, *later = by_poll.values()
+    assert len(baseline) == 1
+    assert "Now watching 6 registrations: 6 PENDING_APPROVAL" in baseline[0]
+    assert len(later) == 2  # --cycles 3: the baseline, then two polls
+    for lines in later:  # every later poll sees at least one registration move one step forward
+        moved = [line for line in lines if FORWARD.search(line)]
+        assert moved, lines
     assert not list(sqlite_world.cwd.glob("data"))  # nothing left behind in the working directory
 
 

@@ -23,13 +23,14 @@ from app.web.access import Access
 from app.web.health import Health, Metrics
 from app.web.server import serve
 from app.web.ui import WebUI
+from tests.ci import import_or_fail
 from tests.webseed import HOSTILE, NOW, STUCK_AFTER, seed
 
 pytestmark = pytest.mark.e2e
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 SHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 
-webdriver = pytest.importorskip("selenium.webdriver")
+webdriver = import_or_fail("selenium.webdriver", "pip install the test extra")
 from selenium.webdriver.chrome.service import Service  # noqa: E402 - after the skip
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as expected  # noqa: E402

@@ -26,6 +26,7 @@ from app.config.settings import SECRET_FIELDS, Settings
 from app.db import engine as db
 from app.demo.simulator import FlinksSimulator
 from app.flinks.client import FlinksClient, FlinksUnavailable
+from tests.ci import skip_or_fail
 from tests.fakes.receiver import Answer, Receiver
 from tests.fakes.slack_server import FakeSlack, Scripted
 from tests.fakes.smtp_server import FakeSMTP, free_port
@@ -162,7 +163,7 @@ def _rng() -> random.Random:
 def https_flinks(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A minimal Flinks over HTTPS with a self-signed certificate for 127.0.0.1."""
     if shutil.which("openssl") is None:
-        pytest.skip("openssl CLI not found: cannot make a self-signed certificate")
+        skip_or_fail("openssl CLI not found: cannot make a self-signed certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     request = [
         "req",

@@ -14,12 +14,13 @@ import sqlalchemy as sa
 from app.db import engine as db
 from app.db.tables import deliveries, poll_runs, registration_events, registrations
 from app.demo.simulator import FlinksSimulator
-from tests.faults.harness import Launcher, service_env, wait_until
+from tests.faults.harness import Launcher, Proc, service_env, wait_until
 from tests.faults.upstream import seed_rows
 
 pytestmark = pytest.mark.faults
 
 STOP_SECONDS = 5.0  # SPEC: stops cleanly on SIGTERM; deploy/ grants a little more than this
+Inside = Callable[[FlinksSimulator, Proc], bool]
 
 
 @pytest.fixture
@@ -33,13 +34,24 @@ def _storm(sim: FlinksSimulator) -> None:
     sim.fail_next(50, 503, b"busy", {"Retry-After": "60"})
 
 
+def _in_the_retry_wait(sim: FlinksSimulator, proc: Proc) -> bool:
+    # The client logs the retry, then waits Retry-After (60 s) before the next attempt.
+    return "flinks.retry" in proc.text() and "wait=60.0s" in proc.text()
+
+
 def _hang(sim: FlinksSimulator) -> None:
     sim.delay_next(60, n=5)  # the answer never comes within FLINKS_TIMEOUT_SECONDS
 
 
-UPSTREAM: dict[str, Callable[[FlinksSimulator], None]] = {
-    "503 Retry-After 60": _storm,
-    "no answer": _hang,
+def _in_the_hanging_request(sim: FlinksSimulator, proc: Proc) -> bool:
+    # Counted as the simulator takes the request, before it holds the answer back.
+    return sim.listing_requests >= 1
+
+
+# How upstream misbehaves, and how to tell the service is waiting on it.
+UPSTREAM: dict[str, tuple[Callable[[FlinksSimulator], None], Inside]] = {
+    "503 Retry-After 60": (_storm, _in_the_retry_wait),
+    "no answer": (_hang, _in_the_hanging_request),
 }
 
 
@@ -47,13 +59,13 @@ UPSTREAM: dict[str, Callable[[FlinksSimulator], None]] = {
 def test_sigterm_stops_run_within_seconds_whatever_flinks_does(
     sqlite_url: str, launcher: Launcher, sim: FlinksSimulator, upstream: str
 ) -> None:
-    UPSTREAM[upstream](sim)
+    arrange, inside = UPSTREAM[upstream]
+    arrange(sim)
     # A 300 s interval: the cycle's Flinks deadline (4 x 30 s) has room for the 60 s wait.
     extra = {"FLINKS_TIMEOUT_SECONDS": "30", "POLL_INTERVAL_SECONDS": "300"}
     env = service_env(sqlite_url, sim.base_url, extra)
     proc = launcher.start(env)
-    wait_until(lambda: sim.listing_requests >= 1, 30, "the first listing request")
-    time.sleep(0.5)  # inside the retry wait, or the request that hangs
+    wait_until(lambda: inside(sim, proc), 30, f"the service waiting on upstream ({upstream})")
     asked = sim.listing_requests
 
     started = time.monotonic()

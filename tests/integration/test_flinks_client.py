@@ -22,10 +22,8 @@ from pydantic import SecretStr
 
 from app.config.settings import ConfigError, Settings
 from app.core.retry_after import retry_after_seconds
-from app.demo.simulator import LISTING_PATH, TOKEN_PATH, FlinksSimulator
+from app.demo.simulator import FlinksSimulator
 from app.flinks.client import (
-    ATTEMPTS,
-    MAX_RETRY_AFTER,
     FlinksAuthError,
     FlinksBadAnswer,
     FlinksClient,
@@ -51,6 +49,12 @@ ROWS = [
     for provider, bank in ((2000, "NBC"), (1000, "Flinks Capital"))
 ]
 MakeClient = Callable[..., FlinksClient]
+# Expected values written out, not read from the code under test: Flinks' paths, the attempts a
+# request gets (the first one included) and the longest Retry-After honoured, in seconds.
+TOKEN_PATH = "/api/v1/token"
+LISTING_PATH = "/api/v1/recipients/providers/requests"
+ATTEMPTS = 4
+MAX_RETRY_AFTER = 60.0
 
 
 @pytest.fixture(autouse=True)

@@ -5,10 +5,13 @@ reference); the streamed export is the database's rows; /providers follows a new
 from __future__ import annotations
 
 import csv
+import html
 import io
 import random
+import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote, unquote
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +24,6 @@ from app.db.webreads import WebReads
 from app.web.access import Access
 from app.web.figures import FiguresCache
 from app.web.health import Health, Metrics
-from app.web.shape import RECIPIENTS_PER_PAGE
 from app.web.site import create_app
 from app.web.ui import WebUI
 from tests.webseed import NOW, STUCK_AFTER, seed
@@ -179,12 +181,26 @@ def test_pages_hold_every_recipient_once_in_order(filled: sa.Engine, args: dict[
 def test_board_page_is_bounded_and_links_to_timelines(filled: sa.Engine) -> None:
     web = _app(filled).test_client()
     page = web.get("/").get_data(as_text=True)
-    recipients = len({r["client_id"] for r in _reference(filled, {})})
-    assert f"of {-(-recipients // RECIPIENTS_PER_PAGE)}" in page
-    assert 'href="/r/c%2F007/' in page or web.get("/?page=2").get_data(as_text=True).count(
-        'href="/r/c%2F'
-    )
-    assert web.get("/?page=999").status_code == 200  # past the last: the last
+    expected = _reference(filled, {})
+    order = list(dict.fromkeys(str(r["client_id"]) for r in expected))  # recipients by name
+    assert len(order) == 62  # the web seed's 2 and _fill's 60
+    assert "Page 1 of 3 (25 recipients a page)" in page
+    # Every registration of the page's 25 recipients links to its own timeline, no other.
+    links = [
+        (unquote(html.unescape(client)), int(provider))
+        for client, provider in re.findall(r'<a href="/r/([^"]+)/(\d+)">', page)
+    ]
+    on_page = [
+        (str(r["client_id"]), int(r["provider_id"]))
+        for r in expected
+        if r["client_id"] in order[:25]
+    ]
+    assert sorted(links) == sorted(on_page)
+    slashed = next(link for link in links if "/" in link[0])  # a client id with a slash
+    timeline = web.get(f"/r/{quote(slashed[0], safe='')}/{slashed[1]}")
+    assert timeline.status_code == 200
+    assert html.escape(slashed[0]) in timeline.get_data(as_text=True)
+    assert web.get("/?page=999").status_code == 200
     assert web.get("/?page=x").status_code == 400  # not a number: refused, one line
 
 

@@ -18,7 +18,7 @@ from app.core.blind import (
     on_failure,
     on_success,
 )
-from app.domain import NoticeKind
+from app.domain import NoticeKind, WatcherNotice
 from tests.builders import NOW
 
 POLICY = BlindPolicy(after=3, repeat=timedelta(hours=24))
@@ -159,3 +159,81 @@ def test_recovery_is_announced_only_after_an_announced_failure() -> None:
 def test_a_cycle_that_tried_nothing_changes_nothing() -> None:
     health = ChannelHealth("email", failing_cycles=2, since=NOW, announced=True)
     assert channel_health(health, ChannelTry("email"), now=NOW, after=3) == (health, None)
+
+
+# ---- the whole notice, every field (the mutation pass of docs/mutation.md) -------------------
+H = timedelta(hours=1)
+
+
+def test_the_blind_notice_its_reminder_and_the_recovery_in_full() -> None:
+    first = NOW - 2 * H
+    state = BlindState(failures=2, since=first)
+    blind = on_failure(state, POLICY, started_at=NOW, now=NOW, cause="flinks_auth", error="401")
+    assert blind == WatcherNotice(
+        0, NOW, 0, (), NoticeKind.WATCHER_BLIND, first, "flinks_auth", "401", failures=3
+    )
+    later = NOW + 25 * H
+    announced = BlindState(failures=9, since=first, announced=blind, announced_at=NOW)
+    reminder = on_failure(announced, POLICY, started_at=later, now=later, cause="x", error="500")
+    assert reminder == WatcherNotice(
+        0, later, 0, (), NoticeKind.WATCHER_BLIND, first, "x", "500", failures=10, repeat=True
+    )
+    recovered = on_success(announced, now=later, changes=4)
+    assert recovered == WatcherNotice(
+        0, later, 0, (), NoticeKind.WATCHER_RECOVERED, first, "flinks_auth", "401", 9, count=4
+    )
+
+
+def test_a_reminder_keeps_the_outage_start_the_announcement_gave() -> None:
+    announced_since = NOW - 5 * H
+    blind = WatcherNotice(0, NOW, 0, (), since=announced_since)
+    state = BlindState(failures=5, since=None, announced=blind, announced_at=NOW - 30 * H)
+    reminder = on_failure(state, POLICY, started_at=NOW, now=NOW, cause="c", error="e")
+    assert reminder is not None
+    assert (reminder.since, reminder.repeat) == (announced_since, True)
+    unknown_start = replace(state, announced=replace(blind, since=None))
+    reminder = on_failure(unknown_start, POLICY, started_at=NOW, now=NOW, cause="c", error="e")
+    assert reminder is not None
+    assert reminder.since == NOW  # this cycle's start, the earliest it knows
+
+
+def test_the_channel_notices_in_full() -> None:
+    health = ChannelHealth("slack", failing_cycles=1, since=NOW - H, last_error="old")
+    tried = ChannelTry("slack", failed=2, permanent=True, error="invalid_auth", waiting=7)
+    record, failing = channel_health(health, tried, now=NOW, after=3)
+    assert record == ChannelHealth("slack", 2, NOW - H, "invalid_auth", announced=True)
+    assert failing == WatcherNotice(
+        0,
+        NOW,
+        0,
+        (),
+        NoticeKind.CHANNEL_FAILING,
+        NOW - H,
+        "permanent",
+        "invalid_auth",
+        failures=2,
+        count=7,
+        channel="slack",
+    )
+    transient = ChannelTry("email", failed=1, error="timeout", waiting=2)
+    record, failing = channel_health(ChannelHealth("email", 2), transient, now=NOW, after=3)
+    assert record == ChannelHealth("email", 3, NOW, "timeout", announced=True)
+    assert failing == WatcherNotice(
+        0, NOW, 0, (), NoticeKind.CHANNEL_FAILING, NOW, "failing", "timeout", 3, 2, "email"
+    )
+    back = ChannelTry("email", sent=5)
+    record, recovered = channel_health(failing_record := record, back, now=NOW + H, after=3)
+    assert record == ChannelHealth("email")
+    assert recovered == WatcherNotice(
+        0,
+        NOW + H,
+        0,
+        (),
+        NoticeKind.CHANNEL_RECOVERED,
+        failing_record.since,
+        "",
+        "timeout",
+        3,
+        5,
+        "email",
+    )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -16,6 +18,7 @@ from app.domain import (
     Event,
     EventKind,
     Key,
+    Registration,
     StoredRegistration,
     direction,
 )
@@ -283,3 +286,47 @@ def test_recorded_events_rebuild_the_final_state(answers: list[Answer], confirm:
     assert rebuild(history) == expected
     baseline_events = [e for e in history if e.event is EventKind.BASELINE]
     assert all(e.observed_at == T0 for e in baseline_events)
+
+
+def test_the_events_of_a_move_a_return_and_a_removal_in_full() -> None:
+    """Every field of each event (the mutation pass of docs/mutation.md)."""
+    now = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+    since = now - timedelta(days=4)
+    moved = reg("dc-m", 1, "PENDING_APPROVAL")
+    back = reg("dc-b", 2, "ACTIVE")
+    gone = reg("dc-g", 3, "PENDING_ACTIVATION")
+    previous = {
+        s.key: s
+        for s in (
+            StoredRegistration(moved, since, since),
+            StoredRegistration(back, since, since, 2, False),
+            StoredRegistration(gone, since, since, 1, True),
+        )
+    }
+    renamed = replace(moved, client_name="New name", registration_status="ACTIVE")
+    result = diff(previous, Answer((renamed, back)), now, baseline=False, removal_confirm_polls=2)
+
+    def of(kind: EventKind, r: Registration, frm: str, to: str | None, **kw: Any) -> Event:
+        fields = (r.client_id, r.client_name, r.provider_id, r.provider_name, r.country)
+        return Event(kind, *fields, frm, to, r.requested_on, now, **kw)
+
+    assert list(result.events) == [
+        of(
+            EventKind.DETAILS_CHANGED,
+            renamed,
+            "PENDING_APPROVAL",
+            "ACTIVE",
+            changes=(("client_name", moved.client_name, "New name"),),
+        ),
+        of(
+            EventKind.STATUS_CHANGED,
+            renamed,
+            "PENDING_APPROVAL",
+            "ACTIVE",
+            previous_status_since=since,
+        ),
+        of(EventKind.REAPPEARED, back, "ACTIVE", "ACTIVE", previous_status_since=since),
+        of(EventKind.REMOVED, gone, "PENDING_ACTIVATION", None, previous_status_since=since),
+    ]
+    removed = next(s for s in result.changed if s.key == (gone.client_id, gone.provider_id))
+    assert (removed.missing_polls, removed.present) == (2, False)

@@ -3,6 +3,8 @@ limits, and DIGEST_SCHEDULE (app.config.schedule, Settings)."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,6 +18,8 @@ from app.core.digest import (
     BlindPeriod,
     Digest,
     DigestInputs,
+    Line,
+    Median,
     build_digest,
     from_json,
     to_json,
@@ -189,3 +193,65 @@ def test_an_empty_schedule_is_no_digest_and_a_good_one_is_kept() -> None:
     assert load_settings(_env_file=None, digest_schedule="").digest_schedule == ""
     kept = load_settings(_env_file=None, digest_schedule=" 0 9 * * MON ", alert_timezone="UTC")
     assert kept.digest_schedule == "0 9 * * MON"
+
+
+def test_the_stored_json_is_sorted_keeps_non_ascii_and_reads_back_whole() -> None:
+    from tests.unit.test_golden import DIGEST_CONTENT
+
+    content = replace(
+        DIGEST_CONTENT,
+        pending=(*DIGEST_CONTENT.pending, Line("dc-q", "Québec Prêts", 9, "Caisse", "X", END, D)),
+    )
+    text = to_json(content)
+    assert from_json(text) == content  # medians, blind periods, every line, whole
+    raw = json.loads(text)
+    assert list(raw) == sorted(raw)
+    assert "Québec Prêts" in text  # written as is, not \\u-escaped
+    assert raw["medians"][0] == {
+        "provider_id": 12,
+        "provider_name": "NBC",
+        "count": 4,
+        "median": 561600.0,  # 6 days 12 hours, in seconds
+    }
+    with pytest.raises(TypeError, match="not JSON: bytes"):
+        to_json(replace(content, zone=b"UTC"))  # type: ignore[arg-type]
+
+
+def test_the_digest_in_full_from_its_inputs() -> None:
+    late = event(
+        client_id="c-9",
+        provider_id=77,
+        provider_name="Bank 77",
+        to_status="ACTIVE",
+        requested_on=END + D,  # a clock that disagreed: never a negative age
+        observed_at=START + D,
+    )
+    waiting = stored(registration("p", 55, "PENDING_ACTIVATION"), status_since=END + D)
+    history = [
+        HistoryRow("status_changed", "a", 5, "Bank 5", "PENDING_APPROVAL", "ACTIVE", END, END - D)
+    ]
+    blind = [BlindPeriod(START + 2 * D, "b"), BlindPeriod(START + D, "a", START + 3 * D)]
+    content = build_digest(
+        _inputs(
+            moves={"mystery": 4, "removed": 1, "added": 0, "status_changed": 2},
+            activations=[late],
+            pending=[waiting],
+            history=history,
+            polls=9,
+            failed_polls=3,
+            blind=blind,
+        ),
+        START,
+        END,
+        "UTC",
+    )
+    assert content.moves == (("status_changed", 2), ("removed", 1), ("mystery", 4))
+    assert content.activated == (
+        Line("c-9", "Alpha Lending", 77, "Bank 77", "ACTIVE", START + D, timedelta(0)),
+    )
+    assert content.pending == (
+        Line("p", "Client p", 55, "Bank 55", "PENDING_ACTIVATION", END + D, timedelta(0)),
+    )
+    assert (content.medians, content.medians_total) == ((Median(5, "Bank 5", 1, D),), 1)
+    assert (content.polls, content.failed_polls) == (9, 3)
+    assert content.blind == (blind[1], blind[0])  # by when each began

@@ -1,13 +1,13 @@
 """Golden files: the exact Slack payloads and emails of every event kind, compared byte for byte.
 
 Regenerate after an intended change with `UPDATE_GOLDEN=1 pytest tests/unit/test_golden.py`,
-then review the diff of tests/golden/ like code. Times are fixed, so output is deterministic.
+then review the diff of tests/golden/ like code (refused when CI is set: tests/ci.py). Times are
+fixed, so output is deterministic.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -21,9 +21,9 @@ from app.domain import BaselineSummary, Event, EventKind, NoticeKind, WatcherNot
 from app.notify.render import email_parts, slack_messages
 from tests import builders
 from tests.builders import NOW
+from tests.ci import golden_update
 
 GOLDEN = Path(__file__).parents[1] / "golden"
-UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 
 # The golden files were written with these values: keep them, or regenerate and review.
@@ -202,7 +202,7 @@ CASES: dict[str, tuple[list[Event], BaselineSummary | None]] = {
 
 def check(name: str, actual: str) -> None:
     path = GOLDEN / name
-    if UPDATE:
+    if golden_update():  # refused in CI
         path.write_text(actual, encoding="utf-8")
     assert path.exists(), f"{path} missing: run UPDATE_GOLDEN=1 pytest {__file__}"
     assert actual == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"

@@ -3,6 +3,8 @@ daylight-saving nights in ALERT_TIMEZONE, and what breaks through."""
 
 from __future__ import annotations
 
+import re
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,7 +20,7 @@ from app.core.quiet import (
     quiet_interval,
 )
 from app.delivery import PendingDelivery
-from app.domain import EventKind, RemovalsHeld
+from app.domain import BaselineSummary, EventKind, RemovalsHeld
 from tests.builders import NOW, event
 
 TORONTO = ZoneInfo("America/Toronto")
@@ -127,3 +129,91 @@ def test_a_digest_goes_through_quiet_hours_and_held_alerts_stay_held() -> None:
     assert quiet.quiet_at(NOW)
     assert quiet.breaks_through(digest)
     assert not quiet.breaks_through(alert)
+
+
+def test_a_held_alert_is_released_at_the_instant_its_quiet_interval_ends() -> None:
+    quiet = QuietHours(parse_quiet_hours("22:00-07:00"), TORONTO)  # default breakthrough
+    night = local("2026-12-04T23:00")
+    held = PendingDelivery(7, 1, "slack", 0, event=event(), created_at=night)
+    assert quiet.held_until(held, local("2026-12-05T06:59")) is None  # still quiet
+    assert quiet.held_until(held, local("2026-12-05T07:00")) == local("2026-12-05T07:00")
+    assert quiet.held_until(held, local("2026-12-05T09:30")) == local("2026-12-05T07:00")
+    daytime = PendingDelivery(8, 1, "slack", 0, event=event(), created_at=local("2026-12-05T12:00"))
+    assert quiet.held_until(daytime, local("2026-12-05T13:00")) is None  # never held
+    undated = PendingDelivery(9, 1, "slack", 0, event=event())
+    assert quiet.held_until(undated, local("2026-12-05T09:30")) is None
+    never_quiet = QuietHours((), TORONTO)
+    assert never_quiet.held_until(held, local("2026-12-05T09:30")) is None
+
+
+def test_an_alert_that_breaks_through_was_never_held() -> None:
+    quiet = QuietHours(parse_quiet_hours("22:00-07:00"), TORONTO)  # backward breaks through
+    backward = event(from_status="ACTIVE", to_status="PENDING_APPROVAL")
+    night = local("2026-12-04T23:00")
+    sent_at_once = PendingDelivery(10, 1, "slack", 0, event=backward, created_at=night)
+    assert quiet.breaks_through(sent_at_once)
+    assert quiet.held_until(sent_at_once, local("2026-12-05T09:30")) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("10:60-11:00", "'10:60' is not a time of day (00:00 to 24:00)"),
+        ("25:00-01:00", "'25:00' is not a time of day (00:00 to 24:00)"),
+        ("22:00-24:01", "'24:01' is not a time of day (00:00 to 24:00)"),
+        ("sat, sun", "'sat, sun' has days but no HH:MM-HH:MM"),
+    ],
+)
+def test_the_exact_reason_a_window_is_refused(text: str, says: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(says)}$"):
+        parse_quiet_hours(text)
+
+
+def test_full_day_names_minutes_up_to_59_and_days_given_before_the_times() -> None:
+    assert parse_quiet_hours("monday-friday 10:59-24:00") == (
+        Window(659, 1440, frozenset({0, 1, 2, 3, 4})),
+    )
+    assert parse_quiet_hours("sat, sun, 10:00-11:00") == (Window(600, 660, frozenset({5, 6})),)
+    with pytest.raises(ValueError, match=r"^unknown nope, zzz: use added, backward, "):
+        breakthrough_kinds("zzz, nope")
+
+
+def test_quiet_at_reads_the_windows_in_their_zone_and_no_windows_is_never_quiet() -> None:
+    quiet = QuietHours(parse_quiet_hours("22:00-07:00"), TORONTO)
+    assert quiet.quiet_at(datetime(2026, 12, 5, 8, 0, tzinfo=UTC))  # 03:00 in Toronto
+    assert not quiet.quiet_at(datetime(2026, 12, 5, 23, 0, tzinfo=UTC))  # 18:00 in Toronto
+    assert not QuietHours((), TORONTO).quiet_at(datetime(2026, 12, 5, 8, 0, tzinfo=UTC))
+
+
+def test_a_baseline_summary_is_labelled_baseline() -> None:
+    summary = PendingDelivery(11, 1, "slack", 0, summary=BaselineSummary(1, NOW, 3, ()))
+    assert labels(summary) == {"baseline"}
+
+
+def test_an_empty_part_between_windows_is_skipped_not_the_end() -> None:
+    assert parse_quiet_hours("22:00-23:00,, 01:00-02:00") == (
+        Window(22 * 60, 23 * 60),
+        Window(60, 120),
+    )
+
+
+def test_a_weekend_chain_ends_when_the_week_resumes() -> None:
+    windows = parse_quiet_hours("mon-fri 19:00-08:00, sat,sun 00:00-24:00")
+    friday_night = quiet_interval(local("2026-12-04T23:00"), windows, TORONTO)
+    # Friday 19:00 to Sunday midnight: Sunday night is not in mon-fri.
+    assert friday_night == (local("2026-12-04T19:00"), local("2026-12-07T00:00"))
+
+
+def test_quiet_hours_do_not_depend_on_the_process_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14: already the next day there
+    time.tzset()
+    try:
+        windows = parse_quiet_hours("22:00-07:00")
+        at = local("2026-12-05T06:00")  # 01:00 on the 6th in the process's zone
+        assert quiet_interval(at, windows, TORONTO) == (
+            local("2026-12-04T22:00"),
+            local("2026-12-05T07:00"),
+        )
+    finally:
+        monkeypatch.undo()
+        time.tzset()

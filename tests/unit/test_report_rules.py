@@ -13,7 +13,18 @@ from hypothesis import strategies as st
 from app.cli.report import as_table
 from app.config.settings import ConfigError, load_settings
 from app.config.types import parse_duration
-from app.core.report import HistoryRow, Report, percentile, provider_stats, stuck_now, summarise
+from app.core.report import (
+    HistoryRow,
+    ProviderStats,
+    Report,
+    Stuck,
+    Summary,
+    build_report,
+    percentile,
+    provider_stats,
+    stuck_now,
+    summarise,
+)
 from app.core.text import local_day, short_duration
 from tests.builders import registration, stored
 
@@ -196,3 +207,39 @@ def test_the_table_names_stuck_registrations_with_local_dates() -> None:
     assert "2026-02-21 (9 days ago)" in text
     assert "2026-02-09 (21 days ago)" in text  # requested midnight UTC: the 9th in Toronto
     assert "not checked" in as_table(report, {}, UTC)
+
+
+def test_the_report_counts_present_registrations_and_stuck_ones_in_full() -> None:
+    now = T0 + 30 * D
+    history = [
+        # A clock that disagreed: an activation before its request is 0, never negative.
+        move("a", "PENDING_APPROVAL", "ACTIVE", T0 + 2 * D, T0 + 3 * D, requested=T0 + 4 * D),
+        row("added", "b", "PENDING_APPROVAL", T0, provider_id=3000, provider_name="Old name"),
+    ]
+    waiting = stored(registration("b", 3000), status_since=T0 + D)
+    renamed = registration("c", 3000, provider_name="TD")
+    gone = stored(registration("d", 3000), present=False)
+    lonely = registration("e", 4000, "ACTIVE", provider_name="Bank 4000")
+    report = build_report(
+        history,
+        [waiting, stored(renamed), gone, stored(lonely)],
+        now,
+        {"PENDING_APPROVAL": 7 * D},
+    )
+    assert report == Report(
+        now,
+        (
+            ProviderStats(4000, "Bank 4000", 1, Summary(0, None, None), {}),
+            ProviderStats(
+                2000,
+                "NBC",
+                0,
+                Summary(1, timedelta(0), timedelta(0)),
+                {"PENDING_APPROVAL": Summary(1, timedelta(0), timedelta(0))},
+            ),
+            ProviderStats(3000, "TD", 2, Summary(0, None, None), {}),
+        ),
+        (Stuck(waiting, 29 * D, 7 * D),),
+    )
+    with pytest.raises(ValueError, match=r"^percentile of no values$"):
+        percentile([], 0.5)

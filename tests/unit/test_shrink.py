@@ -158,3 +158,35 @@ def test_a_held_cycle_never_removes_and_below_the_threshold_nothing_changes(
             hold = HoldState.ACTIVE
         elif with_guard.guard.closes:
             hold = HoldState.NONE
+
+
+def test_an_accepted_hold_lets_removals_through_and_keeps_the_counts() -> None:
+    decided = guard(HoldState.ACCEPTED, present=100, missing=50, percent=10)
+    assert decided == Guard(held=False, opens=False, closes=False, present=100, listed=50)
+
+
+def test_a_small_shrink_counts_every_present_one_and_holds_nothing() -> None:
+    state = synced(100)
+    result = run(state, listing(100)[6:], percent=10)  # 6 of 100 missing: 6 % is not over 10 %
+    assert result.guard == Guard(present=100, listed=94)
+    assert result.removals_pending == 6  # each waits for its second missing answer
+    assert sorted((s.missing_polls, s.present) for s in result.changed) == [(1, True)] * 6
+
+
+def test_the_partial_state_of_the_row_index_path_gives_the_same_decision() -> None:
+    """`present` names every present key when `previous` holds only the rows' and the missing
+    ones (app.watch.poll's fast path); the guard then counts `present`, not `previous`."""
+    whole = synced(100)
+    missing = {key: whole[key] for key in sorted(whole)[:6]}
+    result = diff(
+        missing,
+        Answer(()),
+        T0,
+        baseline=False,
+        removal_confirm_polls=2,
+        removal_hold_percent=10,
+        unchanged=frozenset(sorted(whole)[6:]),
+        present=frozenset(whole),
+    )
+    assert result.guard == Guard(present=100, listed=94)
+    assert result.removals_pending == 6

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.core.stuck import Candidate, reminders_due
-from app.domain import EventKind, StoredRegistration
+from app.domain import Event, EventKind, StoredRegistration
 from tests.builders import NOW, registration
 
 LIMITS = {"PENDING_APPROVAL": timedelta(days=7), "PENDING_ACTIVATION": timedelta(days=14)}
@@ -66,6 +66,23 @@ def test_a_reminder_of_an_earlier_stay_does_not_count() -> None:
     assert len(reminders_due([earlier], NOW, LIMITS, REPEAT)) == 1
 
 
+def test_an_earlier_stays_reminder_within_a_longer_repeat_does_not_hold_back_the_new_stay() -> None:
+    # STUCK_REPEAT (14 d) longer than STUCK_AFTER (7 d): the earlier stay's reminder, 9 days
+    # back, is still within the repeat, yet the new stay (8 days, past its 7) is due now.
+    moved = stored(1, "PENDING_APPROVAL", 8)
+    earlier = Candidate(moved, reminded_at=NOW - timedelta(days=9))
+    [event] = reminders_due([earlier], NOW, LIMITS, timedelta(days=14))
+    assert (event.provider_id, event.previous_status_since) == (1, NOW - timedelta(days=8))
+
+
+def test_a_reminder_at_the_instant_the_stay_began_belongs_to_that_stay() -> None:
+    # Not before the stay began, so it counts: the next one waits the whole STUCK_REPEAT.
+    stay = stored(1, "PENDING_APPROVAL", 8)
+    same_instant = Candidate(stay, reminded_at=stay.status_since)
+    assert reminders_due([same_instant], NOW, LIMITS, timedelta(days=14)) == []
+    assert len(reminders_due([same_instant], NOW, LIMITS, timedelta(days=8))) == 1
+
+
 @given(
     st.lists(
         st.tuples(st.integers(0, 3), st.sampled_from(["PENDING_APPROVAL", "ACTIVE"])),
@@ -96,3 +113,28 @@ def test_over_time_reminders_follow_the_rules(steps: list[tuple[int, str]]) -> N
             if last is not None and last >= state.status_since:
                 assert now - last >= repeat
             reminded.append(now)
+
+
+def test_one_reminded_recently_does_not_hold_back_the_others() -> None:
+    longest = Candidate(stored(1, "PENDING_APPROVAL", 30), reminded_at=NOW - timedelta(days=1))
+    other = Candidate(stored(2, "PENDING_APPROVAL", 8))
+    assert [e.provider_id for e in reminders_due([longest, other], NOW, LIMITS, REPEAT)] == [2]
+
+
+def test_the_reminder_is_the_registration_as_stored_in_full() -> None:
+    state = stored(1, "PENDING_ACTIVATION", 15)
+    [reminder] = reminders_due([Candidate(state)], NOW, LIMITS, REPEAT)
+    reg = state.registration
+    assert reminder == Event(
+        event=EventKind.STUCK,
+        client_id=reg.client_id,
+        client_name=reg.client_name,
+        provider_id=reg.provider_id,
+        provider_name=reg.provider_name,
+        country=reg.country,
+        from_status="PENDING_ACTIVATION",
+        to_status="PENDING_ACTIVATION",
+        requested_on=reg.requested_on,
+        observed_at=NOW,
+        previous_status_since=NOW - timedelta(days=15),
+    )
