@@ -20,6 +20,9 @@ STATUS_COLUMNS = (
     "requested_on",
     "first_seen_at",
     "status_since",
+    "status_since_exact",
+    "waiting_seconds",
+    "stuck",
 )
 HISTORY_COLUMNS = (
     "observed_at",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from app.cli import output
 from app.cli.exits import EXIT_CONFIG, EXIT_OK
+from app.core.ages import status_fields
 from app.domain import EventKind
 
 if TYPE_CHECKING:
@@ -111,6 +112,9 @@ def _query(settings: Settings, args: argparse.Namespace, *, history: bool) -> in
             include_removed=getattr(args, "all", False),
         )
         rows = (queries.history if history else queries.current)(engine, filters)
+        if not history:
+            now = datetime.now(UTC)
+            rows = [row | status_fields(row, now, settings.stuck_after) for row in rows]
         known = queries.known_statuses(engine) if not rows and args.status else None
     finally:
         engine.dispose()

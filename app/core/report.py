@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from app.core.ages import is_stuck, measured, stuck_limit
 from app.domain import KNOWN_STATUSES, EventKind, Key, StoredRegistration
 
 ACTIVE = KNOWN_STATUSES[-1]
@@ -53,8 +54,8 @@ class ProviderStats:
 @dataclass(frozen=True, slots=True)
 class Stuck:
     state: StoredRegistration
-    in_status: timedelta  # now - status_since
-    allowed: timedelta  # its STUCK_AFTER
+    in_status: timedelta  # now - status_since; inexact: the waiting (app.core.ages.measured)
+    allowed: timedelta  # its STUCK_AFTER; inexact: the sum rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,16 +155,16 @@ def _fold(history: Iterable[HistoryRow]) -> dict[int, _Durations]:
 def stuck_now(
     states: Iterable[StoredRegistration], now: datetime, stuck_after: Mapping[str, timedelta]
 ) -> tuple[Stuck, ...]:
-    """Present registrations in a status of STUCK_AFTER for longer than it allows, longest
-    first (then by recipient and provider name, so the order is stable)."""
+    """Present registrations in a status of STUCK_AFTER for longer than it allows (SPEC 11:
+    an inexact stay by its waiting and the sum rule, app.core.ages), longest first (then by
+    recipient and provider name, so the order is stable)."""
     found = []
     for state in states:
-        allowed = stuck_after.get(state.registration.registration_status)
-        if allowed is None or not state.present:
+        reg = state.registration
+        allowed = stuck_limit(reg.registration_status, state.status_since_exact, stuck_after)
+        if allowed is None or not state.present or not is_stuck(state, now, stuck_after):
             continue
-        in_status = now - state.status_since
-        if in_status > allowed:
-            found.append(Stuck(state, in_status, allowed))
+        found.append(Stuck(state, measured(state, now), allowed))
     return tuple(
         sorted(
             found,

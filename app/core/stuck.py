@@ -54,4 +54,5 @@ def _event(state: StoredRegistration, now: datetime) -> Event:
         requested_on=reg.requested_on,
         observed_at=now,
         previous_status_since=state.status_since,
+        previous_status_since_exact=state.status_since_exact,
     )

@@ -33,7 +33,14 @@ def candidates(
         )
         .where(
             r.registration_status.in_(sorted(stuck_after)),
-            r.status_since < now - min(stuck_after.values()),
+            sa.or_(
+                r.status_since < now - min(stuck_after.values()),
+                # an inexact stay is measured by its waiting (SPEC 11's sum rule)
+                sa.and_(
+                    r.status_since_exact.is_(False),
+                    r.requested_on < now - min(stuck_after.values()),
+                ),
+            ),
             r.present.is_(True),
             sa.or_(
                 s.reminded_at.is_(None),
@@ -75,5 +82,6 @@ def _candidate(row: sa.Row[tuple[object, ...]]) -> Candidate:
         status_since=m["status_since"],
         missing_polls=m["missing_polls"],
         present=m["present"],
+        status_since_exact=m["status_since_exact"],
     )
     return Candidate(stored, m["reminded_at"])

@@ -211,6 +211,7 @@ def _stored_to_row(stored: StoredRegistration, removed_at: datetime) -> dict[str
         "requested_on": reg.requested_on,
         "first_seen_at": stored.first_seen_at,
         "status_since": stored.status_since,
+        "status_since_exact": stored.status_since_exact,
         "missing_polls": stored.missing_polls,
         "present": stored.present,
         "removed_at": None if stored.present else removed_at,
@@ -246,6 +247,7 @@ def _event_to_row(ev: Event, poll_id: int) -> dict[str, Any]:
         "requested_on": ev.requested_on,
         "observed_at": ev.observed_at,
         "previous_status_since": ev.previous_status_since,
+        "previous_status_since_exact": ev.previous_status_since_exact,
         "details": _dump_details(ev),
     }
 

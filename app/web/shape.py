@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from app.core.ages import status_fields
+
 if TYPE_CHECKING:
     from app.db.boardreads import BoardPage
 
@@ -37,9 +39,7 @@ class Board:
 
 
 def stuck_for(row: Row, now: datetime, stuck_after: Mapping[str, timedelta]) -> bool:
-    allowed = stuck_after.get(str(row["registration_status"]))
-    since = row["status_since"]
-    return allowed is not None and isinstance(since, datetime) and now - since > allowed
+    return bool(status_fields(row, now, stuck_after)["stuck"])
 
 
 def board(found: BoardPage, now: datetime, stuck_after: Mapping[str, timedelta]) -> Board:
@@ -50,7 +50,11 @@ def board(found: BoardPage, now: datetime, stuck_after: Mapping[str, timedelta])
     for row in found.rows:
         since = row["status_since"]
         days = (now - since).days if isinstance(since, datetime) else 0
-        cell = {**row, "stuck": stuck_for(row, now, stuck_after), "days_in_status": days}
+        ages = status_fields(row, now, stuck_after)
+        waited = ages["waiting_seconds"]
+        cell = {**row, **ages, "days_in_status": days}
+        # SPEC 11: how long it has waited since the request, shown on every pending cell
+        cell["waiting_days"] = None if waited is None else int(str(waited)) // 86400
         client_id, provider_id = str(row["client_id"]), int(str(row["provider_id"]))
         recipient = by_client.setdefault(client_id, Recipient(client_id, str(row["client_name"])))
         recipient.cells[provider_id] = cell

@@ -38,8 +38,9 @@ def test_report_json_and_csv_after_polls(world: World, flinks: FlinksSimulator) 
     # Requested 2024-02-29, active now: time to ACTIVE counts from requested_on.
     assert capital["time_to_active"]["count"] == 1
     assert capital["time_to_active"]["median_seconds"] > 365 * 86400
-    # Its PENDING_APPROVAL stay began before the baseline: not measured.
-    assert capital["time_in_status"] == {}
+    # First seen in PENDING_APPROVAL: there since its request (SPEC 11), an exact stay.
+    assert capital["time_in_status"]["PENDING_APPROVAL"]["count"] == 1
+    assert capital["time_in_status"]["PENDING_APPROVAL"]["median_seconds"] > 365 * 86400
     assert providers["NBC"]["registrations"] == 1
     assert [s["provider_name"] for s in report["stuck"]] == ["NBC"]
     assert report["stuck"][0]["status"] == "PENDING_APPROVAL"

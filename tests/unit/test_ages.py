@@ -1,0 +1,87 @@
+"""SPEC 11's ages, true from the first poll: where a stay's start is known, the sum rule for
+stuck where it is not, and what alerts say of a stay that began before the watcher looked."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from app.core.ages import in_status_phrase, is_stuck, stuck_limit, waiting
+from app.core.diff import diff
+from app.core.stuck import Candidate, reminders_due
+from app.domain import Answer, EventKind
+from app.notify.render import console_lines
+from tests.builders import NOW, event, registration, stored
+
+DEFAULTS = {"PENDING_APPROVAL": timedelta(days=7), "PENDING_ACTIVATION": timedelta(days=14)}
+WEEKS_AGO = NOW - timedelta(days=52)
+
+
+def _baseline(status: str, requested=WEEKS_AGO):  # type: ignore[no-untyped-def]
+    row = registration(status=status, requested_on=requested)
+    result = diff({}, Answer((row,)), NOW, baseline=True, removal_confirm_polls=2)
+    (state,) = result.changed
+    return state
+
+
+def test_first_seen_pending_approval_is_there_since_its_request_exactly() -> None:
+    state = _baseline("PENDING_APPROVAL")
+    assert (state.status_since, state.status_since_exact) == (WEEKS_AGO, True)
+
+
+def test_first_seen_past_approval_entered_it_at_an_unknown_time() -> None:
+    state = _baseline("PENDING_ACTIVATION")
+    assert (state.status_since, state.status_since_exact) == (NOW, False)
+
+
+def test_a_request_in_the_future_waits_from_now_and_counts_no_negative_time() -> None:
+    future = NOW + timedelta(days=3)
+    state = _baseline("PENDING_APPROVAL", requested=future)
+    assert state.status_since == NOW
+    assert waiting(future, "PENDING_APPROVAL", NOW) == timedelta(0)
+    assert waiting(future, "ACTIVE", NOW) is None
+
+
+def test_a_move_seen_starts_an_exact_stay_and_the_event_says_the_last_was_not() -> None:
+    before = _baseline("PENDING_ACTIVATION")
+    later = NOW + timedelta(minutes=5)
+    answer = Answer((registration(status="ACTIVE", requested_on=WEEKS_AGO),))
+    moved = diff({before.key: before}, answer, later, baseline=False, removal_confirm_polls=2)
+    (ev,) = [e for e in moved.events if e.event == EventKind.STATUS_CHANGED]
+    assert (ev.previous_status_since, ev.previous_status_since_exact) == (NOW, False)
+    assert moved.changed[0].status_since_exact is True
+    line = console_lines([ev])[0]
+    assert "less than a minute" not in line
+    assert "after at least 5 minutes" in line
+
+
+def test_inexact_stay_just_seen_says_since_before_not_less_than_a_minute() -> None:
+    ev = event(previous_status_since=NOW, previous_status_since_exact=False)
+    line = console_lines([ev])[0]
+    assert "less than a minute" not in line
+    assert f"there since before {NOW:%Y-%m-%d}" in line
+    assert in_status_phrase(NOW - timedelta(days=3), False, NOW) == "at least 3 days"
+    assert in_status_phrase(NOW - timedelta(days=3), True, NOW) == "3 days"
+
+
+def test_sum_rule_for_an_inexact_stay() -> None:
+    assert stuck_limit("PENDING_ACTIVATION", False, DEFAULTS) == timedelta(days=21)
+    assert stuck_limit("PENDING_ACTIVATION", True, DEFAULTS) == timedelta(days=14)
+    assert stuck_limit("ACTIVE", False, DEFAULTS) is None
+    row = registration(status="PENDING_ACTIVATION", requested_on=NOW - timedelta(days=20))
+    young = stored(row, NOW - timedelta(hours=1), exact=False)
+    assert not is_stuck(young, NOW, DEFAULTS)  # waiting 20 d < 7 d + 14 d
+    assert is_stuck(young, NOW + timedelta(days=1, minutes=1), DEFAULTS)
+
+
+def test_deployed_over_old_registrations_reminds_them_in_the_first_cycle() -> None:
+    """With the default 7 d, a PENDING_APPROVAL requested 52 days ago and a PENDING_ACTIVATION
+    first seen at the baseline but requested 52 days ago are both reminded at once."""
+    approval = _baseline("PENDING_APPROVAL")
+    activation = _baseline("PENDING_ACTIVATION")
+    fresh = _baseline("PENDING_ACTIVATION", requested=NOW - timedelta(days=2))
+    candidates = [Candidate(s) for s in (approval, activation, fresh)]
+    due = reminders_due(candidates, NOW, DEFAULTS, timedelta(days=7))
+    assert sorted(e.to_status or "" for e in due) == ["PENDING_ACTIVATION", "PENDING_APPROVAL"]
+    (inexact,) = [e for e in due if e.to_status == "PENDING_ACTIVATION"]
+    assert not inexact.previous_status_since_exact
+    assert "less than a minute" not in console_lines([inexact])[0]
