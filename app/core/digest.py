@@ -120,7 +120,7 @@ def build_digest(inputs: DigestInputs, start: datetime, end: datetime, zone: str
     )
     medians = [
         Median(p.provider_id, p.provider_name, p.to_active.count, p.to_active.median)
-        for p in provider_stats(inputs.history, [])
+        for p in provider_stats(inputs.history, [], end, since=end - MEDIAN_WINDOW)
         if p.to_active.median is not None
     ]
     return DigestContent(

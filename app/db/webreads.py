@@ -5,7 +5,7 @@ providers' statistics those of `flinkswatch report` (app/db/reports.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -80,7 +80,7 @@ class WebReads:
         )
         with reading(self._engine) as conn:
             present = {int(pid): (str(name), int(n)) for pid, name, n in conn.execute(stmt)}
-        return stats_by_provider(report_history(self._engine), present)
+        return stats_by_provider(report_history(self._engine), present, datetime.now(UTC))
 
     def moves(self, since: datetime) -> list[tuple[str, datetime]]:
         """(to_status, observed_at) of the moves into PENDING_ACTIVATION or ACTIVE observed

@@ -31,6 +31,7 @@ def provider_rows(providers: Sequence[ProviderStats]) -> list[Row]:
                     "registrations": stats.registrations,
                     "status": status,
                     "count": summary.count,
+                    "censored": summary.censored,
                     "median": summary.median,
                     "p90": summary.p90,
                     "median_seconds": _seconds(summary.median),

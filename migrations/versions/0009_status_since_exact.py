@@ -24,14 +24,27 @@ down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The event of the registration's first sighting, at the start of the stay an event closes.
-_FIRST_SIGHTING = (
-    "EXISTS (SELECT 1 FROM registration_events f "
-    "WHERE f.client_id = registration_events.client_id "
-    "AND f.provider_id = registration_events.provider_id "
-    "AND f.event IN ('baseline', 'added') "
-    "AND f.observed_at = registration_events.previous_status_since)"
-)
+# Each UPDATE of the events looks for the registration's first sighting (baseline or added)
+# at the start of the stay the event closes.
+_INEXACT_EVENTS = """
+UPDATE registration_events SET previous_status_since_exact = false
+WHERE previous_status_since IS NOT NULL AND from_status <> 'PENDING_APPROVAL'
+AND EXISTS (SELECT 1 FROM registration_events f
+    WHERE f.client_id = registration_events.client_id
+    AND f.provider_id = registration_events.provider_id
+    AND f.event IN ('baseline', 'added')
+    AND f.observed_at = registration_events.previous_status_since)
+"""
+_APPROVAL_EVENTS = """
+UPDATE registration_events SET previous_status_since = requested_on
+WHERE previous_status_since IS NOT NULL AND from_status = 'PENDING_APPROVAL'
+AND requested_on < previous_status_since
+AND EXISTS (SELECT 1 FROM registration_events f
+    WHERE f.client_id = registration_events.client_id
+    AND f.provider_id = registration_events.provider_id
+    AND f.event IN ('baseline', 'added')
+    AND f.observed_at = registration_events.previous_status_since)
+"""
 
 
 def upgrade() -> None:
@@ -57,16 +70,8 @@ def upgrade() -> None:
         "WHERE status_since = first_seen_at AND registration_status = 'PENDING_APPROVAL' "
         "AND requested_on < status_since"
     )
-    op.execute(
-        "UPDATE registration_events SET previous_status_since_exact = false "
-        "WHERE previous_status_since IS NOT NULL AND from_status <> 'PENDING_APPROVAL' "
-        f"AND {_FIRST_SIGHTING}"
-    )
-    op.execute(
-        "UPDATE registration_events SET previous_status_since = requested_on "
-        "WHERE previous_status_since IS NOT NULL AND from_status = 'PENDING_APPROVAL' "
-        f"AND requested_on < previous_status_since AND {_FIRST_SIGHTING}"
-    )
+    op.execute(_INEXACT_EVENTS)
+    op.execute(_APPROVAL_EVENTS)
 
 
 def downgrade() -> None:

@@ -1,0 +1,138 @@
+"""PURE: the history folded into the observations of app.core.survival, per provider (SPEC 11).
+
+Time to ACTIVE runs from requested_on. A registration enters at its waiting on first sighting
+(left truncation); it ends with the event at its first move into ACTIVE, or is censored at its
+removal or at `now` while it waits; one first seen already ACTIVE tells nothing and is left out.
+A stay in a status is measured from its start where that is exact (a move seen, or
+PENDING_APPROVAL since the request), censored at `now` (or removal) while it lasts.
+With `since` (the digest's window), what ended before it is left out and the rest enter no
+earlier than it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from app.core.survival import Observation
+from app.domain import ACTIVE, PENDING_APPROVAL, EventKind, Key
+
+
+@dataclass
+class _Life:
+    requested: datetime
+    entry: datetime | None  # first sighting while not ACTIVE; None: first seen ACTIVE
+    status: str
+    stay_start: datetime | None  # None: the stay's start is not known
+    stay_entry: datetime
+    ended: datetime | None = None  # removed
+    activated: datetime | None = None
+
+
+@dataclass
+class Lifetimes:
+    """One provider's observations: to ACTIVE, and per status."""
+
+    name: str
+    to_active: list[Observation] = field(default_factory=list)
+    in_status: dict[str, list[Observation]] = field(default_factory=dict)
+
+
+class HistoryLike(Protocol):
+    """The fields of app.core.report.HistoryRow this fold reads."""
+
+    @property
+    def event(self) -> str: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def provider_id(self) -> int: ...
+    @property
+    def provider_name(self) -> str: ...
+    @property
+    def to_status(self) -> str | None: ...
+    @property
+    def observed_at(self) -> datetime: ...
+    @property
+    def requested_on(self) -> datetime: ...
+
+
+def fold(
+    history: Iterable[HistoryLike], now: datetime, since: datetime | None = None
+) -> dict[int, Lifetimes]:
+    """The observations of every provider; `history` oldest first."""
+    by_provider: dict[int, Lifetimes] = {}
+    lives: dict[Key, tuple[int, _Life]] = {}
+    for row in history:
+        found = by_provider.setdefault(row.provider_id, Lifetimes(row.provider_name))
+        found.name = row.provider_name  # the latest name wins
+        key = (row.client_id, row.provider_id)
+        if row.event in (EventKind.BASELINE, EventKind.ADDED):
+            lives[key] = (row.provider_id, _first(row))
+            continue
+        known = lives.get(key)
+        if known is None:
+            continue
+        life = known[1]
+        if row.event == EventKind.REMOVED:
+            life.ended = row.observed_at
+        elif row.event in (EventKind.STATUS_CHANGED, EventKind.REAPPEARED):
+            life.ended = None
+            _moved(found, life, row, since)
+    for pid, life in lives.values():
+        _close(by_provider[pid], life, now, since)
+    return by_provider
+
+
+def _first(row: HistoryLike) -> _Life:
+    status = row.to_status or ""
+    exact = status == PENDING_APPROVAL
+    start = min(row.requested_on, row.observed_at) if exact else None
+    entry = None if status == ACTIVE else row.observed_at
+    return _Life(row.requested_on, entry, status, start, row.observed_at)
+
+
+def _moved(found: Lifetimes, life: _Life, row: HistoryLike, since: datetime | None) -> None:
+    to = row.to_status or ""
+    if to == life.status:
+        return
+    _stay(found, life, row.observed_at, True, since)
+    life.status, life.stay_start, life.stay_entry = to, row.observed_at, row.observed_at
+    if to == ACTIVE and life.activated is None:
+        life.activated = row.observed_at
+
+
+def _close(found: Lifetimes, life: _Life, now: datetime, since: datetime | None) -> None:
+    _stay(found, life, life.ended or now, False, since)
+    if life.entry is None:
+        return  # first seen ACTIVE: its time to ACTIVE is unknown
+    end = life.activated or life.ended or now
+    observed = _observation(life.requested, life.entry, end, life.activated is not None, since)
+    if observed is not None:
+        found.to_active.append(observed)
+
+
+def _stay(
+    found: Lifetimes, life: _Life, end: datetime, event: bool, since: datetime | None
+) -> None:
+    if life.stay_start is None:
+        return  # began before the watcher looked: its length is unknown
+    observed = _observation(life.stay_start, life.stay_entry, end, event, since)
+    if observed is not None:
+        found.in_status.setdefault(life.status, []).append(observed)
+
+
+def _observation(
+    start: datetime, entry: datetime, end: datetime, event: bool, since: datetime | None
+) -> Observation | None:
+    """Seconds from `start`; None when it ended before the window began, or when it started
+    after it was first seen (a requested_on ahead of the clock: not a 0-second activation)."""
+    if start > entry:
+        return None
+    if since is not None:
+        if end < since:
+            return None
+        entry = max(entry, since)
+    duration = (end - start).total_seconds()
+    return Observation(duration, event, max(0.0, (entry - start).total_seconds()))
