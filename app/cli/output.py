@@ -23,6 +23,8 @@ STATUS_COLUMNS = (
     "status_since_exact",
     "waiting_seconds",
     "stuck",
+    "late",
+    "expected_active_by",
 )
 HISTORY_COLUMNS = (
     "observed_at",

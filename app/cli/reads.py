@@ -14,6 +14,8 @@ from app.core.ages import status_fields
 from app.domain import EventKind
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from app.config.settings import Settings
 
 EVENT_KINDS = tuple(kind.value for kind in EventKind)
@@ -113,8 +115,7 @@ def _query(settings: Settings, args: argparse.Namespace, *, history: bool) -> in
         )
         rows = (queries.history if history else queries.current)(engine, filters)
         if not history:
-            now = datetime.now(UTC)
-            rows = [row | status_fields(row, now, settings.stuck_after) for row in rows]
+            rows = _with_ages(settings, engine, rows)
         known = queries.known_statuses(engine) if not rows and args.status else None
     finally:
         engine.dispose()
@@ -128,6 +129,25 @@ def _query(settings: Settings, args: argparse.Namespace, *, history: bool) -> in
             file=sys.stderr,
         )
     return EXIT_OK
+
+
+def _with_ages(
+    settings: Settings, engine: Engine, rows: list[dict[str, object]]
+) -> list[dict[str, object]]:
+    """SPEC 11's fields: waiting, stuck, late and expected (the providers' curves folded once)."""
+    from app.core.expect import expectation_fields, outlooks
+    from app.db.reports import provider_figures
+
+    now = datetime.now(UTC)
+    found = outlooks(
+        provider_figures(engine, now) if rows else (),
+        settings.late_after,
+        settings.expect_min_activations,
+    )
+    return [
+        row | status_fields(row, now, settings.stuck_after) | expectation_fields(found, row, now)
+        for row in rows
+    ]
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:

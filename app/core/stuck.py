@@ -1,6 +1,8 @@
 """PURE: which stuck registrations get a reminder now (SPEC 9). A registration in a status of
 STUCK_AFTER for longer than allowed gets one, then one every STUCK_REPEAT, until it moves or is
-removed; the reminders are `stuck` events, longest-stuck first."""
+removed; the reminders are `stuck` events, longest-stuck first. A *late* one (SPEC 11: waiting
+past its provider's LATE_AFTER percentile) is reminded the same way, after them, the reason in
+the event (its `changes`: ("late", "", reason))."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.core.report import stuck_now
-from app.domain import Event, EventKind, StoredRegistration
+from app.domain import ACTIVE, Event, EventKind, StoredRegistration
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,22 +27,43 @@ def reminders_due(
     now: datetime,
     stuck_after: Mapping[str, timedelta],
     repeat: timedelta,
+    late: Mapping[int, tuple[timedelta, str]] | None = None,
 ) -> list[Event]:
-    """The `stuck` events due at `now`, longest-stuck first. A reminder from before the
-    registration entered its current status does not count: that was another stay."""
+    """The `stuck` events due at `now`: stuck ones longest-stuck first, then late ones longest
+    waiting first. `late`: provider_id -> (the waiting past which it is late, the reason). A
+    reminder from before the registration entered its current status does not count: that was
+    another stay."""
     given = list(candidates)
     last = {c.stored.key: c.reminded_at for c in given}
+    late = late or {}
+    stuck = [item.state for item in stuck_now([c.stored for c in given], now, stuck_after)]
+    seen = {state.key for state in stuck}
+    overdue = sorted(
+        (c.stored for c in given if c.stored.key not in seen and _late(c.stored, now, late)),
+        key=lambda s: (s.registration.requested_on, s.key),
+    )
     due = []
-    stuck = stuck_now([c.stored for c in given], now, stuck_after)
-    for item in stuck:
-        reminded = last.get(item.state.key)
-        if reminded is not None and reminded >= item.state.status_since and now - reminded < repeat:
+    for state in (*stuck, *overdue):
+        reminded = last.get(state.key)
+        if reminded is not None and reminded >= state.status_since and now - reminded < repeat:
             continue
-        due.append(_event(item.state, now))
+        why = late.get(state.registration.provider_id)
+        reason = why[1] if why is not None and _late(state, now, late) else None
+        due.append(_event(state, now, reason))
     return due
 
 
-def _event(state: StoredRegistration, now: datetime) -> Event:
+def _late(
+    state: StoredRegistration, now: datetime, late: Mapping[int, tuple[timedelta, str]]
+) -> bool:
+    reg = state.registration
+    limit = late.get(reg.provider_id)
+    if limit is None or not state.present or reg.registration_status == ACTIVE:
+        return False
+    return now - reg.requested_on > limit[0]
+
+
+def _event(state: StoredRegistration, now: datetime, reason: str | None) -> Event:
     reg = state.registration
     return Event(
         event=EventKind.STUCK,
@@ -55,4 +78,5 @@ def _event(state: StoredRegistration, now: datetime) -> Event:
         observed_at=now,
         previous_status_since=state.status_since,
         previous_status_since_exact=state.status_since_exact,
+        changes=(("late", "", reason),) if reason else (),
     )

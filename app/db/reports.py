@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from app.core.report import HistoryRow, Report, build_report
+from app.core.report import HistoryRow, ProviderStats, Report, build_report, stats_by_provider
 from app.db.engine import reading
 from app.db.state import read_state
-from app.db.tables import registration_events
+from app.db.tables import registration_events, registrations
 from app.domain import ACTIVE, EventKind
 
 # The events that start a registration or move it; the others change no status.
@@ -52,6 +52,19 @@ def report_history(engine: Engine, since: datetime | None = None) -> list[Histor
     with reading(engine) as conn:
         rows = conn.execute(stmt.order_by(e.observed_at, e.id)).all()
     return [HistoryRow(*row) for row in rows]
+
+
+def provider_figures(engine: Engine, now: datetime) -> tuple[ProviderStats, ...]:
+    """The report's per-provider figures over the whole history, at `now`."""
+    r = registrations.c
+    stmt = (
+        sa.select(r.provider_id, sa.func.max(r.provider_name), sa.func.count())
+        .where(r.present.is_(True))
+        .group_by(r.provider_id)
+    )
+    with reading(engine) as conn:
+        present = {int(pid): (str(name), int(n)) for pid, name, n in conn.execute(stmt)}
+    return stats_by_provider(report_history(engine), present, now)
 
 
 def load_report(engine: Engine, now: datetime, stuck_after: Mapping[str, timedelta]) -> Report:

@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from app.core.blind import BlindState, ChannelHealth
+from app.core.report import ProviderStats
 from app.core.rowprints import RowIndex
 from app.core.stuck import Candidate
-from app.db import holds, notices, pgcopy, planned, reminders, rowindex, sqlitebulk
+from app.db import holds, notices, pgcopy, planned, reminders, reports, rowindex, sqlitebulk
 from app.db.engine import translate_errors
 from app.db.polls import PollInfo as PollInfo
 from app.db.polls import PollReads
@@ -119,10 +120,19 @@ class Store(PollReads):
         return poll_id
 
     def stuck_candidates(
-        self, now: datetime, stuck_after: Mapping[str, timedelta], repeat: timedelta
+        self,
+        now: datetime,
+        stuck_after: Mapping[str, timedelta],
+        repeat: timedelta,
+        late: Mapping[int, timedelta] | None = None,
     ) -> list[Candidate]:
-        """The registrations that may be due a reminder (SPEC 9), with their last one."""
-        return reminders.candidates(self._engine, now, stuck_after, repeat)
+        """The registrations that may be due a reminder (SPEC 9, late: SPEC 11), with their
+        last one."""
+        return reminders.candidates(self._engine, now, stuck_after, repeat, late or {})
+
+    def provider_stats(self, now: datetime) -> tuple[ProviderStats, ...]:
+        """The report's Kaplan-Meier figures per provider (late reminders read them)."""
+        return reports.provider_figures(self._engine, now)
 
     def record_reminders(self, poll_id: int, events: Sequence[Event], plan: DeliveryPlan) -> None:
         """The `stuck` events of a poll and their deliveries, in one transaction."""

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from app.core.report import ProviderStats, stats_by_provider
+from app.core.report import ProviderStats
 from app.db import queries, tables
 from app.db.boardreads import BoardFilter, BoardPage, BoardReads, matching
 from app.db.engine import reading
-from app.db.reports import report_history
+from app.db.reports import provider_figures
 from app.domain import EventKind, Key
 
 Row = dict[str, object]
@@ -72,15 +72,7 @@ class WebReads:
 
     def provider_stats(self) -> tuple[ProviderStats, ...]:
         """The statistics of `flinkswatch report` per provider, over the whole history."""
-        r = tables.registrations.c
-        stmt = (
-            sa.select(r.provider_id, sa.func.max(r.provider_name), sa.func.count())
-            .where(r.present.is_(True))
-            .group_by(r.provider_id)
-        )
-        with reading(self._engine) as conn:
-            present = {int(pid): (str(name), int(n)) for pid, name, n in conn.execute(stmt)}
-        return stats_by_provider(report_history(self._engine), present, datetime.now(UTC))
+        return provider_figures(self._engine, datetime.now(UTC))
 
     def moves(self, since: datetime) -> list[tuple[str, datetime]]:
         """(to_status, observed_at) of the moves into PENDING_ACTIVATION or ACTIVE observed

@@ -153,10 +153,14 @@ def _kind(event: Event, style: _Style) -> tuple[str, str, str]:
         return ":question:", f"unrecognised status {new}", moved
     if kind is EventKind.STUCK:
         waits = _WAITING_FOR.get(event.to_status or "")
+        # SPEC 11: a late one says why ("slower than 90% of NBC's activations (...)")
+        late = next((new for name, _old, new in event.changes if name == "late"), "")
         return (
             ":hourglass:",
-            "stuck",
-            f"still {new}{_after(event, 'after')}" + (f" ({waits})" if waits else ""),
+            "late" if late else "stuck",
+            f"still {new}{_after(event, 'after')}"
+            + (f" ({waits})" if waits else "")
+            + (f"; {style.esc(late, 300)}" if late else ""),
         )
     if kind is EventKind.ADDED:
         return ":new:", "added", f"new registration, status {new}"

@@ -103,3 +103,35 @@ def test_a_route_that_does_not_match_gets_no_reminder(engine: sa.Engine) -> None
     clock.advance(seconds=4)
     watch.poll_once()
     assert stuck_sent(only_b) == ["stuck:b/2"]
+
+
+def test_a_late_one_is_reminded_with_its_reason_and_none_below_the_minimum(
+    engine: sa.Engine,
+) -> None:
+    """SPEC 11 through the database: ten of Bank 1's registrations activate a second apart;
+    the eleventh, still waiting past the 90th percentile (S falls to 1/11 at the tenth), gets a
+    `stuck` reminder that says it is late and why. Bank 2, with no activation, calls nothing
+    late."""
+    rows = [row(c, 1) for c in "abcdefghijk"] + [row("z", 2)]
+    source, clock, channel = FakeSource(rows), FakeClock(T0), FakeChannel()
+    watch = poller(engine, source, channel, clock, late_after=0.9, expect_min_activations=5)
+    watch.stuck_after = {}  # only lateness here
+    watch._stuck.stuck_after = {}
+    watch._stuck.refresh = timedelta(0)  # fold the curves every cycle, not hourly
+    watch.poll_once()
+    for i, client in enumerate("abcdefghij"):
+        clock.advance(seconds=1)
+        source.rows[i] = row(client, 1, "ACTIVE")
+        watch.poll_once()
+    assert stuck_sent(channel) == []  # k waited no longer than the slowest activation yet
+    clock.advance(seconds=2)
+    watch.poll_once()
+    assert stuck_sent(channel) == ["stuck:k/1"]
+    history = queries.history(engine, queries.Filters(event=EventKind.STUCK.value))
+    assert [e["client_id"] for e in history] == ["k"]
+    reason = history[0]["details"]["late"][1]  # type: ignore[index]
+    assert reason.startswith("slower than 90% of Bank 1's activations (median ")
+    assert reason.endswith(", 10 observed)")
+    clock.advance(seconds=1)
+    watch.poll_once()
+    assert stuck_sent(channel) == ["stuck:k/1"]  # again only after STUCK_REPEAT

@@ -7,7 +7,10 @@ from datetime import timedelta
 
 from app.core.ages import in_status_phrase, is_stuck, stuck_limit, waiting
 from app.core.diff import diff
+from app.core.expect import NONE, Expectation, expect, outlooks
+from app.core.report import ProviderStats, summarise
 from app.core.stuck import Candidate, reminders_due
+from app.core.survival import Observation, kaplan_meier
 from app.domain import Answer, EventKind
 from app.notify.render import console_lines
 from tests.builders import NOW, event, registration, stored
@@ -85,3 +88,42 @@ def test_deployed_over_old_registrations_reminds_them_in_the_first_cycle() -> No
     (inexact,) = [e for e in due if e.to_status == "PENDING_ACTIVATION"]
     assert not inexact.previous_status_since_exact
     assert "less than a minute" not in console_lines([inexact])[0]
+
+
+def _curve_stats(days: list[int], waiting: int = 0) -> ProviderStats:
+    obs = [Observation(d * 86400.0, True) for d in days]
+    obs += [Observation(waiting * 86400.0, False)] if waiting else []
+    curve = kaplan_meier(obs)
+    return ProviderStats(12, "NBC", 1, summarise(curve), {}, curve)
+
+
+def test_expected_is_the_conditional_median_and_late_is_past_the_percentile() -> None:
+    stats = _curve_stats(list(range(1, 11)))  # 1..10 days: S(4 d) = 0.6, half of it at 7 d
+    found = outlooks([stats], 0.9, 5)
+    requested = NOW - timedelta(days=4)
+    seen = expect(found[12], requested, "PENDING_ACTIVATION", NOW)
+    assert seen == Expectation(requested + timedelta(days=7), False, True)
+    overdue = expect(found[12], NOW - timedelta(days=9, hours=1), "PENDING_APPROVAL", NOW)
+    assert overdue.late  # past p90 = 9 days
+    assert expect(found[12], requested, "ACTIVE", NOW) == NONE
+    assert found[12].reason == "slower than 90% of NBC's activations (median 5 days, 10 observed)"
+
+
+def test_below_the_minimum_neither_expected_nor_late() -> None:
+    found = outlooks([_curve_stats([1, 2, 3])], 0.9, 5)
+    far = expect(found[12], NOW - timedelta(days=90), "PENDING_APPROVAL", NOW)
+    assert far == Expectation(None, False, False)
+
+
+def test_late_ones_are_reminded_like_stuck_ones_with_the_reason() -> None:
+    row = registration(status="PENDING_ACTIVATION", requested_on=NOW - timedelta(days=10))
+    state = stored(row, NOW - timedelta(days=1))  # exact, 1 day: not stuck
+    late = {row.provider_id: (timedelta(days=9), "slower than 90% of Bank's activations")}
+    (due,) = reminders_due([Candidate(state)], NOW, DEFAULTS, timedelta(days=7), late)
+    line = console_lines([due])[0]
+    assert "late" in line
+    assert "slower than 90% of Bank's activations" in line
+    again = reminders_due(
+        [Candidate(state, NOW)], NOW + timedelta(days=1), DEFAULTS, timedelta(days=7), late
+    )
+    assert again == []  # the same cadence as stuck: STUCK_REPEAT
