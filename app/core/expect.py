@@ -87,6 +87,31 @@ def expectation_fields(
     return {"late": seen.late, "expected_active_by": seen.expected_active_by}
 
 
+def outlook_sentence(
+    outlook: Outlook | None, name: str, requested_on: datetime, status: str, now: datetime
+) -> str:
+    """What the timeline says (SPEC 11): "NBC activates in a median of 12 days (40 observed);
+    this one is expected by 2026-12-08", "...; this one is late: slower than ...", or "not
+    enough history"."""
+    if outlook is None or not outlook.enough:
+        return f"Not enough history of {name}'s activations yet to say when it is expected."
+    median = outlook.curve.quantile(0.5)
+    said = (
+        f"{name} activates in a median of {_words(median)}"
+        if median is not None
+        else f"Fewer than half of {name}'s registrations have activated so far"
+    )
+    said += f" ({outlook.curve.events} observed)"
+    seen = expect(outlook, requested_on, status, now)
+    if status == ACTIVE:
+        return said + "."
+    if seen.late:
+        return f"{said}; this one is late: {outlook.reason}."
+    if seen.expected_active_by is None:
+        return f"{said}; no expected date for this one yet."
+    return f"{said}; this one is expected by {seen.expected_active_by:%Y-%m-%d}."
+
+
 def late_thresholds(found: Mapping[int, Outlook]) -> dict[int, timedelta]:
     """provider_id -> the waiting past which its registrations are late (the reminders' read)."""
     return {

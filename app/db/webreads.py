@@ -23,9 +23,16 @@ Row = dict[str, object]
 class WebReads:
     """What the pages show, read from one engine; no method writes."""
 
-    def __init__(self, engine: Engine, stuck_after: Mapping[str, timedelta]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        stuck_after: Mapping[str, timedelta],
+        late_after: float | None = 0.9,  # LATE_AFTER (SPEC 11)
+        expect_min_activations: int = 5,  # EXPECT_MIN_ACTIVATIONS
+    ) -> None:
         self._engine = engine
         self.stuck_after = stuck_after
+        self.late_after, self.expect_min_activations = late_after, expect_min_activations
 
     def current(self, filters: queries.Filters) -> list[Row]:
         """The rows of `flinkswatch status`."""

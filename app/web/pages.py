@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
+from app.core.expect import Outlook, outlook_sentence, outlooks
 from app.db.boardreads import BoardFilter
 from app.db.queries import STATUS_COLUMNS, Filters
 from app.web import charts
@@ -87,6 +88,15 @@ def _when(value: object) -> str:
     return value.astimezone(_ui().timezone).strftime("%Y-%m-%d %H:%M %Z")
 
 
+@pages.app_template_filter("day")
+def _day(value: object) -> str:
+    """A date in ALERT_TIMEZONE as people say it: "Dec 8"."""
+    if not isinstance(value, datetime):
+        return ""
+    local = value.astimezone(_ui().timezone)
+    return f"{local:%b} {local.day}"
+
+
 @pages.app_template_filter("span")
 def _span(value: object) -> str:
     if not isinstance(value, timedelta):
@@ -113,7 +123,7 @@ def board_page() -> ResponseReturnValue:
         return export_records(records, STATUS_FIELDS, fmt, "registrations", plain_already=True)
     page = args.get("page", 1, type=int) or 1
     found = ui.reads.board(query, now, page, RECIPIENTS_PER_PAGE)
-    shown = board(found, now, ui.reads.stuck_after)
+    shown = board(found, now, ui.reads.stuck_after, _outlooks())
     return render_template(
         "board.html", board=shown, query=query, args=args, per_page=RECIPIENTS_PER_PAGE
     )
@@ -135,8 +145,25 @@ def timeline_page(client_id: str, provider_id: int) -> ResponseReturnValue:
         events=events,
         registration=current[0] if current else events[-1],
         stretches=time_in_status(events, ui.clock()),
+        outlook=_sentence(current[0] if current else None, ui.clock()),
         threads=ui.reads.threads(key),
     )
+
+
+def _sentence(row: dict[str, object] | None, now: datetime) -> str:
+    """The timeline's expectation (SPEC 11); empty for a removed registration."""
+    if row is None or not row.get("present") or not isinstance(row["requested_on"], datetime):
+        return ""
+    pid, name = int(str(row["provider_id"])), str(row["provider_name"])
+    status = str(row["registration_status"])
+    return outlook_sentence(_outlooks().get(pid), name, row["requested_on"], status, now)
+
+
+def _outlooks() -> dict[int, Outlook]:
+    """Each provider's expectations (SPEC 11), from the figures folded once per new event."""
+    cache: FiguresCache = current_app.extensions["flinkswatch.figures"]
+    reads = _ui().reads
+    return outlooks(cache.get()[0].providers, reads.late_after, reads.expect_min_activations)
 
 
 @pages.get("/providers")
@@ -162,6 +189,7 @@ def providers_page() -> ResponseReturnValue:
         page=page,
         pages=pages_count,
         args=request.args,
+        min_activations=_ui().reads.expect_min_activations,
     )
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from app.core.ages import status_fields
+from app.core.expect import Outlook, expectation_fields
 
 if TYPE_CHECKING:
     from app.db.boardreads import BoardPage
@@ -42,7 +43,12 @@ def stuck_for(row: Row, now: datetime, stuck_after: Mapping[str, timedelta]) -> 
     return bool(status_fields(row, now, stuck_after)["stuck"])
 
 
-def board(found: BoardPage, now: datetime, stuck_after: Mapping[str, timedelta]) -> Board:
+def board(
+    found: BoardPage,
+    now: datetime,
+    stuck_after: Mapping[str, timedelta],
+    expected: Mapping[int, Outlook] | None = None,
+) -> Board:
     """One page of the board from its reads: the page's registrations grouped by recipient
     (in the order read), each with its days in status and whether it is stuck."""
     by_client: dict[str, Recipient] = {}
@@ -55,6 +61,7 @@ def board(found: BoardPage, now: datetime, stuck_after: Mapping[str, timedelta])
         cell = {**row, **ages, "days_in_status": days}
         # SPEC 11: how long it has waited since the request, shown on every pending cell
         cell["waiting_days"] = None if waited is None else int(str(waited)) // 86400
+        cell |= expectation_fields(expected or {}, row, now)
         client_id, provider_id = str(row["client_id"]), int(str(row["provider_id"]))
         recipient = by_client.setdefault(client_id, Recipient(client_id, str(row["client_name"])))
         recipient.cells[provider_id] = cell

@@ -70,7 +70,15 @@ def build_service(
 
     parts = (settings, app.engine, app.poller.channels, app.leader, app.poller)
     return Service(
-        web=web_ui(settings, WebReads(app.engine, settings.stuck_after)),
+        web=web_ui(
+            settings,
+            WebReads(
+                app.engine,
+                settings.stuck_after,
+                settings.late_after,
+                settings.expect_min_activations,
+            ),
+        ),
         poller=app.poller,
         waits=app.waits,
         interval=settings.poll_interval_seconds,
