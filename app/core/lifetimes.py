@@ -60,6 +60,11 @@ class HistoryLike(Protocol):
     def requested_on(self) -> datetime: ...
 
 
+_FIRST = frozenset({EventKind.BASELINE.value, EventKind.ADDED.value})
+_MOVES = frozenset({EventKind.STATUS_CHANGED.value, EventKind.REAPPEARED.value})
+_REMOVED = EventKind.REMOVED.value
+
+
 def fold(
     history: Iterable[HistoryLike], now: datetime, since: datetime | None = None
 ) -> dict[int, Lifetimes]:
@@ -69,22 +74,25 @@ def fold(
     seconds: dict[datetime, float] = {}  # observed_at are poll times: few distinct values
     window = None if since is None else since.timestamp()
     for row in history:
-        found = by_provider.setdefault(row.provider_id, Lifetimes(row.provider_name))
+        pid, event = row.provider_id, str(row.event)
+        found = by_provider.get(pid)
+        if found is None:
+            found = by_provider[pid] = Lifetimes(row.provider_name)
         found.name = row.provider_name  # the latest name wins
-        key = (row.client_id, row.provider_id)
         at = seconds.get(row.observed_at)
         if at is None:
             at = seconds[row.observed_at] = row.observed_at.timestamp()
-        if row.event in (EventKind.BASELINE, EventKind.ADDED):
-            lives[key] = (row.provider_id, _first(row.to_status or "", row.requested_on, at))
+        if event in _FIRST:
+            life = _first(row.to_status or "", row.requested_on, at)
+            lives[row.client_id, pid] = (pid, life)
             continue
-        known = lives.get(key)
+        known = lives.get((row.client_id, pid))
         if known is None:
             continue
         life = known[1]
-        if row.event == EventKind.REMOVED:
+        if event == _REMOVED:
             life.ended = at
-        elif row.event in (EventKind.STATUS_CHANGED, EventKind.REAPPEARED):
+        elif event in _MOVES:
             life.ended = None
             _moved(found, life, row.to_status or "", at, window)
     end = now.timestamp()
