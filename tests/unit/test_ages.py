@@ -3,20 +3,23 @@ stuck where it is not, and what alerts say of a stay that began before the watch
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from app.core.ages import in_status_phrase, is_stuck, stuck_limit, waiting
 from app.core.diff import diff
-from app.core.expect import NONE, Expectation, expect, outlooks
+from app.core.expect import NONE, Expectation, expect, outlook_sentence, outlooks
 from app.core.report import ProviderStats, summarise
 from app.core.stuck import Candidate, reminders_due
 from app.core.survival import Observation, kaplan_meier
+from app.db.boardreads import BoardPage
 from app.domain import Answer, EventKind
 from app.notify.render import console_lines
+from app.web.shape import board
 from tests.builders import NOW, event, registration, stored
 
 DEFAULTS = {"PENDING_APPROVAL": timedelta(days=7), "PENDING_ACTIVATION": timedelta(days=14)}
 WEEKS_AGO = NOW - timedelta(days=52)
+DAY = timedelta(days=1)
 
 
 def _baseline(status: str, requested=WEEKS_AGO):  # type: ignore[no-untyped-def]
@@ -127,3 +130,47 @@ def test_late_ones_are_reminded_like_stuck_ones_with_the_reason() -> None:
         [Candidate(state, NOW)], NOW + timedelta(days=1), DEFAULTS, timedelta(days=7), late
     )
     assert again == []  # the same cadence as stuck: STUCK_REPEAT
+
+
+def _row(client: str, status: str, waited: timedelta, exact: bool = True) -> dict[str, object]:
+    requested = NOW - waited
+    return {
+        "client_id": client,
+        "client_name": f"Client {client}",
+        "provider_id": 12,
+        "provider_name": "NBC",
+        "country": "CA",
+        "registration_status": status,
+        "requested_on": requested,
+        "first_seen_at": requested,
+        "status_since": requested if exact else NOW - timedelta(hours=1),
+        "present": True,
+        "status_since_exact": exact,
+    }
+
+
+def test_board_cells_say_waiting_expected_and_late() -> None:
+    found = outlooks([_curve_stats(list(range(1, 11)))], 0.9, 5)
+    rows = [
+        _row("a", "PENDING_APPROVAL", timedelta(days=4)),
+        _row("b", "PENDING_ACTIVATION", timedelta(days=52), exact=False),
+    ]
+    page = BoardPage(counts={}, recipients=2, page=1, rows=rows)
+    cells = [r.cells[12] for r in board(page, NOW, DEFAULTS, found).recipients]
+    fresh, old = cells
+    assert (fresh["waiting_days"], fresh["late"]) == (4, False)
+    assert fresh["expected_active_by"] == NOW - timedelta(days=4) + timedelta(days=7)
+    assert (old["waiting_days"], old["late"], old["stuck"]) == (52, True, True)  # 52 d > 7 + 14
+
+
+def test_timeline_sentence() -> None:
+    found = outlooks([_curve_stats(list(range(1, 11)))], 0.9, 5)
+    requested = datetime(2026, 3, 1, tzinfo=UTC)
+    said = outlook_sentence(found[12], "NBC", requested, "PENDING_APPROVAL", requested)
+    assert said == (
+        "NBC activates in a median of 5 days (10 observed); this one is expected by 2026-03-06."
+    )
+    late = outlook_sentence(found[12], "NBC", NOW - 10 * DAY, "PENDING_APPROVAL", NOW)
+    assert "this one is late: slower than 90% of NBC's activations" in late
+    few = outlooks([_curve_stats([1, 2])], 0.9, 5)
+    assert "Not enough history" in outlook_sentence(few[12], "NBC", requested, "X", NOW)
