@@ -15,7 +15,7 @@ from app.db.queries import STATUS_COLUMNS, Filters
 from app.web import charts
 from app.web.export import FORMATS, export, export_records
 from app.web.figures import FiguresCache
-from app.web.shape import RECIPIENTS_PER_PAGE, board, time_in_status
+from app.web.shape import AGE_FIELDS, RECIPIENTS_PER_PAGE, board, time_in_status, with_ages
 from app.web.ui import WebUI
 
 pages = Blueprint("pages", __name__, template_folder="templates")
@@ -119,8 +119,11 @@ def board_page() -> ResponseReturnValue:
     )
     now = ui.clock()
     if fmt := _format():
-        records = ui.reads.board_export(query, now)
-        return export_records(records, STATUS_FIELDS, fmt, "registrations", plain_already=True)
+        records = with_ages(
+            ui.reads.board_export(query, now), STATUS_FIELDS, now, ui.reads.stuck_after, _outlooks()
+        )
+        fields = (*STATUS_FIELDS, *AGE_FIELDS)  # those of `flinkswatch status --format json`
+        return export_records(records, fields, fmt, "registrations", plain_already=True)
     page = args.get("page", 1, type=int) or 1
     found = ui.reads.board(query, now, page, RECIPIENTS_PER_PAGE)
     shown = board(found, now, ui.reads.stuck_after, _outlooks())

@@ -4,13 +4,14 @@ rows and `now`; no I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from app.core.ages import status_fields
 from app.core.expect import Outlook, expectation_fields
+from app.core.text import iso_z
 
 if TYPE_CHECKING:
     from app.db.boardreads import BoardPage
@@ -75,6 +76,32 @@ def board(
         page=found.page,
         pages=max(1, -(-found.recipients // RECIPIENTS_PER_PAGE)),
     )
+
+
+AGE_FIELDS = ("waiting_seconds", "stuck", "late", "expected_active_by")
+_TIMES = ("requested_on", "first_seen_at", "status_since")
+
+
+def with_ages(
+    records: Iterable[Sequence[object]],
+    columns: Sequence[str],
+    now: datetime,
+    stuck_after: Mapping[str, timedelta],
+    expected: Mapping[int, Outlook],
+) -> Iterator[list[object]]:
+    """The board's export records (times as ISO text) with SPEC 11's fields of `status`
+    appended, in AGE_FIELDS order, as they are read."""
+    for record in records:
+        row: Row = dict(zip(columns, record, strict=True))
+        for name in _TIMES:
+            row[name] = datetime.fromisoformat(str(row[name]))
+        ages = status_fields(row, now, stuck_after) | expectation_fields(expected, row, now)
+        by = ages["expected_active_by"]
+        yield [
+            *record,
+            *(ages[n] for n in AGE_FIELDS[:-1]),
+            iso_z(by) if isinstance(by, datetime) else None,
+        ]
 
 
 def time_in_status(events: Sequence[Row], now: datetime) -> list[Row]:
