@@ -10,7 +10,9 @@ earlier than it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -68,7 +70,29 @@ _REMOVED = EventKind.REMOVED.value
 def fold(
     history: Iterable[HistoryLike], now: datetime, since: datetime | None = None
 ) -> dict[int, Lifetimes]:
-    """The observations of every provider; `history` oldest first."""
+    """The observations of every provider; `history` oldest first (see collector_paused)."""
+    with collector_paused():
+        return _fold(history, now, since)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside: the fold and the estimates build hundreds of
+    thousands of objects that live until they end (none in a cycle), and the collector walking
+    them and the history again and again took half of the time (150,000 events). Pausing is
+    process-wide and harmless: whoever paused it first turns it back on."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _fold(
+    history: Iterable[HistoryLike], now: datetime, since: datetime | None
+) -> dict[int, Lifetimes]:
     by_provider: dict[int, Lifetimes] = {}
     lives: dict[Key, tuple[int, _Life]] = {}
     seconds: dict[datetime, float] = {}  # observed_at are poll times: few distinct values

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.core.ages import is_stuck, measured, stuck_limit
-from app.core.lifetimes import Lifetimes, fold
+from app.core.lifetimes import Lifetimes, collector_paused, fold
 from app.core.survival import EMPTY, Curve, kaplan_meier
 from app.domain import ACTIVE, Key, StoredRegistration
 
@@ -110,7 +110,13 @@ def stats_by_provider(
 ) -> tuple[ProviderStats, ...]:
     """provider_stats from the present registrations counted: provider_id -> (its current
     name, how many are present)."""
-    by_provider = fold(history, now, since)
+    with collector_paused():
+        return _stats(fold(history, now, since), present)
+
+
+def _stats(
+    by_provider: dict[int, Lifetimes], present: Mapping[int, tuple[str, int]]
+) -> tuple[ProviderStats, ...]:
     for pid, (name, _count) in present.items():
         by_provider.setdefault(pid, Lifetimes("")).name = name
     stats = []
