@@ -127,7 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if results.startup:
         print("\n" + render_startup(results.startup))
     if not args.no_estimates:
-        print("\n" + render_estimates(measure_estimates(repeat=opts.repeat)))
+        # at the largest size (100,000 by default): 300 providers, half as many moves again
+        most = max(args.sizes)
+        figure = measure_estimates(most, min(300, most), most * 3 // 2, opts.repeat)
+        print("\n" + render_estimates(figure))
     print()
     print("\n".join(verdicts(results)))
     args.json.write_text(to_json(results, machine))

@@ -70,7 +70,12 @@ def measure_estimates(
 
 
 def render_estimates(figure: EstimatesFigure) -> str:
-    verdict = "ok" if figure.seconds < 0.5 and figure.peak_mib < 50 else "MISSES the target"
+    if figure.registrations < 100_000:
+        verdict = "not judged: the target applies at 100,000"
+    elif figure.seconds < 0.5 and figure.peak_mib < 50:
+        verdict = "ok"
+    else:
+        verdict = "MISSES the target"
     return (
         f"Kaplan-Meier estimates for every provider ({figure.registrations:,} registrations,"
         f" {figure.providers} providers, {figure.events:,} events): {figure.seconds:.3f} s,"
