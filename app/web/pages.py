@@ -60,6 +60,7 @@ PROVIDER_FIELDS = (
     "registrations",
     "status",
     "count",
+    "censored",  # still going: the estimates count them (SPEC 11)
     "median_seconds",
     "p90_seconds",
 )
@@ -188,6 +189,7 @@ def providers_page() -> ResponseReturnValue:
         stale=stale,
         providers=every[start : start + PROVIDERS_PER_PAGE],
         bars=charts.to_active_bars(every, BARS),
+        curves=charts.survival_curves(every),
         weekly=charts.weekly_chart(figures.weeks),
         page=page,
         pages=pages_count,

@@ -168,6 +168,10 @@ def test_providers_and_activity_pages(client: FlaskClient) -> None:
     table = client.get("/providers?format=json").get_json()
     nbc = next(r for r in table if r["provider_name"] == "NBC" and r["status"] == "to ACTIVE")
     assert nbc["count"] == 1
+    assert "censored" in nbc  # the still waiting count (SPEC 11)
+    # the Kaplan-Meier step lines of the busiest providers, NBC's among them
+    assert '<polyline points="0.0,0.0 ' in providers
+    assert "NBC: 1 activated" in providers
     activity = client.get("/activity").get_data(as_text=True)
     assert "watcher_blind" in activity
     assert "SMTP 451" in activity

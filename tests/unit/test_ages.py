@@ -14,6 +14,7 @@ from app.core.survival import Observation, kaplan_meier
 from app.db.boardreads import BoardPage
 from app.domain import Answer, EventKind
 from app.notify.render import console_lines
+from app.web.charts import survival_curves
 from app.web.shape import board
 from tests.builders import NOW, event, registration, stored
 
@@ -174,3 +175,13 @@ def test_timeline_sentence() -> None:
     assert "this one is late: slower than 90% of NBC's activations" in late
     few = outlooks([_curve_stats([1, 2])], 0.9, 5)
     assert "Not enough history" in outlook_sentence(few[12], "NBC", requested, "X", NOW)
+
+
+def test_the_providers_chart_draws_each_curve_as_steps_from_the_top() -> None:
+    """S(t) of 1 and 2 days, one still waiting: from (0, 0) (S = 1 at the top) down a step at
+    each activation, flat to the right edge; the title says how many still wait."""
+    (line,) = survival_curves([_curve_stats([1, 2], waiting=3)])
+    # S: 1 -> 2/3 at 1 d -> 1/3 at 2 d; x scaled to the last activation (2 d = 400 px)
+    assert line["points"] == "0.0,0.0 200.0,0.0 200.0,40.0 400.0,40.0 400.0,80.0 400.0,80.0"
+    assert (line["count"], line["censored"]) == (2, 1)
+    assert survival_curves([]) == []
