@@ -12,6 +12,8 @@ Key = tuple[str, int]
 
 KNOWN_STATUSES: tuple[str, ...] = ("PENDING_APPROVAL", "PENDING_ACTIVATION", "ACTIVE")
 """The documented lifecycle, in order. Any other value is kept verbatim and called unrecognised."""
+PENDING_APPROVAL = KNOWN_STATUSES[0]  # where a request puts a registration (SPEC 11)
+ACTIVE = KNOWN_STATUSES[-1]
 
 DETAIL_FIELDS: tuple[str, ...] = ("client_name", "provider_name", "country", "requested_on")
 
@@ -81,6 +83,9 @@ class StoredRegistration:
     status_since: datetime
     missing_polls: int = 0  # consecutive complete answers without this row
     present: bool = True  # False once a removal was concluded
+    # False: it entered its status at an unknown time between requested_on and status_since
+    # (first seen in a status other than PENDING_APPROVAL, SPEC 11); the stay is "at least".
+    status_since_exact: bool = True
 
     @property
     def key(self) -> Key:
@@ -103,6 +108,9 @@ class Event:
     observed_at: datetime
     # When the registration entered from_status: lets alerts say how long it sat there.
     previous_status_since: datetime | None = None
+    # False: the previous stay began before the watcher looked, at previous_status_since at the
+    # latest (SPEC 11): alerts say "after at least", never a made-up figure.
+    previous_status_since_exact: bool = True
     # details_changed: field name -> (old, new), rendered as text.
     changes: tuple[tuple[str, str, str], ...] = field(default=())
     # acknowledged (SPEC 12): who took it, their note, and when it ends (None: when it moves).

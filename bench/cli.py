@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from bench.cold import ColdBench
 from bench.env import Scratch, Upstream, idle_service_rss, pg_unavailable
+from bench.estimates import measure_estimates, render_estimates
 from bench.report import Results, render_table, to_json, verdicts
 from bench.run import Figure, Options, measure
 from bench.startup import measure as measure_startup
@@ -77,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
         "--no-web", action="store_true", help="skip the web page (at the largest size)"
     )
     parser.add_argument(
+        "--no-estimates", action="store_true", help="skip the providers' Kaplan-Meier estimates"
+    )
+    parser.add_argument(
         "--json", type=Path, default=Path("bench-results.json"), help="(bench-results.json)"
     )
     return parser
@@ -122,6 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"poll): VmRSS {idle[0]:.1f} MiB (peak VmHWM {idle[1]:.1f} MiB)")  # fmt: skip
     if results.startup:
         print("\n" + render_startup(results.startup))
+    if not args.no_estimates:
+        # at the largest size (100,000 by default): 300 providers, half as many moves again
+        most = max(args.sizes)
+        figure = measure_estimates(most, min(300, most), most * 3 // 2, opts.repeat)
+        print("\n" + render_estimates(figure))
     print()
     print("\n".join(verdicts(results)))
     args.json.write_text(to_json(results, machine))

@@ -76,9 +76,11 @@ def stored(
     status_since: datetime | None = None,
     missing_polls: int = 0,
     present: bool = True,
+    exact: bool = True,
 ) -> StoredRegistration:
-    """The store's state of `r`: first seen at `at`, in its status since `at` unless given."""
-    return StoredRegistration(r, at, status_since or at, missing_polls, present)
+    """The store's state of `r`: first seen at `at`, in its status since `at` unless given
+    (`exact`: status_since_exact, SPEC 11)."""
+    return StoredRegistration(r, at, status_since or at, missing_polls, present, exact)
 
 
 def event(kind: EventKind = EventKind.STATUS_CHANGED, **overrides: Any) -> Event:

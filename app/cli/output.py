@@ -21,6 +21,11 @@ STATUS_COLUMNS = (
     "requested_on",
     "first_seen_at",
     "status_since",
+    "status_since_exact",
+    "waiting_seconds",
+    "stuck",
+    "late",
+    "expected_active_by",
     "acknowledged",  # who took it (SPEC 12), until when
 )
 HISTORY_COLUMNS = (

@@ -10,9 +10,12 @@ from typing import TYPE_CHECKING
 
 from app.cli import output
 from app.cli.exits import EXIT_CONFIG, EXIT_OK
+from app.core.ages import status_fields
 from app.domain import EventKind
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from app.config.settings import Settings
 
 EVENT_KINDS = tuple(kind.value for kind in EventKind)
@@ -114,6 +117,7 @@ def _query(settings: Settings, args: argparse.Namespace, *, history: bool) -> in
         if not history:
             from app.db.acks import add_acknowledged
 
+            rows = _with_ages(settings, engine, rows)
             add_acknowledged(engine, rows, datetime.now(UTC))
         known = queries.known_statuses(engine) if not rows and args.status else None
     finally:
@@ -128,6 +132,25 @@ def _query(settings: Settings, args: argparse.Namespace, *, history: bool) -> in
             file=sys.stderr,
         )
     return EXIT_OK
+
+
+def _with_ages(
+    settings: Settings, engine: Engine, rows: list[dict[str, object]]
+) -> list[dict[str, object]]:
+    """SPEC 11's fields: waiting, stuck, late and expected (the providers' curves folded once)."""
+    from app.core.expect import expectation_fields, outlooks
+    from app.db.reports import provider_figures
+
+    now = datetime.now(UTC)
+    found = outlooks(
+        provider_figures(engine, now) if rows else (),
+        settings.late_after,
+        settings.expect_min_activations,
+    )
+    return [
+        row | status_fields(row, now, settings.stuck_after) | expectation_fields(found, row, now)
+        for row in rows
+    ]
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:

@@ -26,6 +26,7 @@ STATS_COLUMNS = (
     "registrations",
     "measure",
     "count",
+    "censored",
     "median",
     "p90",
 )
@@ -46,6 +47,7 @@ CSV_COLUMNS = (
     "registrations",
     "measure",
     "count",
+    "censored",
     "median_seconds",
     "p90_seconds",
     "client_id",
@@ -55,6 +57,8 @@ CSV_COLUMNS = (
     "seconds_in_status",
     "stuck_after_seconds",
     "requested_on",
+    "status_since_exact",
+    "waiting_seconds",
 )
 
 
@@ -97,9 +101,21 @@ def _seconds(value: timedelta | None) -> int | None:
 def _summary(summary: Summary) -> dict[str, int | None]:
     return {
         "count": summary.count,
+        "censored": summary.censored,
         "median_seconds": _seconds(summary.median),
         "p90_seconds": _seconds(summary.p90),
     }
+
+
+def _in_status(item: Stuck) -> str:
+    """Exact: "9d"; a stay begun before the watcher looked: "≥ 2d" (the sum rule measured its
+    waiting, which the requested column shows)."""
+    from app.core.text import short_duration
+
+    state = item.state
+    if state.status_since_exact:
+        return short_duration(item.in_status)
+    return "≥ " + short_duration(max(timedelta(0), item.now - state.status_since))
 
 
 def _stuck(item: Stuck) -> dict[str, object]:
@@ -112,9 +128,12 @@ def _stuck(item: Stuck) -> dict[str, object]:
         "country": reg.country,
         "status": reg.registration_status,
         "status_since": iso_z(item.state.status_since),
-        "seconds_in_status": _seconds(item.in_status),
+        # at least this much when the stay is inexact (status_since_exact false)
+        "seconds_in_status": _seconds(max(timedelta(0), item.now - item.state.status_since)),
         "stuck_after_seconds": _seconds(item.allowed),
         "requested_on": iso_z(reg.requested_on),
+        "status_since_exact": item.state.status_since_exact,
+        "waiting_seconds": _seconds(max(timedelta(0), item.now - reg.requested_on)),
     }
 
 
@@ -182,6 +201,7 @@ def as_table(report: Report, stuck_after: Mapping[str, timedelta], zone: tzinfo)
             "registrations": p.registrations,
             "measure": measure,
             "count": s.count,
+            "censored": s.censored,
             "median": span(s.median),
             "p90": span(s.p90),
         }
@@ -195,7 +215,7 @@ def as_table(report: Report, stuck_after: Mapping[str, timedelta], zone: tzinfo)
             "provider_name": item.state.registration.provider_name,
             "provider_id": item.state.registration.provider_id,
             "status": item.state.registration.registration_status,
-            "in_status": short_duration(item.in_status),
+            "in_status": _in_status(item),
             "since": local_day(item.state.status_since, zone, report.now),
             "requested": local_day(item.state.registration.requested_on, zone, report.now),
         }

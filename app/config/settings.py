@@ -32,6 +32,7 @@ from app.config.types import (
     Duration,
     EmailRoutes,
     HttpUrl,
+    LateAfter,
     Lower,
     QuietWindows,
     SecretHttpUrl,
@@ -131,6 +132,10 @@ class Settings(ChannelViews, BaseSettings):
     stuck_repeat: Duration = Field(
         default=timedelta(days=7), gt=timedelta(0)
     )  # SPEC 9: reminder cadence while still stuck
+    # SPEC 11: late past this quantile of the provider's time to ACTIVE (p90: 0.9); None: off.
+    late_after: LateAfter = 0.9
+    # SPEC 11: activations a provider needs under watch before its expectations are used.
+    expect_min_activations: int = Field(default=5, ge=1)
 
     # SPEC 8: consecutive failed cycles before the watcher says it is blind, and its reminder.
     blind_after_failures: int = Field(default=3, ge=1)

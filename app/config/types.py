@@ -229,3 +229,18 @@ Breakthrough = Annotated[
     NoDecode,
     BeforeValidator(lambda v: breakthrough_kinds(v) if isinstance(v, str) else v),
 ]
+
+
+def parse_late_after(value: object) -> float | None:
+    """LATE_AFTER (SPEC 11): `p50`..`p99` -> the quantile, 0.5..0.99; empty: None (off)."""
+    if value is None or isinstance(value, float):
+        return value
+    text = str(value).strip().lower()
+    if not text:
+        return None
+    if len(text) == 3 and text[0] == "p" and text[1:].isdigit() and 50 <= int(text[1:]) <= 99:
+        return int(text[1:]) / 100
+    raise ValueError(f"{text!r} is not a percentile p50 to p99 (e.g. p90), or empty to turn it off")
+
+
+LateAfter = Annotated[float | None, NoDecode, BeforeValidator(parse_late_after)]

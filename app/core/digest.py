@@ -31,7 +31,8 @@ class Line:
     provider_name: str
     status: str
     at: datetime
-    age: timedelta  # activated: requested_on -> ACTIVE; pending: time in status at the end
+    age: timedelta  # activated: requested_on -> ACTIVE; pending: its waiting at the end
+    exact: bool = True  # pending: False when it entered its status before the watcher looked
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class Median:
     provider_name: str
     count: int
     median: timedelta
+    censored: int = 0  # still waiting (SPEC 11: they count in the estimate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +121,14 @@ def build_digest(inputs: DigestInputs, start: datetime, end: datetime, zone: str
         key=lambda line: (-line.age, line.client_name.casefold(), line.provider_name.casefold()),
     )
     medians = [
-        Median(p.provider_id, p.provider_name, p.to_active.count, p.to_active.median)
-        for p in provider_stats(inputs.history, [])
+        Median(
+            p.provider_id,
+            p.provider_name,
+            p.to_active.count,
+            p.to_active.median,
+            p.to_active.censored,
+        )
+        for p in provider_stats(inputs.history, [], end, since=end - MEDIAN_WINDOW)
         if p.to_active.median is not None
     ]
     return DigestContent(
@@ -161,7 +169,8 @@ def _pending(state: StoredRegistration, end: datetime) -> Line:
         reg.provider_name,
         reg.registration_status,
         state.status_since,
-        max(timedelta(0), end - state.status_since),
+        max(timedelta(0), end - reg.requested_on),  # waiting, true from day one (SPEC 11)
+        state.status_since_exact,
     )
 
 
@@ -182,7 +191,13 @@ def from_json(text: str) -> DigestContent:
         pending=tuple(_line(x) for x in raw["pending"]),
         pending_total=raw["pending_total"],
         medians=tuple(
-            Median(m["provider_id"], m["provider_name"], m["count"], _span(m["median"]))
+            Median(
+                m["provider_id"],
+                m["provider_name"],
+                m["count"],
+                _span(m["median"]),
+                m.get("censored", 0),
+            )
             for m in raw["medians"]
         ),
         medians_total=raw["medians_total"],
@@ -212,6 +227,7 @@ def _line(raw: dict[str, Any]) -> Line:
         raw["status"],
         _time(raw["at"]),
         _span(raw["age"]),
+        raw.get("exact", True),
     )
 
 

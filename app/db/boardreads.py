@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from app.core.ages import stuck_limit
 from app.db import tables
 from app.db.engine import reading
 from app.db.queries import STATUS_COLUMNS
@@ -77,14 +78,34 @@ def matching(
             if dialect == "sqlite"
             else r.registration_status
         )
-        late = [
-            sa.and_(status == name, r.status_since < now - allowed)
-            for name, allowed in sorted(stuck_after.items())
-        ]
-        where.append(sa.or_(*late) if late else sa.false())
+        where.append(_stuck(status, now, stuck_after))
     if f.q:
         where.append(_search(f.q, dialect))
     return where
+
+
+def _stuck(
+    status: sa.ColumnElement[Any], now: datetime, stuck_after: Mapping[str, timedelta]
+) -> sa.ColumnElement[bool]:
+    """app.core.ages.is_stuck in SQL: an exact stay by its time in status, an inexact one by
+    its waiting against the sum rule (SPEC 11)."""
+    r = tables.registrations.c
+    found = []
+    for name in sorted(stuck_after):
+        exact = stuck_limit(name, True, stuck_after)
+        summed = stuck_limit(name, False, stuck_after)
+        if exact is None or summed is None:  # never: the names come from the map
+            continue
+        found.append(
+            sa.and_(
+                status == name,
+                sa.or_(
+                    sa.and_(r.status_since_exact.is_(True), r.status_since < now - exact),
+                    sa.and_(r.status_since_exact.is_(False), r.requested_on < now - summed),
+                ),
+            )
+        )
+    return sa.or_(*found) if found else sa.false()
 
 
 def _search(q: str, dialect: str) -> sa.ColumnElement[bool]:

@@ -16,7 +16,13 @@ from app.domain import Registration
 
 _REG_FIELDS = tuple(f.name for f in fields(Registration))
 # The columns of `flinkswatch status` (current()), in its order.
-STATUS_COLUMNS = (*_REG_FIELDS, "first_seen_at", "status_since", "present")
+STATUS_COLUMNS = (
+    *_REG_FIELDS,
+    "first_seen_at",
+    "status_since",
+    "present",
+    "status_since_exact",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,15 +15,20 @@ from app.core.stuck import Candidate
 from app.db import acks
 from app.db.engine import reading
 from app.db.tables import registrations, stuck_reminders
-from app.domain import Event, Registration, StoredRegistration
+from app.domain import ACTIVE, Event, Registration, StoredRegistration
 
 
 def candidates(
-    engine: Engine, now: datetime, stuck_after: Mapping[str, timedelta], repeat: timedelta
+    engine: Engine,
+    now: datetime,
+    stuck_after: Mapping[str, timedelta],
+    repeat: timedelta,
+    late: Mapping[int, timedelta] | None = None,
 ) -> list[Candidate]:
-    """Only those that may be due: past the shortest limit, and not reminded within `repeat`
-    in their current stay (an index range, never the whole state, whatever its size)."""
-    if not stuck_after:
+    """Only those that may be due: past the shortest limit (or waiting past their provider's
+    late limit, `late`: provider_id -> it), and not reminded within `repeat` in their current
+    stay (an index range, never the whole state, whatever its size)."""
+    if not stuck_after and not late:
         return []
     r, s = registrations.c, stuck_reminders.c
     stmt = (
@@ -34,8 +39,7 @@ def candidates(
             )
         )
         .where(
-            r.registration_status.in_(sorted(stuck_after)),
-            r.status_since < now - min(stuck_after.values()),
+            sa.or_(_stuck(now, stuck_after), _late(now, late or {})),
             r.present.is_(True),
             sa.or_(
                 s.reminded_at.is_(None),
@@ -50,6 +54,31 @@ def candidates(
         # Their acknowledgements (SPEC 12): app.core.stuck skips those that hold.
         taken = acks.latest(conn, [c.stored.key for c in found])
     return [replace(c, acknowledgement=taken.get(c.stored.key)) for c in found]
+
+
+def _stuck(now: datetime, stuck_after: Mapping[str, timedelta]) -> sa.ColumnElement[bool]:
+    if not stuck_after:
+        return sa.false()
+    r, shortest = registrations.c, min(stuck_after.values())
+    return sa.and_(
+        r.registration_status.in_(sorted(stuck_after)),
+        sa.or_(
+            r.status_since < now - shortest,
+            # an inexact stay is measured by its waiting (SPEC 11's sum rule)
+            sa.and_(r.status_since_exact.is_(False), r.requested_on < now - shortest),
+        ),
+    )
+
+
+def _late(now: datetime, late: Mapping[int, timedelta]) -> sa.ColumnElement[bool]:
+    if not late:
+        return sa.false()
+    r = registrations.c
+    by_provider = [
+        sa.and_(r.provider_id == pid, r.requested_on < now - limit)
+        for pid, limit in sorted(late.items())
+    ]
+    return sa.and_(r.registration_status != ACTIVE, sa.or_(*by_provider))
 
 
 def record(conn: Connection, events: Sequence[Event]) -> None:
@@ -81,5 +110,6 @@ def _candidate(row: sa.Row[tuple[object, ...]]) -> Candidate:
         status_since=m["status_since"],
         missing_polls=m["missing_polls"],
         present=m["present"],
+        status_since_exact=m["status_since_exact"],
     )
     return Candidate(stored, m["reminded_at"])

@@ -9,19 +9,26 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from app.core.report import HistoryRow, Report, build_report
+from app.core.report import HistoryRow, ProviderStats, Report, build_report, stats_by_provider
 from app.db.engine import reading
 from app.db.state import read_state
-from app.db.tables import registration_events
-from app.domain import EventKind
+from app.db.tables import registration_events, registrations
+from app.domain import ACTIVE, EventKind
 
 # The events that start a registration or move it; the others change no status.
-_FOLDED = (EventKind.BASELINE, EventKind.ADDED, EventKind.STATUS_CHANGED)
+_FOLDED = (
+    EventKind.BASELINE,
+    EventKind.ADDED,
+    EventKind.STATUS_CHANGED,
+    EventKind.REMOVED,  # ends a wait: censored there (app.core.lifetimes)
+    EventKind.REAPPEARED,
+)
 
 
 def report_history(engine: Engine, since: datetime | None = None) -> list[HistoryRow]:
     """The events the statistics fold, oldest first. `since` keeps the moves observed from then
-    on (the digest's "last 90 days"), and every first sighting, which says what was not seen."""
+    on (the digest's "last 90 days"), every first sighting, which says what was not seen, and
+    every removal and activation, which say what ended before the window."""
     e = registration_events.c
     stmt = sa.select(
         e.event,
@@ -35,10 +42,29 @@ def report_history(engine: Engine, since: datetime | None = None) -> list[Histor
         e.previous_status_since,
     ).where(e.event.in_([kind.value for kind in _FOLDED]))
     if since is not None:
-        stmt = stmt.where(sa.or_(e.observed_at >= since, e.event != EventKind.STATUS_CHANGED))
+        stmt = stmt.where(
+            sa.or_(
+                e.observed_at >= since,
+                e.event.in_([EventKind.BASELINE, EventKind.ADDED, EventKind.REMOVED]),
+                e.to_status == ACTIVE,
+            )
+        )
     with reading(engine) as conn:
         rows = conn.execute(stmt.order_by(e.observed_at, e.id)).all()
     return [HistoryRow(*row) for row in rows]
+
+
+def provider_figures(engine: Engine, now: datetime) -> tuple[ProviderStats, ...]:
+    """The report's per-provider figures over the whole history, at `now`."""
+    r = registrations.c
+    stmt = (
+        sa.select(r.provider_id, sa.func.max(r.provider_name), sa.func.count())
+        .where(r.present.is_(True))
+        .group_by(r.provider_id)
+    )
+    with reading(engine) as conn:
+        present = {int(pid): (str(name), int(n)) for pid, name, n in conn.execute(stmt)}
+    return stats_by_provider(report_history(engine), present, now)
 
 
 def load_report(engine: Engine, now: datetime, stuck_after: Mapping[str, timedelta]) -> Report:

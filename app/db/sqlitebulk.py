@@ -59,11 +59,12 @@ def _shared_text() -> Callable[[datetime | None], str | None]:
 EVENT_COLUMNS = (
     "poll_id", "event", "client_id", "client_name", "provider_id", "provider_name", "country",
     "from_status", "to_status", "requested_on", "observed_at", "previous_status_since", "details",
+    "previous_status_since_exact",
 )  # fmt: skip
 REGISTRATION_COLUMNS = (
     "client_id", "provider_id", "client_name", "provider_name", "country",
     "registration_status", "requested_on", "first_seen_at", "status_since", "missing_polls",
-    "present", "removed_at",
+    "present", "removed_at", "status_since_exact",
 )  # fmt: skip
 
 
@@ -80,7 +81,7 @@ def insert_events(
             poll_id, ev.event.value, ev.client_id, ev.client_name, ev.provider_id,
             ev.provider_name, ev.country, ev.from_status, ev.to_status,
             utc_text(ev.requested_on), shared(ev.observed_at), shared(ev.previous_status_since),
-            details(ev),
+            details(ev), 1 if ev.previous_status_since_exact else 0,
         )
         for ev in events
     )  # fmt: skip
@@ -105,6 +106,7 @@ def upsert_registrations(
             s.registration.registration_status, utc_text(s.registration.requested_on),
             shared(s.first_seen_at), shared(s.status_since), s.missing_polls,
             1 if s.present else 0, None if s.present else shared(removed.get(s.key, at)),
+            1 if s.status_since_exact else 0,
         )
         for s in latest
     )  # fmt: skip

@@ -94,15 +94,20 @@ _STATE_SELECT = sa.select(
     _r.status_since,
     _r.missing_polls,
     _r.present,
+    _r.status_since_exact,
 )
 
 
 def _stored_from_raw(
     row: Sequence[Any], utc: Callable[[Any], datetime], poll_time: Callable[[Any], datetime]
 ) -> StoredRegistration:
-    cid, cname, pid, pname, country, status, requested, first, since, missing, present = row
-    reg = Registration(cid, cname, pid, pname, country, status, utc(requested))
-    return StoredRegistration(reg, poll_time(first), poll_time(since), missing, bool(present))
+    cid, cname, pid, pname, country, status, requested, first, since, missing, present, exact = row
+    requested_at = utc(requested)
+    reg = Registration(cid, cname, pid, pname, country, status, requested_at)
+    # A PENDING_APPROVAL seen from its request is in it since requested_on (SPEC 11): that one
+    # object, not a poll time (100,000 distinct values would swell the shared cache).
+    since_at = requested_at if since == requested else poll_time(since)
+    return StoredRegistration(reg, poll_time(first), since_at, missing, bool(present), bool(exact))
 
 
 def _sqlite_utc(value: str | datetime) -> datetime:

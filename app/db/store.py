@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from app.core.blind import BlindState, ChannelHealth
+from app.core.report import ProviderStats
 from app.core.rowprints import RowIndex
 from app.core.stuck import Candidate
-from app.db import holds, notices, pgcopy, planned, reminders, rowindex, sqlitebulk
+from app.db import holds, notices, pgcopy, planned, reminders, reports, rowindex, sqlitebulk
 from app.db.engine import translate_errors
 from app.db.polls import PollInfo as PollInfo
 from app.db.polls import PollReads
@@ -119,10 +120,19 @@ class Store(PollReads):
         return poll_id
 
     def stuck_candidates(
-        self, now: datetime, stuck_after: Mapping[str, timedelta], repeat: timedelta
+        self,
+        now: datetime,
+        stuck_after: Mapping[str, timedelta],
+        repeat: timedelta,
+        late: Mapping[int, timedelta] | None = None,
     ) -> list[Candidate]:
-        """The registrations that may be due a reminder (SPEC 9), with their last one."""
-        return reminders.candidates(self._engine, now, stuck_after, repeat)
+        """The registrations that may be due a reminder (SPEC 9, late: SPEC 11), with their
+        last one."""
+        return reminders.candidates(self._engine, now, stuck_after, repeat, late or {})
+
+    def provider_stats(self, now: datetime) -> tuple[ProviderStats, ...]:
+        """The report's Kaplan-Meier figures per provider (late reminders read them)."""
+        return reports.provider_figures(self._engine, now)
 
     def record_reminders(self, poll_id: int, events: Sequence[Event], plan: DeliveryPlan) -> None:
         """The `stuck` events of a poll and their deliveries, in one transaction."""
@@ -211,6 +221,7 @@ def _stored_to_row(stored: StoredRegistration, removed_at: datetime) -> dict[str
         "requested_on": reg.requested_on,
         "first_seen_at": stored.first_seen_at,
         "status_since": stored.status_since,
+        "status_since_exact": stored.status_since_exact,
         "missing_polls": stored.missing_polls,
         "present": stored.present,
         "removed_at": None if stored.present else removed_at,
@@ -246,6 +257,7 @@ def _event_to_row(ev: Event, poll_id: int) -> dict[str, Any]:
         "requested_on": ev.requested_on,
         "observed_at": ev.observed_at,
         "previous_status_since": ev.previous_status_since,
+        "previous_status_since_exact": ev.previous_status_since_exact,
         "details": _dump_details(ev),
     }
 

@@ -79,6 +79,9 @@ registrations = Table(
     Column("missing_polls", Integer, nullable=False, server_default="0"),
     Column("present", Boolean, nullable=False, server_default=true()),
     Column("removed_at", UTCDateTime, nullable=True),
+    # False: first seen in a status other than PENDING_APPROVAL, so it entered it at an unknown
+    # time before status_since (SPEC 11).
+    Column("status_since_exact", Boolean, nullable=False, server_default=true()),
     # Stuck reminders (SPEC 9) look up the few registrations long in one status.
     Index("ix_registrations_status_since", "registration_status", "status_since"),
 )
@@ -118,6 +121,8 @@ registration_events = Table(
     Column("observed_at", UTCDateTime, nullable=False),
     Column("requested_on", UTCDateTime, nullable=False),
     Column("previous_status_since", UTCDateTime, nullable=True),
+    # False: that stay began before the watcher looked, by previous_status_since (SPEC 11).
+    Column("previous_status_since_exact", Boolean, nullable=False, server_default=true()),
     Column("details", Text, nullable=True),  # JSON: details_changed field -> [old, new]
     # acknowledged (SPEC 12): who took it, their note, when it ends (NULL: when it moves). Its
     # poll_id is the latest poll's: the state it acknowledged is the one that poll recorded.

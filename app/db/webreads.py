@@ -5,17 +5,17 @@ providers' statistics those of `flinkswatch report` (app/db/reports.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from app.core.ack import Acknowledgement
-from app.core.report import ProviderStats, stats_by_provider
+from app.core.report import ProviderStats
 from app.db import acks, queries, tables
 from app.db.boardreads import BoardFilter, BoardPage, BoardReads, matching
 from app.db.engine import reading
-from app.db.reports import report_history
+from app.db.reports import provider_figures
 from app.domain import EventKind, Key
 
 Row = dict[str, object]
@@ -24,9 +24,16 @@ Row = dict[str, object]
 class WebReads:
     """What the pages show, read from one engine; no method writes."""
 
-    def __init__(self, engine: Engine, stuck_after: Mapping[str, timedelta]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        stuck_after: Mapping[str, timedelta],
+        late_after: float | None = 0.9,  # LATE_AFTER (SPEC 11)
+        expect_min_activations: int = 5,  # EXPECT_MIN_ACTIVATIONS
+    ) -> None:
         self._engine = engine
         self.stuck_after = stuck_after
+        self.late_after, self.expect_min_activations = late_after, expect_min_activations
 
     def current(self, filters: queries.Filters) -> list[Row]:
         """The rows of `flinkswatch status`."""
@@ -77,15 +84,7 @@ class WebReads:
 
     def provider_stats(self) -> tuple[ProviderStats, ...]:
         """The statistics of `flinkswatch report` per provider, over the whole history."""
-        r = tables.registrations.c
-        stmt = (
-            sa.select(r.provider_id, sa.func.max(r.provider_name), sa.func.count())
-            .where(r.present.is_(True))
-            .group_by(r.provider_id)
-        )
-        with reading(self._engine) as conn:
-            present = {int(pid): (str(name), int(n)) for pid, name, n in conn.execute(stmt)}
-        return stats_by_provider(report_history(self._engine), present)
+        return provider_figures(self._engine, datetime.now(UTC))
 
     def moves(self, since: datetime) -> list[tuple[str, datetime]]:
         """(to_status, observed_at) of the moves into PENDING_ACTIVATION or ACTIVE observed

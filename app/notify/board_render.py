@@ -86,13 +86,22 @@ def _stuck(stuck: tuple[Stuck, ...], taken: dict[Key, str]) -> str:
         reg = item.state.registration
         lines.append(
             f"• {mrkdwn(reg.provider_name, 50)} for {mrkdwn(reg.client_name, 50)}:"
-            f" {mrkdwn(reg.registration_status, 40)} for {_days(item.in_status.days)}"
+            f" {mrkdwn(reg.registration_status, 40)} for {_stay(item)}"
             f" (allowed {_days(item.allowed.days)})"
             + (f", taken by {mrkdwn(taken[item.state.key], 60)}" if item.state.key in taken else "")
         )
     if len(stuck) > STUCK_SHOWN:
         lines.append(f"… and {len(stuck) - STUCK_SHOWN} more")
     return "\n".join(lines)
+
+
+def _stay(item: Stuck) -> str:
+    """Exact: "21 days"; begun before the watcher looked: "at least 2 days, waiting 30 days"
+    (the sum rule measured the waiting, SPEC 11)."""
+    if item.state.status_since_exact:
+        return _days(item.in_status.days)
+    at_least = max(0, (item.now - item.state.status_since).days)
+    return f"at least {_days(at_least)}, waiting {_days(item.in_status.days)}"
 
 
 def _change(event: Event | None, zone: tzinfo) -> str:

@@ -110,8 +110,8 @@ def sections(content: DigestContent, esc: Escape) -> list[Section]:
     ) + _more(len(content.activated), content.activated_total)
     pending = tuple(
         _fit(
-            f"{_who(x, esc)}: {esc(x.status, 40)} for {_duration(x.age)}"
-            f" (since {_day(x.at, zone)})",
+            f"{_who(x, esc)}: {esc(x.status, 40)}, waiting {_duration(x.age)}"
+            f" (in it since {'' if x.exact else 'before '}{_day(x.at, zone)})",
             DIGEST_LINE_LIMIT,
         )
         for x in content.pending
@@ -119,7 +119,7 @@ def sections(content: DigestContent, esc: Escape) -> list[Section]:
     medians = tuple(
         _fit(
             f"{esc(m.provider_name, DIGEST_NAME_LIMIT) or f'provider {m.provider_id}'}:"
-            f" {_duration(m.median)} ({m.count} registration{'s' if m.count != 1 else ''})",
+            f" {_duration(m.median)} ({m.count} activated, {m.censored} still waiting)",
             DIGEST_LINE_LIMIT,
         )
         for m in content.medians

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from app.core.ages import duration_words, in_status_phrase
 from app.core.text import BIDI_CONTROLS
 from app.domain import (
     BaselineSummary,
@@ -152,10 +153,14 @@ def _kind(event: Event, style: _Style) -> tuple[str, str, str]:
         return ":question:", f"unrecognised status {new}", moved
     if kind is EventKind.STUCK:
         waits = _WAITING_FOR.get(event.to_status or "")
+        # SPEC 11: a late one says why ("slower than 90% of NBC's activations (...)")
+        late = next((new for name, _old, new in event.changes if name == "late"), "")
         return (
             ":hourglass:",
-            "stuck",
-            f"still {new}{_after(event, 'after')}" + (f" ({waits})" if waits else ""),
+            "late" if late else "stuck",
+            f"still {new}{_after(event, 'after')}"
+            + (f" ({waits})" if waits else "")
+            + (f"; {style.esc(late, 300)}" if late else ""),
         )
     if kind is EventKind.ACKNOWLEDGED:
         return ":raising_hand:", "acknowledged", _taken(event, style.esc) + f" (status {new})"
@@ -195,19 +200,18 @@ _WAITING_FOR = {
 
 
 def _after(event: Event, word: str) -> str:
-    """How long it sat in the previous status, from the event's own fields (never the clock)."""
-    if event.previous_status_since is None:
+    """How long it sat in the previous status, from the event's own fields (never the clock):
+    "at least" for a stay that began before the watcher looked (SPEC 11)."""
+    since = event.previous_status_since
+    if since is None:
         return ""
-    return f" {word} {_duration(event.observed_at - event.previous_status_since)}"
+    phrase = in_status_phrase(since, event.previous_status_since_exact, event.observed_at)
+    if phrase.startswith("since"):
+        return f" (there {phrase})"
+    return f" {word} {phrase}"
 
 
-def _duration(delta: timedelta) -> str:
-    seconds = max(0, int(delta.total_seconds()))
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size * (2 if unit == "day" else 1):
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return "less than a minute"
+_duration = duration_words
 
 
 HELD_ADVICE = "Check Flinks; if they are really gone, run `flinkswatch accept-removals`"

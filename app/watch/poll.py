@@ -62,6 +62,8 @@ class Poller:
     blind_policy: BlindPolicy = field(default_factory=BlindPolicy)  # BLIND_AFTER_FAILURES, ...
     stuck_after: Mapping[str, timedelta] = field(default_factory=dict)  # STUCK_AFTER (SPEC 9)
     stuck_repeat: timedelta = timedelta(days=7)  # STUCK_REPEAT
+    late_after: float | None = None  # LATE_AFTER (SPEC 11); None: no late reminders
+    expect_min_activations: int = 5  # EXPECT_MIN_ACTIVATIONS
     quiet: QuietHours = field(default_factory=QuietHours)  # QUIET_HOURS (SPEC 9)
     alerted: Collection[EventKind] = field(default_factory=lambda: ALERTED_BY_DEFAULT)
     clock: Callable[[], datetime] = utcnow
@@ -75,9 +77,15 @@ class Poller:
     unrecorded: Unrecorded = field(default_factory=Unrecorded)
     _recall: Recall = field(init=False, repr=False)  # what it keeps of its own last cycle
     _watch: SelfWatch = field(init=False, repr=False)
+    _stuck: StuckWatch = field(init=False, repr=False)  # keeps the late limits between cycles
 
     def __post_init__(self) -> None:
         self._recall = Recall(self.store)
+        self._stuck = StuckWatch(self.store, self.stuck_after, self.stuck_repeat)
+        self._stuck.late_after, self._stuck.min_activations = (
+            self.late_after,
+            self.expect_min_activations,
+        )
         self._watch = SelfWatch(self.store, self.channels, self.blind_policy)
 
     def poll_once(self) -> CycleResult:
@@ -238,7 +246,7 @@ class Poller:
 
     def _remind(self, result: CycleResult, poll_id: int) -> CycleResult:
         """Stuck reminders (SPEC 9); a failure leaves them due for the next cycle."""
-        watch = StuckWatch(self.store, self.stuck_after, self.stuck_repeat)
+        watch = self._stuck
         routes = [(channel.name, channel.filter) for channel in self.channels]
         try:
             self.guard()

@@ -31,6 +31,7 @@ def provider_rows(providers: Sequence[ProviderStats]) -> list[Row]:
                     "registrations": stats.registrations,
                     "status": status,
                     "count": summary.count,
+                    "censored": summary.censored,
                     "median": summary.median,
                     "p90": summary.p90,
                     "median_seconds": _seconds(summary.median),
@@ -79,3 +80,35 @@ def weekly_chart(weeks: Sequence[Row]) -> list[Row]:
             }
         )
     return out
+
+
+CURVES = 5  # providers drawn in the chart of S(t), the busiest
+CURVE_WIDTH, CURVE_HEIGHT = 400, 120
+
+
+def survival_curves(providers: Sequence[ProviderStats], most: int = CURVES) -> list[Row]:
+    """The Kaplan-Meier step line S(t) of time to ACTIVE of the `most` providers with the most
+    registrations measured (activations and still waiting), as SVG polyline points: x from 0
+    to the longest last activation among them (CURVE_WIDTH px), y from S = 1 (top) to 0."""
+    measured = [p for p in providers if p.curve.events]
+    busiest = sorted(measured, key=lambda p: (-(p.curve.events + p.curve.censored), p.provider_id))
+    chosen = busiest[:most]
+    longest = max((p.curve.times[-1] for p in chosen), default=0.0) or 1.0
+    lines = []
+    for index, p in enumerate(chosen):
+        points, level = [(0.0, 0.0)], 1.0
+        for time, value in zip(p.curve.times, p.curve.survival, strict=True):
+            x = time / longest * CURVE_WIDTH
+            points += [(x, (1 - level) * CURVE_HEIGHT), (x, (1 - value) * CURVE_HEIGHT)]
+            level = value
+        points.append((CURVE_WIDTH, (1 - level) * CURVE_HEIGHT))
+        lines.append(
+            {
+                "name": p.provider_name,
+                "index": index,
+                "points": " ".join(f"{x:.1f},{y:.1f}" for x, y in points),
+                "count": p.curve.events,
+                "censored": p.curve.censored,
+            }
+        )
+    return lines

@@ -10,13 +10,14 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
+from app.core.expect import Outlook, outlook_sentence, outlooks
 from app.core.text import without_bidi
 from app.db.boardreads import BoardFilter
 from app.db.queries import STATUS_COLUMNS, Filters
 from app.web import charts, params
 from app.web.export import FORMATS, export, export_records
 from app.web.figures import FiguresCache
-from app.web.shape import RECIPIENTS_PER_PAGE, board, time_in_status
+from app.web.shape import AGE_FIELDS, RECIPIENTS_PER_PAGE, board, time_in_status, with_ages
 from app.web.ui import WebUI
 
 pages = Blueprint("pages", __name__, template_folder="templates")
@@ -64,6 +65,7 @@ PROVIDER_FIELDS = (
     "registrations",
     "status",
     "count",
+    "censored",  # still going: the estimates count them (SPEC 11)
     "median_seconds",
     "p90_seconds",
 )
@@ -101,6 +103,15 @@ def _when(value: object) -> str:
     return value.astimezone(_ui().timezone).strftime("%Y-%m-%d %H:%M %Z")
 
 
+@pages.app_template_filter("day")
+def _day(value: object) -> str:
+    """A date in ALERT_TIMEZONE as people say it: "Dec 8"."""
+    if not isinstance(value, datetime):
+        return ""
+    local = value.astimezone(_ui().timezone)
+    return f"{local:%b} {local.day}"
+
+
 @pages.app_template_filter("span")
 def _span(value: object) -> str:
     if not isinstance(value, timedelta):
@@ -125,10 +136,13 @@ def board_page() -> ResponseReturnValue:
     page = params.page()
     now = ui.clock()
     if fmt := _format():
-        records = ui.reads.board_export(query, now)
-        return export_records(records, STATUS_FIELDS, fmt, "registrations", plain_already=True)
+        records = with_ages(
+            ui.reads.board_export(query, now), STATUS_FIELDS, now, ui.reads.stuck_after, _outlooks()
+        )
+        fields = (*STATUS_FIELDS, *AGE_FIELDS)  # those of `flinkswatch status --format json`
+        return export_records(records, fields, fmt, "registrations", plain_already=True)
     found = ui.reads.board(query, now, page, RECIPIENTS_PER_PAGE)
-    shown = board(found, now, ui.reads.stuck_after, ui.reads.acknowledgements())
+    shown = board(found, now, ui.reads.stuck_after, ui.reads.acknowledgements(), _outlooks())
     return render_template(
         "board.html", board=shown, query=query, args=args, per_page=RECIPIENTS_PER_PAGE
     )
@@ -166,8 +180,25 @@ def _timeline(client_id: str, provider_id: int) -> ResponseReturnValue:
         events=events,
         registration=current[0] if current else events[-1],
         stretches=time_in_status(events, ui.clock()),
+        outlook=_sentence(current[0] if current else None, ui.clock()),
         threads=ui.reads.threads(key),
     )
+
+
+def _sentence(row: dict[str, object] | None, now: datetime) -> str:
+    """The timeline's expectation (SPEC 11); empty for a removed registration."""
+    if row is None or not row.get("present") or not isinstance(row["requested_on"], datetime):
+        return ""
+    pid, name = int(str(row["provider_id"])), str(row["provider_name"])
+    status = str(row["registration_status"])
+    return outlook_sentence(_outlooks().get(pid), name, row["requested_on"], status, now)
+
+
+def _outlooks() -> dict[int, Outlook]:
+    """Each provider's expectations (SPEC 11), from the figures folded once per new event."""
+    cache: FiguresCache = current_app.extensions["flinkswatch.figures"]
+    reads = _ui().reads
+    return outlooks(cache.get()[0].providers, reads.late_after, reads.expect_min_activations)
 
 
 @pages.get("/providers")
@@ -193,10 +224,12 @@ def providers_page() -> ResponseReturnValue:
         stale=stale,
         providers=every[start : start + PROVIDERS_PER_PAGE],
         bars=charts.to_active_bars(every, BARS),
+        curves=charts.survival_curves(every),
         weekly=charts.weekly_chart(figures.weeks),
         page=page,
         pages=pages_count,
         args=request.args,
+        min_activations=_ui().reads.expect_min_activations,
     )
 
 

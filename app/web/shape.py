@@ -4,12 +4,15 @@ rows and `now`; no I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from app.core.ack import Acknowledgement, holds
+from app.core.ages import status_fields
+from app.core.expect import Outlook, expectation_fields
+from app.core.text import iso_z
 from app.domain import Key
 
 if TYPE_CHECKING:
@@ -44,9 +47,7 @@ class Board:
 
 
 def stuck_for(row: Row, now: datetime, stuck_after: Mapping[str, timedelta]) -> bool:
-    allowed = stuck_after.get(str(row["registration_status"]))
-    since = row["status_since"]
-    return allowed is not None and isinstance(since, datetime) and now - since > allowed
+    return bool(status_fields(row, now, stuck_after)["stuck"])
 
 
 def board(
@@ -54,6 +55,7 @@ def board(
     now: datetime,
     stuck_after: Mapping[str, timedelta],
     taken: Mapping[Key, Acknowledgement] | None = None,
+    expected: Mapping[int, Outlook] | None = None,
 ) -> Board:
     """One page of the board from its reads: the page's registrations grouped by recipient
     (in the order read), each with its days in status, whether it is stuck, and who took it
@@ -64,7 +66,12 @@ def board(
         since = row["status_since"]
         # A status_since later than now (recorded while the clock ran ahead) is 0 days, not -30.
         days = max(0, (now - since).days) if isinstance(since, datetime) else 0
-        cell = {**row, "stuck": stuck_for(row, now, stuck_after), "days_in_status": days}
+        ages = status_fields(row, now, stuck_after)
+        waited = ages["waiting_seconds"]
+        cell = {**row, **ages, "days_in_status": days}
+        # SPEC 11: how long it has waited since the request, shown on every pending cell
+        cell["waiting_days"] = None if waited is None else int(str(waited)) // 86400
+        cell |= expectation_fields(expected or {}, row, now)
         client_id, provider_id = str(row["client_id"]), int(str(row["provider_id"]))
         cell["taken"] = _taken((taken or {}).get((client_id, provider_id)), row, now)
         recipient = by_client.setdefault(client_id, Recipient(client_id, []))
@@ -88,6 +95,32 @@ def _taken(ack: Acknowledgement | None, row: Row, now: datetime) -> str | None:
     if ack is None or not isinstance(since, datetime) or not holds(ack, since, present, now):
         return None
     return ack.by + (f": {ack.note}" if ack.note else "")
+
+
+AGE_FIELDS = ("waiting_seconds", "stuck", "late", "expected_active_by")
+_TIMES = ("requested_on", "first_seen_at", "status_since")
+
+
+def with_ages(
+    records: Iterable[Sequence[object]],
+    columns: Sequence[str],
+    now: datetime,
+    stuck_after: Mapping[str, timedelta],
+    expected: Mapping[int, Outlook],
+) -> Iterator[list[object]]:
+    """The board's export records (times as ISO text) with SPEC 11's fields of `status`
+    appended, in AGE_FIELDS order, as they are read."""
+    for record in records:
+        row: Row = dict(zip(columns, record, strict=True))
+        for name in _TIMES:
+            row[name] = datetime.fromisoformat(str(row[name]))
+        ages = status_fields(row, now, stuck_after) | expectation_fields(expected, row, now)
+        by = ages["expected_active_by"]
+        yield [
+            *record,
+            *(ages[n] for n in AGE_FIELDS[:-1]),
+            iso_z(by) if isinstance(by, datetime) else None,
+        ]
 
 
 def time_in_status(events: Sequence[Row], now: datetime) -> list[Row]:

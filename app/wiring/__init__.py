@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.config.settings import ConfigError, Settings, settings_origin
 from app.db import engine as db
@@ -184,6 +184,16 @@ class App:
         self.engine.dispose()
 
 
+def _reminders(settings: Settings) -> dict[str, Any]:
+    """The Poller's reminder settings: stuck (SPEC 9) and late (SPEC 11)."""
+    return {
+        "stuck_after": settings.stuck_after,
+        "stuck_repeat": settings.stuck_repeat,
+        "late_after": settings.late_after,
+        "expect_min_activations": settings.expect_min_activations,
+    }
+
+
 def build_app(settings: Settings, source: Source | None = None) -> App:
     """Flinks client, database, channels, poller; `source` replaces Flinks (the benchmark)."""
     from app.core.blind import BlindPolicy
@@ -215,8 +225,7 @@ def build_app(settings: Settings, source: Source | None = None) -> App:
         removal_hold_percent=settings.removal_hold_percent,
         delivery_max_attempts=settings.delivery_max_attempts,
         blind_policy=BlindPolicy(settings.blind_after_failures, settings.blind_repeat),
-        stuck_after=settings.stuck_after,
-        stuck_repeat=settings.stuck_repeat,
+        **_reminders(settings),
         quiet=QuietHours(
             settings.quiet_hours, settings.alert_timezone, settings.quiet_breakthrough
         ),

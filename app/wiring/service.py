@@ -74,7 +74,15 @@ def build_service(
     return Service(
         slack=build_slack_events(settings, handler),
         socket=build_socket_mode(settings, handler),
-        web=web_ui(settings, WebReads(app.engine, settings.stuck_after)),
+        web=web_ui(
+            settings,
+            WebReads(
+                app.engine,
+                settings.stuck_after,
+                settings.late_after,
+                settings.expect_min_activations,
+            ),
+        ),
         poller=app.poller,
         waits=app.waits,
         interval=settings.poll_interval_seconds,

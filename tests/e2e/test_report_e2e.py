@@ -37,9 +37,11 @@ def test_report_json_and_csv_after_polls(world: World, flinks: FlinksSimulator) 
     capital = providers["Flinks Capital"]
     # Requested 2024-02-29, active now: time to ACTIVE counts from requested_on.
     assert capital["time_to_active"]["count"] == 1
+    assert providers["NBC"]["time_to_active"]["censored"] == 1  # still waiting: counted
     assert capital["time_to_active"]["median_seconds"] > 365 * 86400
-    # Its PENDING_APPROVAL stay began before the baseline: not measured.
-    assert capital["time_in_status"] == {}
+    # First seen in PENDING_APPROVAL: there since its request (SPEC 11), an exact stay.
+    assert capital["time_in_status"]["PENDING_APPROVAL"]["count"] == 1
+    assert capital["time_in_status"]["PENDING_APPROVAL"]["median_seconds"] > 365 * 86400
     assert providers["NBC"]["registrations"] == 1
     assert [s["provider_name"] for s in report["stuck"]] == ["NBC"]
     assert report["stuck"][0]["status"] == "PENDING_APPROVAL"
@@ -50,9 +52,13 @@ def test_report_json_and_csv_after_polls(world: World, flinks: FlinksSimulator) 
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
     stats = [r for r in rows if r["section"] == "statistics"]
-    assert {(r["provider_name"], r["measure"], r["count"]) for r in stats} == {
-        ("Flinks Capital", "to ACTIVE", "1"),
-        ("NBC", "to ACTIVE", "0"),
+    # count: ended (activations, stays left); censored: still going (SPEC 11)
+    assert {(r["provider_name"], r["measure"], r["count"], r["censored"]) for r in stats} == {
+        ("Flinks Capital", "to ACTIVE", "1", "0"),
+        ("Flinks Capital", "in PENDING_APPROVAL", "1", "0"),
+        ("Flinks Capital", "in ACTIVE", "0", "1"),
+        ("NBC", "to ACTIVE", "0", "1"),
+        ("NBC", "in PENDING_APPROVAL", "0", "1"),
     }
     assert [r["client_id"] for r in rows if r["section"] == "stuck"] == [
         "dc-alphalendingxxxxxxxxxxxxx"

@@ -68,6 +68,12 @@ def test_bench_prints_every_step_warm_and_cold_with_the_floor(tmp_path: Path) ->
         )
         assert started is not None, command
         assert float(started.group(1)) > 0
+    assert re.search(
+        r"^Kaplan-Meier estimates for every provider \(200 registrations, 200 providers, 300"
+        r" events\): [\d.]+ s, peak [\d.]+ MiB",
+        done.stdout,
+        re.M,
+    )
     assert "PostgreSQL" not in done.stdout  # not asked for, so not skipped either
     assert "urlwatch" not in done.stdout  # --no-urlwatch: not timed, not noted
     figures = json.loads((tmp_path / "bench-results.json").read_text())

@@ -111,9 +111,9 @@ def test_digest_content_from_a_seeded_history(seeded: sa.Engine) -> None:
         ("c", T0 + 6 * D, 5 * D),
         ("b", T0 + 7 * D, 6 * D),
     ]
-    # Pending now, longest in status first: f (PENDING_ACTIVATION since T0), e (since T0+2d).
+    # Pending now, longest waiting first (SPEC 11): f (requested T0-5d), e (T0+2d).
     assert [(x.client_id, x.status, x.age) for x in content.pending] == [
-        ("f", PACT, 20 * D),
+        ("f", PACT, 25 * D),
         ("e", PA, 18 * D),
     ]
     assert content.pending_total == 2
@@ -165,7 +165,7 @@ def test_recorded_once_per_scheduled_time_and_delivered_with_its_own_text(
     assert report.failed == 0
     expected = email_parts([], Digest(0, NOW, 0, (), digest_id=digest_id, content=content))
     assert channel.texts == [f"{expected.subject}\n{expected.text}"]
-    assert "NBC: 6 days (3 registrations)" in expected.text
+    assert "NBC: 6 days (3 activated, 1 still waiting)" in expected.text
     # The next digest starts where this one ended.
     assert watch.compute(NOW + 7 * D).start == NOW
     assert deliver_pending(Outbox(seeded), [channel], now=lambda: NOW, max_attempts=3).sent == 0

@@ -4,6 +4,7 @@ app/db/tables.py."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from app.db import engine as db
-from app.db.tables import metadata
+from app.db.tables import metadata, registration_events, registrations
 
 APP_TABLES = {
     "registrations",
@@ -96,8 +97,80 @@ def test_schema_is_current(engine: sa.Engine) -> None:
     assert not db.schema_is_current(engine)
 
 
-def test_head_revision_is_the_acknowledgements_one() -> None:
-    assert db.head_revision() == "0009"
+def test_head_revision_is_the_status_since_exact_one() -> None:
+    assert db.head_revision() == "0010"
+
+
+_REG = (
+    "INSERT INTO registrations (client_id, provider_id, client_name, provider_name, country,"
+    " registration_status, requested_on, first_seen_at, status_since)"
+    " VALUES (:c, 1, 'n', 'p', 'CA', :s, :req, :first, :since)"
+)
+_EVENT = (
+    "INSERT INTO registration_events (poll_id, event, client_id, client_name, provider_id,"
+    " provider_name, country, from_status, to_status, observed_at, requested_on,"
+    " previous_status_since) VALUES (1, :e, :c, 'n', 1, 'p', 'CA', :f, :t, :at, :req, :since)"
+)
+
+
+def test_0010_marks_stays_first_seen_past_approval_inexact(engine: sa.Engine) -> None:
+    """Rows of 0008 come out as a fresh install would write them: a PENDING_APPROVAL first
+    seen at the baseline is in it since its request (exact); a PENDING_ACTIVATION first seen
+    there is inexact, and so is the stay its later move closed; a stay begun by a seen move
+    stays exact. A downgrade drops both columns."""
+    db.migrate(engine, "0008")
+    req, base, moved = "2026-10-01 00:00:00", "2026-11-30 10:00:00", "2026-12-02 10:00:00"
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO poll_runs (id, started_at, finished_at, outcome)"
+                " VALUES (1, :at, :at, 'ok')"
+            ),
+            {"at": base},
+        )
+        for c, status, since in (
+            ("a", "PENDING_APPROVAL", base),
+            ("b", "PENDING_ACTIVATION", base),
+            ("c", "ACTIVE", moved),
+        ):
+            conn.execute(
+                sa.text(_REG), {"c": c, "s": status, "req": req, "first": base, "since": since}
+            )
+        for c, status in (("a", "PENDING_APPROVAL"), ("b", "PENDING_ACTIVATION")):
+            args = {"e": "baseline", "c": c, "f": None, "t": status, "at": base, "since": None}
+            conn.execute(sa.text(_EVENT), {**args, "req": req})
+        conn.execute(
+            sa.text(_EVENT),
+            {"e": "status_changed", "c": "c", "f": "PENDING_ACTIVATION", "t": "ACTIVE"}
+            | {"at": moved, "req": req, "since": base},
+        )
+        conn.execute(
+            sa.text(_EVENT),
+            {"e": "baseline", "c": "c", "f": None, "t": "PENDING_ACTIVATION"}
+            | {"at": base, "req": req, "since": None},
+        )
+    db.migrate(engine)
+    r, e = registrations.c, registration_events.c
+    with engine.connect() as conn:
+        regs = conn.execute(
+            sa.select(r.client_id, r.status_since, r.status_since_exact).order_by(r.client_id)
+        ).all()
+        closed = conn.execute(
+            sa.select(e.previous_status_since, e.previous_status_since_exact).where(
+                e.event == "status_changed"
+            )
+        ).one()
+    at = {"req": datetime(2026, 10, 1, tzinfo=UTC), "base": datetime(2026, 11, 30, 10, tzinfo=UTC)}
+    moved_at = datetime(2026, 12, 2, 10, tzinfo=UTC)
+    assert [tuple(x) for x in regs] == [
+        ("a", at["req"], True),
+        ("b", at["base"], False),
+        ("c", moved_at, True),
+    ]
+    assert tuple(closed) == (at["base"], False)
+    db.downgrade(engine, "0008")
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("registrations")}
+    assert "status_since_exact" not in columns
 
 
 def test_0008_stores_the_row_index_uncompressed_on_postgresql(engine: sa.Engine) -> None:

@@ -92,17 +92,20 @@ def test_medians_and_percentiles_per_provider(engine: sa.Engine) -> None:
     report = load_report(engine, NOW, RULES)
     bank, nbc = report.providers  # by name
     assert (nbc.provider_id, nbc.registrations) == (2000, 5)
-    # To ACTIVE from requested_on: a 15 days, b 6, c 5; d was first seen ACTIVE.
-    assert nbc.to_active.count == 3
-    assert (_days(nbc.to_active.median), _days(nbc.to_active.p90)) == (6, 13.2)
-    # In PENDING_APPROVAL: b 2 days, c 4 (a's stay began before the baseline: not counted).
+    # Kaplan-Meier to ACTIVE from requested_on: c 5 days, b 6, a 15 (under watch from 10
+    # days: left truncation), e still waiting at 18 (censored); d was first seen ACTIVE.
+    # S(5) = 2/3, S(6) = 1/3, S(15) = 1/6: median 6 days, never down to 0.1 (no p90).
+    assert (nbc.to_active.count, nbc.to_active.censored) == (3, 1)
+    assert (_days(nbc.to_active.median), _days(nbc.to_active.p90)) == (6, None)
+    # In PENDING_APPROVAL since the request: b 2 days, c 4, a 12 (entered at 10), e going.
     approval = nbc.in_status[PA]
-    assert (approval.count, _days(approval.median), _days(approval.p90)) == (2, 3, 3.8)
+    assert (approval.count, approval.censored, _days(approval.median)) == (3, 1, 4)
     activation = nbc.in_status[PACT]  # a 3 days, b 4, c 1
-    assert (activation.count, _days(activation.median), _days(activation.p90)) == (3, 3, 3.8)
-    assert list(nbc.in_status) == [PACT, PA]
+    assert (activation.count, _days(activation.median), _days(activation.p90)) == (3, 3, 4)
+    assert list(nbc.in_status) == [ACTIVE, PACT, PA]
     assert (bank.provider_name, bank.registrations, bank.to_active.count) == ("Bank B", 1, 0)
-    assert bank.in_status == {}
+    # f and g still waiting or removed while waiting: censored, no activation seen
+    assert bank.to_active.censored == 2
 
 
 def test_stuck_now_longest_first(engine: sa.Engine) -> None:
@@ -117,7 +120,9 @@ def test_stuck_now_longest_first(engine: sa.Engine) -> None:
 def test_history_since_keeps_recent_moves_and_every_first_sighting(engine: sa.Engine) -> None:
     rows = report_history(engine, since=T0 + 4 * D)
     moves = {(r.client_id, r.to_status) for r in rows if r.event == "status_changed"}
+    # every activation (what ended before the window), and the moves within it
     assert moves == {("a", ACTIVE), ("b", ACTIVE), ("c", PACT), ("c", ACTIVE)}
     assert {r.client_id for r in rows if r.event == "baseline"} == {"a", "d", "f", "g"}
-    assert all(r.event != "details_changed" and r.event != "removed" for r in rows)
+    assert all(r.event != "details_changed" for r in rows)
+    assert [r.client_id for r in rows if r.event == "removed"] == ["g"]  # censors its wait
     assert all(r.observed_at.tzinfo is not None for r in rows)

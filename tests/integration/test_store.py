@@ -468,6 +468,7 @@ def test_registrations_sorted_and_filtered(history_store: Store) -> None:
         "first_seen_at",
         "status_since",
         "present",
+        "status_since_exact",
     }
     everything = queries.current(history_store.engine, Filters(include_removed=True))
     assert [(r["client_id"], r["present"]) for r in everything] == [

@@ -325,9 +325,18 @@ def test_seeded_providers_show_time_in_each_status(seeded: sa.Engine) -> None:
     stays = {
         (r["provider_name"], r["status"]): r["count"] for r in rows if r["status"] != "to ACTIVE"
     }
-    # Stays that began at the baseline are not measured; the others are.
-    assert stays == {("NBC", "PENDING_ACTIVATION"): 1, ("Desjardins", "PENDING_ACTIVATION"): 1,
-                     ("Desjardins", "PENDING_APPROVAL"): 1}  # fmt: skip
+    # Stays that began at the baseline past PENDING_APPROVAL are not measured; one first seen
+    # in PENDING_APPROVAL is, from its request (SPEC 11); stays still going count as censored
+    # (count 0 here: none of them ended).
+    assert stays == {
+        ("NBC", "PENDING_APPROVAL"): 1,
+        ("NBC", "PENDING_ACTIVATION"): 1,
+        ("NBC", "ACTIVE"): 0,
+        ("Chase", "PENDING_APPROVAL"): 0,
+        ("Desjardins", "PENDING_APPROVAL"): 2,
+        ("Desjardins", "PENDING_ACTIVATION"): 1,
+        ("Desjardins", "ACTIVE"): 0,
+    }
 
 
 def test_many_providers_page_the_table_and_cap_the_chart(sqlite_url: str) -> None:

@@ -121,9 +121,14 @@ def test_board_json_export_is_status_json_filtered(client: FlaskClient, engine: 
     assert [(r["client_id"], r["provider_id"]) for r in everything] == [
         (r["client_id"], r["provider_id"]) for r in rows
     ]
-    assert set(everything[0]) == set(rows[0])  # the fields of `flinkswatch status --format json`
+    # the fields of `flinkswatch status --format json`, SPEC 11's included
+    ages = {"waiting_seconds", "stuck", "late", "expected_active_by"}
+    assert set(everything[0]) == set(rows[0]) | ages
     stuck = client.get("/?format=json&stuck=1").get_json()
     assert [(r["client_id"], r["provider_id"]) for r in stuck] == [("alpha", 3000)]
+    assert [(r["client_id"], r["provider_id"]) for r in everything if r["stuck"]] == [
+        ("alpha", 3000)
+    ]  # the filter and the field agree
     ca = client.get("/?format=json&country=ca&status=ACTIVE").get_json()
     assert {(r["client_id"], r["provider_id"]) for r in ca} == {
         ("alpha", 2000),
@@ -163,6 +168,10 @@ def test_providers_and_activity_pages(client: FlaskClient) -> None:
     table = client.get("/providers?format=json").get_json()
     nbc = next(r for r in table if r["provider_name"] == "NBC" and r["status"] == "to ACTIVE")
     assert nbc["count"] == 1
+    assert "censored" in nbc  # the still waiting count (SPEC 11)
+    # the Kaplan-Meier step lines of the busiest providers, NBC's among them
+    assert '<polyline points="0.0,0.0 ' in providers
+    assert "NBC: 1 activated" in providers
     activity = client.get("/activity").get_data(as_text=True)
     assert "watcher_blind" in activity
     assert "SMTP 451" in activity

@@ -24,7 +24,7 @@ DAY = timedelta(days=1)
 def stuck(n: int, **overrides: object) -> Stuck:
     reg = builders.registration(f"dc-{n:03d}", 2000 + n, **overrides)
     state = builders.stored(reg, NOW - (40 - n) * DAY)
-    return Stuck(state, (40 - n) * DAY, 14 * DAY)
+    return Stuck(state, (40 - n) * DAY, 14 * DAY, NOW)
 
 
 CHANGE = builders.event(observed_at=NOW - timedelta(hours=3))

@@ -26,7 +26,7 @@ from app.core.digest import (
 )
 from app.core.report import HistoryRow
 from app.errors import ConfigError
-from app.notify.digest_render import console_digest, email_digest, slack_digest
+from app.notify.digest_render import console_digest, email_digest, sections, slack_digest
 from tests.builders import event, registration, stored
 
 END = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # Monday 09:00 in Toronto
@@ -67,9 +67,12 @@ def test_went_active_in_order_capped_with_the_total() -> None:
     assert "and 3 more" in slack.text
 
 
-def test_pending_longest_in_status_first_capped_with_the_total() -> None:
+def test_pending_longest_waiting_first_capped_with_the_total() -> None:
     pending = [
-        stored(registration(f"c-{i}", status="PENDING_APPROVAL"), status_since=END - i * D)
+        stored(
+            registration(f"c-{i}", status="PENDING_APPROVAL", requested_on=END - i * D),
+            status_since=END - i * D,
+        )
         for i in range(1, PENDING_CAP + 6)
     ]
     gone = stored(registration("gone"), status_since=END - 99 * D, present=False)
@@ -77,8 +80,21 @@ def test_pending_longest_in_status_first_capped_with_the_total() -> None:
     assert content.pending_total == PENDING_CAP + 5
     ages = [x.age for x in content.pending]
     assert ages == sorted(ages, reverse=True)
-    assert ages[0] == (PENDING_CAP + 5) * D
+    assert ages[0] == (PENDING_CAP + 5) * D  # its waiting, from requested_on (SPEC 11)
     assert len(content.pending) == PENDING_CAP
+
+
+def test_pending_first_seen_past_approval_waits_from_its_request() -> None:
+    """Deployed over a registration requested 30 days ago and first seen an hour ago in
+    PENDING_ACTIVATION: the digest says waiting 30 days, in it since before today."""
+    row = registration("old", status="PENDING_ACTIVATION", requested_on=END - 30 * D)
+    state = stored(row, END - timedelta(hours=1), exact=False)
+    content = build_digest(_inputs(pending=[state]), START, END, "UTC")
+    (line,) = content.pending
+    assert (line.age, line.exact) == (30 * D, False)
+    text = "\n".join(x for part in sections(content, lambda v, _n=0: str(v)) for x in part.lines)
+    assert "waiting 30 days (in it since before" in text
+    assert "less than a minute" not in text
 
 
 def test_median_time_to_active_per_provider() -> None:

@@ -174,7 +174,9 @@ def test_full_day_names_minutes_up_to_59_and_days_given_before_the_times() -> No
         Window(659, 1440, frozenset({0, 1, 2, 3, 4})),
     )
     assert parse_quiet_hours("sat, sun, 10:00-11:00") == (Window(600, 660, frozenset({5, 6})),)
-    with pytest.raises(ValueError, match=r"^unknown nope, zzz: use acknowledged, added, backward, "):
+    with pytest.raises(
+        ValueError, match=r"^unknown nope, zzz: use acknowledged, added, backward, "
+    ):
         breakthrough_kinds("zzz, nope")
 
 

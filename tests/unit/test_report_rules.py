@@ -1,4 +1,4 @@
-"""The report's pure rules on plain values: percentiles, what is measured from the history,
+"""The report's pure rules on plain values: Kaplan-Meier figures from the history,
 what is stuck; the STUCK_AFTER and ALERT_TIMEZONE settings; dates people read."""
 
 from __future__ import annotations
@@ -7,8 +7,6 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from app.cli.report import as_table
 from app.config.settings import ConfigError, load_settings
@@ -23,7 +21,6 @@ from app.core.report import (
     percentile,
     provider_stats,
     stuck_now,
-    summarise,
 )
 from app.core.text import local_day, short_duration
 from tests.builders import registration, stored
@@ -61,39 +58,30 @@ def move(
     )
 
 
-@pytest.mark.parametrize(
-    ("days", "median", "p90"),
-    [
-        ([4], 4, 4),
-        ([1, 3], 2, 2.8),
-        ([5, 6, 15], 6, 13.2),
-        ([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 5.5, 9.1),
-    ],
-)
-def test_median_and_p90_interpolate_between_ranks(
-    days: list[float], median: float, p90: float
-) -> None:
-    summary = summarise([d * D for d in days])
-    assert summary.count == len(days)
-    assert summary.median == median * D
-    assert summary.p90 is not None
-    assert abs(summary.p90 - p90 * D) < timedelta(microseconds=1)
+def test_the_slow_ones_still_waiting_count_instead_of_being_left_out() -> None:
+    """Two activated after 2 and 4 days, three still waiting at 30: the completed-only median
+    said 3 days; Kaplan-Meier says the curve never falls to one half (median None)."""
+    now = T0 + 30 * D
+    history = [row("added", c, "PENDING_APPROVAL", T0) for c in "abcde"]
+    history += [
+        move("a", "PENDING_APPROVAL", "ACTIVE", T0 + 2 * D, T0),
+        move("b", "PENDING_APPROVAL", "ACTIVE", T0 + 4 * D, T0),
+    ]
+    [nbc] = provider_stats(history, [], now)
+    assert (nbc.to_active.count, nbc.to_active.censored) == (2, 3)
+    assert nbc.curve.at((4 * D).total_seconds()) == pytest.approx(0.6)
+    assert nbc.to_active.median is None
+    assert nbc.to_active.p90 is None
 
 
-def test_no_durations_summarise_to_none() -> None:
-    assert summarise([]).median is None
-    with pytest.raises(ValueError, match="no values"):
-        percentile([], 0.5)
-
-
-@given(st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=50))
-def test_median_lies_between_min_and_max_and_p90_above_it(seconds: list[int]) -> None:
-    values = [timedelta(seconds=s) for s in seconds]
-    summary = summarise(values)
-    assert summary.median is not None
-    assert summary.p90 is not None
-    assert min(values) <= summary.median <= summary.p90 <= max(values)
-    assert summarise(list(reversed(values))) == summary  # the order of the history is no matter
+def test_a_request_in_the_future_is_no_zero_second_activation() -> None:
+    ahead = T0 + 5 * D
+    history = [
+        row("added", "odd", "PENDING_APPROVAL", T0, requested_on=ahead),
+        move("odd", "PENDING_APPROVAL", "ACTIVE", T0 + D, T0, ahead),
+    ]
+    [nbc] = provider_stats(history, [], T0 + 2 * D)
+    assert (nbc.to_active.count, nbc.to_active.median) == (0, None)
 
 
 def test_time_to_active_is_from_requested_on_and_counts_the_first_activation_only() -> None:
@@ -108,12 +96,15 @@ def test_time_to_active_is_from_requested_on_and_counts_the_first_activation_onl
         move("seen-active", "ACTIVE", "SUSPENDED", T0 + 2 * D, T0),
         move("seen-active", "SUSPENDED", "ACTIVE", T0 + 3 * D, T0 + 2 * D),
     ]
-    [nbc] = provider_stats(history, [])
+    [nbc] = provider_stats(history, [], T0 + 20 * D)
     assert nbc.to_active.count == 2  # mid-way 15 days, new 2 days; seen-active never counts
-    assert nbc.to_active.median == (15 * D + 2 * D) / 2
-    # The baseline stays (mid-way's and seen-active's first) began out of sight: not counted.
-    assert nbc.in_status["ACTIVE"].count == 1  # new: 1 day
-    assert nbc.in_status["SUSPENDED"].median == 3 * D  # new 5 days, seen-active 1 day
+    # mid-way came under watch at 10 days (left truncation): at 2 days only `new` was at risk.
+    assert nbc.to_active.median == 2 * D
+    # The baseline stays (mid-way's and seen-active's first) began out of sight: not counted;
+    # the ACTIVE stays still going are censored at now.
+    assert (nbc.in_status["ACTIVE"].count, nbc.in_status["ACTIVE"].censored) == (1, 3)
+    assert nbc.in_status["SUSPENDED"].median == 1 * D  # 1 and 5 days: S(1 d) = 0.5
+    assert nbc.in_status["PENDING_APPROVAL"].count == 1  # new: exact from its request
     assert "PENDING_ACTIVATION" not in nbc.in_status
 
 
@@ -125,8 +116,11 @@ def test_events_that_move_nothing_are_ignored_and_present_rows_count() -> None:
     ]
     renamed = registration("x", 2000, provider_name="NBC Bank")  # the current name wins
     present = [stored(renamed), stored(registration("y", 3000))]
-    bank, nbc = provider_stats(history, present)  # by name
-    assert (nbc.provider_name, nbc.registrations, nbc.in_status) == ("NBC Bank", 1, {})
+    bank, nbc = provider_stats(history, present, T0 + 3 * D)  # by name
+    assert (nbc.provider_name, nbc.registrations) == ("NBC Bank", 1)
+    # removed after 2 days of waiting: censored there, not at now
+    assert (nbc.to_active.count, nbc.to_active.censored) == (0, 1)
+    assert nbc.in_status["PENDING_APPROVAL"].censored == 1
     assert (bank.provider_name, bank.registrations, bank.to_active.count) == ("Bank 3000", 1, 0)
 
 
@@ -200,7 +194,7 @@ def test_the_table_names_stuck_registrations_with_local_dates() -> None:
     since = now - 9 * D
     state = stored(registration("dc-a", requested_on=datetime(2026, 2, 10, tzinfo=UTC)), since)
     rules = {"PENDING_APPROVAL": 7 * D}
-    report = Report(now, provider_stats([], [state]), stuck_now([state], now, rules))
+    report = Report(now, provider_stats([], [state], now), stuck_now([state], now, rules))
     text = as_table(report, rules, ZoneInfo("America/Toronto"))
     assert "Stuck now: 1, longest first (STUCK_AFTER PENDING_APPROVAL=7d; dates in" in text
     assert "9d" in text
