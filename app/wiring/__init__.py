@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from app.config.settings import ConfigError, Settings, settings_origin
 from app.db import engine as db
 from app.domain import KNOWN_STATUSES
+from app.wiring.channels import build_channels as build_channels
+from app.wiring.channels import plain
 
 if TYPE_CHECKING:
     import httpx
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
     from app.db.leader import Leadership
     from app.db.outbox import Outbox
     from app.flinks.client import FlinksClient
-    from app.notify.channel import Channel
     from app.notify.heartbeat import Heartbeat
     from app.watch.boardwatch import BoardWatch
     from app.watch.poll import Poller
@@ -58,75 +59,6 @@ def build_read_engine(settings: Settings) -> Engine:
         engine.dispose()
         raise
     return engine
-
-
-def build_channels(settings: Settings, engine: Engine | None = None) -> list[Channel]:
-    """Complete channels (one per routed destination), else the console; threads need engine."""
-    from app.notify.console import ConsoleChannel
-    from app.wiring.channels import apprise_channels, webhook_channels
-
-    channels = _slack_channels(settings, engine) + _email_channels(settings)
-    channels += apprise_channels(settings) + webhook_channels(settings)
-    return channels or [ConsoleChannel()]
-
-
-def _slack_channels(settings: Settings, engine: Engine | None) -> list[Channel]:
-    from app.config.destinations import slack_destinations
-
-    destinations = slack_destinations(settings)
-    if not destinations and not settings.slack_webhook_enabled:
-        return []  # slack_sdk is not even imported
-    from app.db.threads import SlackThreadTable
-    from app.notify.slack import SlackBotChannel, SlackWebhookChannel
-    from app.notify.slack_threads import SlackThreads
-
-    threads = None
-    if engine is not None and settings.slack_threads:
-        threads = SlackThreads(SlackThreadTable(engine))
-    channels: list[Channel] = [
-        SlackBotChannel(
-            token=_plain(settings.slack_bot_token) or "",
-            channel=dest.target,
-            api_url=settings.slack_api_url,
-            timeout=settings.slack_timeout_seconds,
-            name=dest.name,
-            threads=threads,
-            accepts=dest.filter,
-        )
-        for dest in destinations
-    ]
-    if settings.slack_webhook_enabled:
-        url = _plain(settings.slack_webhook_url) or ""
-        channels.append(SlackWebhookChannel(url=url, timeout=settings.slack_timeout_seconds))
-    for channel in channels:  # never a button that nothing answers (SPEC 12)
-        channel.buttons = settings.slack_interactive  # type: ignore[attr-defined]
-    return channels
-
-
-def _email_channels(settings: Settings) -> list[Channel]:
-    from app.config.destinations import email_destinations
-
-    destinations = email_destinations(settings)
-    if not destinations:
-        return []
-    from app.notify.email import EmailChannel
-
-    return [
-        EmailChannel(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            security=settings.smtp_security,
-            username=_plain(settings.smtp_username),
-            password=_plain(settings.smtp_password),
-            sender=settings.email_from,
-            recipients=dest.target.split(","),
-            timeout=settings.smtp_timeout_seconds,
-            ca_bundle=settings.smtp_ca_bundle,
-            name=dest.name,
-            accepts=dest.filter,
-        )
-        for dest in destinations
-    ]
 
 
 def build_flinks(
@@ -299,10 +231,5 @@ def build_heartbeat(settings: Settings) -> Heartbeat | None:
     """The pinger of HEARTBEAT_URL / HEARTBEAT_FAIL_URL, when either is set."""
     from app.notify.heartbeat import Heartbeat
 
-    success, fail = _plain(settings.heartbeat_url), _plain(settings.heartbeat_fail_url)
+    success, fail = plain(settings.heartbeat_url), plain(settings.heartbeat_fail_url)
     return Heartbeat(success, fail) if success or fail else None
-
-
-def _plain(value: object) -> str | None:
-    secret = getattr(value, "get_secret_value", None)
-    return str(secret()) if secret is not None else None

@@ -157,7 +157,7 @@ def test_board_cells_say_waiting_expected_and_late() -> None:
         _row("b", "PENDING_ACTIVATION", timedelta(days=52), exact=False),
     ]
     page = BoardPage(counts={}, recipients=2, page=1, rows=rows)
-    cells = [r.cells[12] for r in board(page, NOW, DEFAULTS, found).recipients]
+    cells = [r.cells[12] for r in board(page, NOW, DEFAULTS, expected=found).recipients]
     fresh, old = cells
     assert (fresh["waiting_days"], fresh["late"]) == (4, False)
     assert fresh["expected_active_by"] == NOW - timedelta(days=4) + timedelta(days=7)

@@ -41,7 +41,8 @@ def test_a_stretch_the_clock_made_negative_lasts_zero() -> None:
 def test_the_board_shows_zero_days_for_a_future_status_since_and_every_name() -> None:
     rows = [
         {"client_id": "c", "client_name": name, "provider_id": pid, "provider_name": "B",
-         "registration_status": "ACTIVE", "status_since": NOW + 30 * D}
+         "registration_status": "ACTIVE", "status_since": NOW + 30 * D,
+         "status_since_exact": True, "requested_on": NOW - 40 * D}
         for pid, name in ((1, "Acme"), (2, "ACME Inc."), (3, "Acme"))
     ]  # fmt: skip
     shown = board(BoardPage({"ACTIVE": 3}, 1, 1, rows), NOW, LIMITS)

@@ -228,6 +228,7 @@ def test_the_stored_json_is_sorted_keeps_non_ascii_and_reads_back_whole() -> Non
         "provider_name": "NBC",
         "count": 4,
         "median": 561600.0,  # 6 days 12 hours, in seconds
+        "censored": 0,
     }
     with pytest.raises(TypeError, match="not JSON: bytes"):
         to_json(replace(content, zone=b"UTC"))  # type: ignore[arg-type]
@@ -242,9 +243,14 @@ def test_the_digest_in_full_from_its_inputs() -> None:
         requested_on=END + D,  # a clock that disagreed: never a negative age
         observed_at=START + D,
     )
-    waiting = stored(registration("p", 55, "PENDING_ACTIVATION"), status_since=END + D)
+    # Requested after the period's end (a clock that disagreed): waiting 0, never negative.
+    waiting = stored(
+        registration("p", 55, "PENDING_ACTIVATION", requested_on=END + D), status_since=END + D
+    )
     history = [
-        HistoryRow("status_changed", "a", 5, "Bank 5", "PENDING_APPROVAL", "ACTIVE", END, END - D)
+        # First seen at its request, ACTIVE a day later: one activation of 1 day, none waiting.
+        HistoryRow("added", "a", 5, "Bank 5", None, "PENDING_APPROVAL", END - D, END - D),
+        HistoryRow("status_changed", "a", 5, "Bank 5", "PENDING_APPROVAL", "ACTIVE", END, END - D),
     ]
     blind = [BlindPeriod(START + 2 * D, "b"), BlindPeriod(START + D, "a", START + 3 * D)]
     content = build_digest(

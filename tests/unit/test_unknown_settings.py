@@ -18,17 +18,17 @@ from app.config.unknown import (
 class Later(Settings):
     """A settings model as another branch extends it."""
 
-    late_after: str = "p90"
+    poll_jitter_seconds: float = 0.0  # a field no release has (yet)
     webhook_secret: SecretStr | None = None
 
 
 def test_every_field_of_the_model_is_a_known_setting_with_its_secret_files() -> None:
     known = known_settings(Later)
     assert {name.upper() for name in Later.model_fields} <= known
-    assert {"LATE_AFTER", "WEBHOOK_SECRET", "POLL_INTERVAL_SECONDS"} <= known
+    assert {"POLL_JITTER_SECONDS", "WEBHOOK_SECRET", "POLL_INTERVAL_SECONDS"} <= known
     assert {f"{name.upper()}_FILE" for name in SECRET_FIELDS} <= known
     assert "SLACK_CHANNEL_FILE" not in known  # not a secret: no file form is read
-    assert "LATE_AFTER" not in known_settings()  # the model decides, not a list kept by hand
+    assert "POLL_JITTER_SECONDS" not in known_settings()  # the model decides, not a list kept by hand
 
 
 def test_look_alikes_are_named_once_with_their_source_and_the_setting_meant() -> None:
@@ -47,9 +47,10 @@ def test_look_alikes_are_named_once_with_their_source_and_the_setting_meant() ->
 
 
 def test_a_look_alike_of_a_new_field_is_known_when_the_model_has_it() -> None:
-    assert unknown_settings({"env": ["LATE_AFTER"]}, known_settings(Later)) == []
-    assert unknown_settings({"env": ["LATE_AFTR"]}, known_settings(Later)) == [
-        "unknown setting LATE_AFTR: did you mean LATE_AFTER? (set in env, not applied)"
+    assert unknown_settings({"env": ["POLL_JITTER_SECONDS"]}, known_settings(Later)) == []
+    assert unknown_settings({"env": ["POLL_JITER_SECONDS"]}, known_settings(Later)) == [
+        "unknown setting POLL_JITER_SECONDS: did you mean POLL_JITTER_SECONDS? (set in env, not"
+        " applied)"
     ]
 
 
