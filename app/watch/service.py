@@ -26,7 +26,7 @@ from app.domain import CycleResult, Outcome
 from app.watch.digestwatch import DigestWatch
 from app.watch.memory import release_freed_memory
 from app.watch.poll import Poller
-from app.watch.waits import Waits
+from app.watch.waits import Jobs, Waits
 from app.web.health import Health, Metrics
 from app.web.server import HttpServer, serve
 from app.web.ui import WebUI
@@ -93,8 +93,7 @@ class Service:
         )
         self.leader: Leadership = self.waits.leader
         self.stop = self.waits.stop
-        self._idle = threading.Event()  # set while no cycle runs
-        self._idle.set()
+        self._jobs = Jobs()  # a poll or a digest running, or waiting for the other
         self._busy = threading.Lock()  # one job at a time: a poll or a digest, never both
 
     def run(self) -> int:
@@ -162,35 +161,27 @@ class Service:
         """Let a cycle in progress finish (its waits end at once on stop, so only its in-flight
         I/O and bookkeeping remain), but not beyond `stop_deadline`."""
         scheduler.shutdown(wait=False)
-        if not self._idle.wait(self.stop_deadline):
+        if not self._jobs.wait_idle(self.stop_deadline):
             self.abandoned = True
             log.warning("service.stop_deadline seconds=%.1f cycle=in_flight", self.stop_deadline)
 
     def _cycle(self) -> None:
         if self.stop.is_set():
             return
-        self._idle.clear()
-        try:
-            with self._busy:
-                self._run_cycle()
-                release_freed_memory()  # what a big cycle freed goes back (app/watch/memory.py)
-        finally:
-            self._idle.set()
+        with self._jobs.running(), self._busy:
+            self._run_cycle()
+            release_freed_memory()  # what a big cycle freed goes back (app/watch/memory.py)
 
     def _digest_job(self) -> None:
         """DIGEST_SCHEDULE fired: the leader records the digest and delivers it at once."""
         if self.stop.is_set():
             return
-        self._idle.clear()
-        try:
-            with self._busy:
-                if self._take_role(self.leader.check()) is Role.LEADER:
-                    self._record_digest(deliver=True)
-                if self.waits.lost.is_set():  # lost while delivering: as after a cycle
-                    self.waits.lost.clear()
-                    self._take_role(Role.UNKNOWN)
-        finally:
-            self._idle.set()
+        with self._jobs.running(), self._busy:
+            if self._take_role(self.leader.check()) is Role.LEADER:
+                self._record_digest(deliver=True)
+            if self.waits.lost.is_set():  # lost while delivering: as after a cycle
+                self.waits.lost.clear()
+                self._take_role(Role.UNKNOWN)
 
     def _record_digest(self, *, deliver: bool) -> None:
         """Record the digest owed now, if any (a cycle delivers it with everything else)."""

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from app.db.leader import Leadership
@@ -50,3 +51,29 @@ class Waits:
         if self.guarding and not self.leader.still_held():
             self.lost.set()
             raise LeadershipLost("leader lock lost during the cycle")
+
+
+class Jobs:
+    """The service's jobs in flight, counting one that waits for another (a digest fired while
+    a poll runs waits for the poll's lock): a stop waits until none is left, not until the
+    first one ends."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._count = 0
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        with self._changed:
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._count -= 1
+                self._changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once no job runs nor waits; False if `timeout` seconds pass first."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._count == 0, timeout)

@@ -28,7 +28,9 @@ def test_every_field_of_the_model_is_a_known_setting_with_its_secret_files() -> 
     assert {"POLL_JITTER_SECONDS", "WEBHOOK_SECRET", "POLL_INTERVAL_SECONDS"} <= known
     assert {f"{name.upper()}_FILE" for name in SECRET_FIELDS} <= known
     assert "SLACK_CHANNEL_FILE" not in known  # not a secret: no file form is read
-    assert "POLL_JITTER_SECONDS" not in known_settings()  # the model decides, not a list kept by hand
+    assert (
+        "POLL_JITTER_SECONDS" not in known_settings()
+    )  # the model decides, not a list kept by hand
 
 
 def test_look_alikes_are_named_once_with_their_source_and_the_setting_meant() -> None:
