@@ -91,7 +91,8 @@ def _gone(
     if present is not None:
         return [previous[key] for key in sorted(present - seen)], len(present)
     gone = [previous[key] for key in sorted(previous.keys() - seen) if previous[key].present]
-    return gone, sum(1 for s in previous.values() if s.present) if gone else 0
+    # Counted even when none is gone: a hold ending says how many are present (its log line).
+    return gone, sum(1 for s in previous.values() if s.present)
 
 
 def _changes(prev: StoredRegistration, row: Registration, now: datetime) -> list[Event]:

@@ -85,6 +85,8 @@ def test_rows_back_after_a_hold_announce_nothing() -> None:
     result = run(state, listing(1000), hold=HoldState.ACTIVE)
     assert result.events == ()
     assert result.guard.closes
+    # What `poll.removal_hold_ended` logs: the whole listing and every present registration.
+    assert (result.guard.listed, result.guard.present) == (1000, 1000)
     assert all(s.missing_polls == 0 for s in apply(state, result.changed).values())
 
 
