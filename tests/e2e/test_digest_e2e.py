@@ -76,7 +76,7 @@ def test_digest_is_recorded_and_sent_to_every_channel_once(
     for message in got:
         assert message.text.startswith("flinkswatch digest: 2020-01-01 to ")
         assert "Flinks Capital for Alpha Lending: ACTIVE on " in message.text
-        assert "NBC for Alpha Lending: PENDING_APPROVAL for " in message.text
+        assert "NBC for Alpha Lending: PENDING_APPROVAL, waiting " in message.text
     mail = smtp.wait_for(mails + 1)[-1].message
     assert str(mail["Subject"]).startswith("flinkswatch digest: 2020-01-01 to ")
     assert (
