@@ -38,6 +38,8 @@ def test_a_larger_answer_fails_the_cycle_and_changes_nothing(sqlite_url: str) ->
     with FlinksSimulator(ID, SECRET, rows=bulk_rows(50, seed=5)) as sim:
         app = build_app(
             load_settings(
+                stuck_after="",  # the seeded rows were requested weeks ago: no reminders here
+                late_after="",
                 database_url=sqlite_url,
                 flinks_client_id=ID,
                 flinks_client_secret=SECRET,

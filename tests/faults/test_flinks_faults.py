@@ -47,6 +47,8 @@ def sim() -> Iterator[FlinksSimulator]:
 def app(sqlite_url: str, sim: FlinksSimulator) -> Iterator[App]:
     built = build_app(
         load_settings(
+            stuck_after="",  # the seeded rows were requested weeks ago: no reminders here
+            late_after="",
             database_url=sqlite_url,
             flinks_client_id="fault-client",
             flinks_client_secret="fault-secret-value",
@@ -198,6 +200,8 @@ def test_huge_answer_is_handled_in_one_cycle(sqlite_url: str) -> None:
     with FlinksSimulator("fault-client", "fault-secret-value", rows=rows) as sim:
         app = build_app(
             load_settings(
+                stuck_after="",  # the seeded rows were requested weeks ago: no reminders here
+                late_after="",
                 database_url=sqlite_url,
                 flinks_client_id="fault-client",
                 flinks_client_secret="fault-secret-value",

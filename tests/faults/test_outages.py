@@ -85,6 +85,8 @@ def sim() -> Iterator[FlinksSimulator]:
 
 def in_process(db_url: str, sim: FlinksSimulator, **extra: Any) -> App:
     settings = load_settings(
+        stuck_after="",  # the seeded rows were requested weeks ago: no reminders here
+        late_after="",
         database_url=db_url,
         flinks_client_id="fault-client",
         flinks_client_secret="fault-secret-value",
