@@ -13,7 +13,8 @@ from sqlalchemy.engine import Engine
 from app.core.ack import Acknowledgement
 from app.core.report import ProviderStats, stats_by_provider
 from app.db import acks, queries, tables
-from app.db.boardreads import BoardFilter, BoardPage, BoardReads, matching
+from app.db.attention import Attention, attention
+from app.db.boardreads import BoardFilter, BoardPage, BoardReads, matching, needs_attention
 from app.db.engine import reading
 from app.db.reports import report_history
 from app.domain import EventKind, Key
@@ -43,6 +44,13 @@ class WebReads:
         return BoardReads(self._engine).stream(
             matching(f, now, self.stuck_after, self._engine.dialect.name)
         )
+
+    def attention(self, f: BoardFilter, now: datetime, order: str, limit: int) -> Attention:
+        """The board's "needs attention" list under its filters (app/db/attention.py)."""
+        dialect = self._engine.dialect.name
+        where = [*matching(f, now, self.stuck_after, dialect)]
+        where.append(needs_attention(now, self.stuck_after, dialect))
+        return attention(self._engine, where, order, limit)
 
     def first_key(self) -> Row | None:
         """One present registration's key (the benchmark times its timeline)."""

@@ -11,12 +11,13 @@ from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
 from app.core.text import without_bidi
+from app.db.attention import ORDERS
 from app.db.boardreads import BoardFilter
 from app.db.queries import STATUS_COLUMNS, Filters
 from app.web import charts, params
 from app.web.export import FORMATS, export, export_records
 from app.web.figures import FiguresCache
-from app.web.shape import RECIPIENTS_PER_PAGE, board, time_in_status
+from app.web.shape import RECIPIENTS_PER_PAGE, board, needs_attention, time_in_status
 from app.web.ui import WebUI
 
 pages = Blueprint("pages", __name__, template_folder="templates")
@@ -68,6 +69,7 @@ PROVIDER_FIELDS = (
     "p90_seconds",
 )
 RECENT = 100
+ATTENTION_SHOWN = 50  # of the "needs attention" list; "and N more" links to the stuck filter
 PROVIDERS_PER_PAGE = 100  # of the table; its export has them all
 BARS = 30  # providers in the chart of time to ACTIVE
 
@@ -127,10 +129,18 @@ def board_page() -> ResponseReturnValue:
     if fmt := _format():
         records = ui.reads.board_export(query, now)
         return export_records(records, STATUS_FIELDS, fmt, "registrations", plain_already=True)
+    order = params.choice("sort", tuple(ORDERS), default="waiting")
     found = ui.reads.board(query, now, page, RECIPIENTS_PER_PAGE)
-    shown = board(found, now, ui.reads.stuck_after, ui.reads.acknowledgements())
+    taken, stuck_after = ui.reads.acknowledgements(), ui.reads.stuck_after
+    attention = ui.reads.attention(query, now, order, ATTENTION_SHOWN)
     return render_template(
-        "board.html", board=shown, query=query, args=args, per_page=RECIPIENTS_PER_PAGE
+        "board.html",
+        board=board(found, now, stuck_after, taken),
+        attention=needs_attention(attention, now, stuck_after, taken),
+        sort=order,
+        query=query,
+        args=args,
+        per_page=RECIPIENTS_PER_PAGE,
     )
 
 

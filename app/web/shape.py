@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from app.core.ack import Acknowledgement, holds
-from app.domain import Key
+from app.domain import KNOWN_STATUSES, Key
 
 if TYPE_CHECKING:
+    from app.db.attention import Attention
     from app.db.boardreads import BoardPage
 
 Row = dict[str, object]
@@ -81,6 +82,43 @@ def board(
         page=found.page,
         pages=max(1, -(-found.recipients // RECIPIENTS_PER_PAGE)),
     )
+
+
+@dataclass
+class NeedsAttention:
+    """The board's first section: registrations someone should look at, each a row with its
+    reasons (`stuck`, `unrecognised`), `waiting` (now - requested_on) and `taken` (who
+    acknowledged it, or None); `more`: how many past the rows shown."""
+
+    rows: list[Row]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.rows)
+
+
+def needs_attention(
+    found: Attention,
+    now: datetime,
+    stuck_after: Mapping[str, timedelta],
+    taken: Mapping[Key, Acknowledgement] | None = None,
+) -> NeedsAttention:
+    rows = []
+    for row in found.rows:
+        requested = row["requested_on"]
+        waiting = now - requested if isinstance(requested, datetime) else timedelta(0)
+        key = (str(row["client_id"]), int(str(row["provider_id"])))
+        rows.append(
+            {
+                **row,
+                "waiting": max(waiting, timedelta(0)),
+                "stuck": stuck_for(row, now, stuck_after),
+                "unrecognised": row["registration_status"] not in KNOWN_STATUSES,
+                "taken": _taken((taken or {}).get(key), row, now),
+            }
+        )
+    return NeedsAttention(rows, found.total)
 
 
 def _taken(ack: Acknowledgement | None, row: Row, now: datetime) -> str | None:
