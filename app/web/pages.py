@@ -17,7 +17,13 @@ from app.db.queries import STATUS_COLUMNS, Filters
 from app.web import charts, params
 from app.web.export import FORMATS, export, export_records
 from app.web.figures import FiguresCache
-from app.web.shape import RECIPIENTS_PER_PAGE, board, needs_attention, time_in_status
+from app.web.shape import (
+    RECIPIENTS_PER_PAGE,
+    board,
+    fold_quiet,
+    needs_attention,
+    time_in_status,
+)
 from app.web.ui import WebUI
 
 pages = Blueprint("pages", __name__, template_folder="templates")
@@ -69,6 +75,8 @@ PROVIDER_FIELDS = (
     "p90_seconds",
 )
 RECENT = 100
+POLLS_FOLDED = 1000  # polls the Activity page reads: its quiet ones fold into a line a stretch
+REFRESH_SECONDS = 60  # the board reloads itself (no script) unless ?refresh=0
 ATTENTION_SHOWN = 50  # of the "needs attention" list; "and N more" links to the stuck filter
 PROVIDERS_PER_PAGE = 100  # of the table; its export has them all
 BARS = 30  # providers in the chart of time to ACTIVE
@@ -112,6 +120,18 @@ def _span(value: object) -> str:
     return f"{days} d {hours} h" if days else f"{hours} h {value.seconds // 60 % 60} min"
 
 
+@pages.app_template_filter("ago")
+def _ago(value: object) -> str:
+    """How long before now: `40 s ago`, `5 min ago`, `3 h ago`, `2 d ago` ("" for no time)."""
+    if not isinstance(value, datetime):
+        return ""
+    seconds = max(0, int((_ui().clock() - value).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
+
+
 @pages.get("/")
 def board_page() -> ResponseReturnValue:
     """One page of recipients; the export has every registration the filters keep, streamed."""
@@ -133,15 +153,21 @@ def board_page() -> ResponseReturnValue:
     found = ui.reads.board(query, now, page, RECIPIENTS_PER_PAGE)
     taken, stuck_after = ui.reads.acknowledgements(), ui.reads.stuck_after
     attention = ui.reads.attention(query, now, order, ATTENTION_SHOWN)
-    return render_template(
+    refresh = params.choice("refresh", ("0", "1"), default="1") == "1"
+    html = render_template(
         "board.html",
         board=board(found, now, stuck_after, taken),
         attention=needs_attention(attention, now, stuck_after, taken),
         sort=order,
+        polled=ui.reads.last_success_at(),
+        refresh=refresh,
         query=query,
         args=args,
         per_page=RECIPIENTS_PER_PAGE,
     )
+    # The Refresh header reloads the page with no script (the CSP allows none); the page's
+    # first line says so and links to ?refresh=0, which stops it.
+    return html, {"Refresh": str(REFRESH_SECONDS)} if refresh else {}
 
 
 # path: a client_id may hold a slash (Flinks does not promise otherwise), sent as %2F; the id
@@ -224,4 +250,6 @@ def activity_page() -> ResponseReturnValue:
         name = params.choice("list", tuple(lists), default="events")
         rows, columns = lists[name]
         return export(rows, columns, fmt, name)
-    return render_template("activity.html", **{k: rows for k, (rows, _) in lists.items()})
+    shown = {k: rows for k, (rows, _) in lists.items()}
+    shown["polls"] = fold_quiet(reads.polls(POLLS_FOLDED))
+    return render_template("activity.html", **shown)

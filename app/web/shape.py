@@ -172,3 +172,20 @@ def weekly_moves(
         elif to_status == "ACTIVE":
             counts[week]["activations"] += 1
     return [{"week": start.date().isoformat(), **counts[start]} for start in starts]
+
+
+def fold_quiet(polls: Sequence[Row]) -> list[Row]:
+    """The polls (newest first) with each stretch of quiet ones (ok, no event, no error) as
+    one row: {"quiet": how many, "first": the oldest's start, "last": the newest's start}."""
+    shown: list[Row] = []
+    for poll in polls:
+        quiet = poll["outcome"] == "ok" and not poll["events"] and not poll["error"]
+        if not quiet:
+            shown.append(poll)
+        elif shown and "quiet" in shown[-1]:
+            stretch = shown[-1]
+            stretch["quiet"] = int(str(stretch["quiet"])) + 1
+            stretch["first"] = poll["started_at"]
+        else:
+            shown.append({"quiet": 1, "first": poll["started_at"], "last": poll["started_at"]})
+    return shown
