@@ -65,11 +65,12 @@ POLL_FIELDS = (
     "error",
 )
 NOTICE_FIELDS = ("id", "created_at", "kind", "channel", "since", "failures", "last_error")
+# Named and ordered as the statistics rows of `flinkswatch report --format csv`.
 PROVIDER_FIELDS = (
     "provider_id",
     "provider_name",
     "registrations",
-    "status",
+    "measure",
     "count",
     "median_seconds",
     "p90_seconds",
@@ -145,15 +146,15 @@ def board_page() -> ResponseReturnValue:
         q=params.text("q"),
     )
     page = params.page()
+    order = params.choice("sort", tuple(ORDERS), default="waiting")
+    refresh = params.choice("refresh", ("0", "1"), default="1") == "1"
     now = ui.clock()
     if fmt := _format():
         records = ui.reads.board_export(query, now)
         return export_records(records, STATUS_FIELDS, fmt, "registrations", plain_already=True)
-    order = params.choice("sort", tuple(ORDERS), default="waiting")
     found = ui.reads.board(query, now, page, RECIPIENTS_PER_PAGE)
     taken, stuck_after = ui.reads.acknowledgements(), ui.reads.stuck_after
     attention = ui.reads.attention(query, now, order, ATTENTION_SHOWN)
-    refresh = params.choice("refresh", ("0", "1"), default="1") == "1"
     html = render_template(
         "board.html",
         board=board(found, now, stuck_after, taken),

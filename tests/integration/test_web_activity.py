@@ -104,3 +104,19 @@ def test_the_board_says_when_it_polled_and_reloads_unless_asked_not_to(
     bad = web.get("/?refresh=yes")
     assert bad.status_code == 400
     assert b"refresh" in bad.data
+
+
+def test_the_providers_export_names_its_columns_like_report(polled: sa.Engine) -> None:
+    from app.cli.report import CSV_COLUMNS
+
+    web = _app(polled).test_client()
+    header = web.get("/providers?format=csv").get_data(as_text=True).splitlines()[0].split(",")
+    measures = [name for name in header if not name.startswith("figures_")]
+    assert measures == [name for name in CSV_COLUMNS if name in measures]  # report's order
+    assert {"measure", "median_seconds", "p90_seconds"} <= set(measures)
+    assert "status" not in header
+    rows = web.get("/providers?format=json").get_json()
+    assert {r["measure"] for r in rows} >= {"to ACTIVE", "in PENDING_APPROVAL"}
+    seconds = [r[k] for r in rows for k in ("median_seconds", "p90_seconds") if r[k] is not None]
+    assert seconds
+    assert all(isinstance(s, int) for s in seconds)  # whole seconds, as the CLI

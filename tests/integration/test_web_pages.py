@@ -161,7 +161,7 @@ def test_providers_and_activity_pages(client: FlaskClient) -> None:
     assert "<svg" in providers
     assert "Desjardins" in providers
     table = client.get("/providers?format=json").get_json()
-    nbc = next(r for r in table if r["provider_name"] == "NBC" and r["status"] == "to ACTIVE")
+    nbc = next(r for r in table if r["provider_name"] == "NBC" and r["measure"] == "to ACTIVE")
     assert nbc["count"] == 1
     activity = client.get("/activity").get_data(as_text=True)
     assert "watcher_blind" in activity
