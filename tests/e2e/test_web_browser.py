@@ -75,10 +75,10 @@ def _crowd(engine: Any) -> None:
         conn.execute(registrations.insert(), rows)
 
 
-def _serve(factory: pytest.TempPathFactory, *, crowded: bool) -> Iterator[str]:
+def _serve(factory: pytest.TempPathFactory, *, crowded: bool, fill: Any = seed) -> Iterator[str]:
     engine = db.make_engine(f"sqlite:///{factory.mktemp('web') / 'web.db'}")
     db.migrate(engine)
-    seed(engine)
+    fill(engine)
     if crowded:
         _crowd(engine)
     health = Health(interval=60)
@@ -139,7 +139,22 @@ def test_each_page_loads(site: str, browser: Any, path: str, heading: str, shot:
     d.get(site + path)
     assert d.find_element(By.TAG_NAME, "h1").text == heading
     assert d.execute_script("return document.styleSheets.length") == 1
-    _shoot(d, shot)
+
+
+@pytest.mark.skipif(os.environ.get("FLINKSWATCH_SCREENSHOTS") != "1", reason="screenshots asked")
+def test_screenshots(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> None:
+    """The README's screenshots, from realistic data (tests/webshots.py)."""
+    from tests.webshots import realistic
+
+    for site in _serve(tmp_path_factory, crowded=False, fill=realistic):
+        browser.get(site + "/")
+        first = browser.find_element(By.CSS_SELECTOR, "table.attention-list tbody a")
+        timeline = first.get_attribute("href")
+        for url, shot in ((site + "/", "board"), (timeline, "timeline"),
+                          (site + "/providers", "providers"),
+                          (site + "/activity", "activity")):  # fmt: skip
+            browser.get(url)
+            _shoot(browser, shot)
 
 
 def test_filter_and_search_narrow_the_board(site: str, browser: Any) -> None:
