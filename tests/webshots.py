@@ -50,6 +50,7 @@ def realistic(engine: sa.Engine) -> None:
                                     "status_since": since, "present": True,
                                     "missing_polls": 0})  # fmt: skip
     states[5] |= {"registration_status": "ON_HOLD", "status_since": NOW - timedelta(days=2)}
+    events.sort(key=lambda e: e["observed_at"])  # recorded as they were observed
     with engine.begin() as conn:
         conn.execute(poll_runs.insert(), polls)
         conn.execute(registration_events.insert(), events)
