@@ -16,6 +16,7 @@ from app.core.ages import stuck_limit
 from app.db import tables
 from app.db.engine import reading
 from app.db.queries import STATUS_COLUMNS
+from app.domain import KNOWN_STATUSES
 
 Row = dict[str, object]
 BATCH = 1000  # rows per fetch of a streamed export
@@ -61,7 +62,9 @@ def matching(
     r = tables.registrations.c
     where: list[sa.ColumnElement[bool]] = [r.present.is_(True)]
     if f.status:
-        where.append(r.registration_status == f.status)
+        # Flinks writes its statuses in capitals: `pending_approval` finds them, and the
+        # column's index still serves (an IN, not upper() of every row).
+        where.append(r.registration_status.in_(sorted({f.status, f.status.upper()})))
     # lower() on both sides, so the database folds the input exactly as it folds the column.
     if f.country:
         where.append(sa.func.lower(r.country) == sa.func.lower(f.country))
@@ -70,26 +73,26 @@ def matching(
     if f.client:
         where.append(sa.or_(r.client_id == f.client, r.client_name == f.client))
     if f.stuck:
-        # SQLite, which keeps no statistics, would walk the index for each status and look
-        # every row up: twice a scan's time when most are stuck. The expression keeps it to the
-        # scan (tens of ms whatever the count); PostgreSQL chooses by its statistics.
-        status = (
-            sa.func.coalesce(r.registration_status, "")
-            if dialect == "sqlite"
-            else r.registration_status
-        )
-        where.append(_stuck(status, now, stuck_after))
+        where.append(stuck(now, stuck_after, dialect))
     if f.q:
         where.append(_search(f.q, dialect))
     return where
 
 
-def _stuck(
-    status: sa.ColumnElement[Any], now: datetime, stuck_after: Mapping[str, timedelta]
+def stuck(
+    now: datetime, stuck_after: Mapping[str, timedelta], dialect: str
 ) -> sa.ColumnElement[bool]:
     """app.core.ages.is_stuck in SQL: an exact stay by its time in status, an inexact one by
     its waiting against the sum rule (SPEC 11)."""
     r = tables.registrations.c
+    # SQLite, which keeps no statistics, would walk the index for each status and look every
+    # row up: twice a scan's time when most are stuck. The expression keeps it to the scan
+    # (tens of ms whatever the count); PostgreSQL chooses by its statistics.
+    status = (
+        sa.func.coalesce(r.registration_status, "")
+        if dialect == "sqlite"
+        else r.registration_status
+    )
     found = []
     for name in sorted(stuck_after):
         exact = stuck_limit(name, True, stuck_after)
@@ -106,6 +109,14 @@ def _stuck(
             )
         )
     return sa.or_(*found) if found else sa.false()
+
+
+def needs_attention(
+    now: datetime, stuck_after: Mapping[str, timedelta], dialect: str
+) -> sa.ColumnElement[bool]:
+    """What the board's "needs attention" list holds: stuck, or in a status not documented."""
+    status = tables.registrations.c.registration_status
+    return sa.or_(stuck(now, stuck_after, dialect), status.not_in(KNOWN_STATUSES))
 
 
 def _search(q: str, dialect: str) -> sa.ColumnElement[bool]:

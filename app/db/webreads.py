@@ -13,10 +13,11 @@ from sqlalchemy.engine import Engine
 from app.core.ack import Acknowledgement
 from app.core.report import ProviderStats
 from app.db import acks, queries, tables
-from app.db.boardreads import BoardFilter, BoardPage, BoardReads, matching
+from app.db.attention import Attention, attention
+from app.db.boardreads import BoardFilter, BoardPage, BoardReads, matching, needs_attention
 from app.db.engine import reading
 from app.db.reports import provider_figures
-from app.domain import EventKind, Key
+from app.domain import EventKind, Key, Outcome
 
 Row = dict[str, object]
 
@@ -50,6 +51,22 @@ class WebReads:
         return BoardReads(self._engine).stream(
             matching(f, now, self.stuck_after, self._engine.dialect.name)
         )
+
+    def attention(self, f: BoardFilter, now: datetime, order: str, limit: int) -> Attention:
+        """The board's "needs attention" list under its filters (app/db/attention.py)."""
+        dialect = self._engine.dialect.name
+        where = [*matching(f, now, self.stuck_after, dialect)]
+        where.append(needs_attention(now, self.stuck_after, dialect))
+        return attention(self._engine, where, order, limit)
+
+    def last_success_at(self) -> datetime | None:
+        """When the latest ok or degraded poll finished (the board's "polled 40 s ago")."""
+        p = tables.poll_runs.c
+        success = (Outcome.OK.value, Outcome.DEGRADED.value)
+        stmt = sa.select(p.finished_at).where(p.outcome.in_(success))
+        with reading(self._engine) as conn:
+            found: datetime | None = conn.execute(stmt.order_by(p.id.desc()).limit(1)).scalar()
+        return found
 
     def first_key(self) -> Row | None:
         """One present registration's key (the benchmark times its timeline)."""

@@ -13,27 +13,27 @@ WEEK_WIDTH = 20
 CHART_HEIGHT = 120
 
 
-def _seconds(value: object) -> float | None:
+def _seconds(value: object) -> int | None:
     total = getattr(value, "total_seconds", None)
-    return float(total()) if total is not None else None
+    return round(total()) if total is not None else None
 
 
 def provider_rows(providers: Sequence[ProviderStats]) -> list[Row]:
-    """One row per provider and measure: time to ACTIVE, then time in each status."""
+    """One row per provider and measure, named as `flinkswatch report --format csv` names
+    them: `measure` is `to ACTIVE` or `in <status>`, durations in whole seconds."""
     rows: list[Row] = []
     for stats in providers:
-        measures = [("to ACTIVE", stats.to_active), *stats.in_status.items()]
-        for status, summary in measures:
+        measures = [("to ACTIVE", stats.to_active)]
+        measures += [(f"in {status}", summary) for status, summary in stats.in_status.items()]
+        for measure, summary in measures:
             rows.append(
                 {
                     "provider_id": stats.provider_id,
                     "provider_name": stats.provider_name,
                     "registrations": stats.registrations,
-                    "status": status,
+                    "measure": measure,
                     "count": summary.count,
                     "censored": summary.censored,
-                    "median": summary.median,
-                    "p90": summary.p90,
                     "median_seconds": _seconds(summary.median),
                     "p90_seconds": _seconds(summary.p90),
                 }

@@ -12,12 +12,21 @@ from flask.typing import ResponseReturnValue
 
 from app.core.expect import Outlook, outlook_sentence, outlooks
 from app.core.text import without_bidi
+from app.db.attention import ORDERS
 from app.db.boardreads import BoardFilter
 from app.db.queries import STATUS_COLUMNS, Filters
 from app.web import charts, params
 from app.web.export import FORMATS, export, export_records
 from app.web.figures import FiguresCache
-from app.web.shape import AGE_FIELDS, RECIPIENTS_PER_PAGE, board, time_in_status, with_ages
+from app.web.shape import (
+    AGE_FIELDS,
+    RECIPIENTS_PER_PAGE,
+    board,
+    fold_quiet,
+    needs_attention,
+    time_in_status,
+    with_ages,
+)
 from app.web.ui import WebUI
 
 pages = Blueprint("pages", __name__, template_folder="templates")
@@ -59,17 +68,21 @@ POLL_FIELDS = (
     "error",
 )
 NOTICE_FIELDS = ("id", "created_at", "kind", "channel", "since", "failures", "last_error")
+# Named and ordered as the statistics rows of `flinkswatch report --format csv`.
 PROVIDER_FIELDS = (
     "provider_id",
     "provider_name",
     "registrations",
-    "status",
+    "measure",
     "count",
     "censored",  # still going: the estimates count them (SPEC 11)
     "median_seconds",
     "p90_seconds",
 )
 RECENT = 100
+POLLS_FOLDED = 1000  # polls the Activity page reads: its quiet ones fold into a line a stretch
+REFRESH_SECONDS = 60  # the board reloads itself (no script) unless ?refresh=0
+ATTENTION_SHOWN = 50  # of the "needs attention" list; "and N more" links to the stuck filter
 PROVIDERS_PER_PAGE = 100  # of the table; its export has them all
 BARS = 30  # providers in the chart of time to ACTIVE
 
@@ -121,6 +134,18 @@ def _span(value: object) -> str:
     return f"{days} d {hours} h" if days else f"{hours} h {value.seconds // 60 % 60} min"
 
 
+@pages.app_template_filter("ago")
+def _ago(value: object) -> str:
+    """How long before now: `40 s ago`, `5 min ago`, `3 h ago`, `2 d ago` ("" for no time)."""
+    if not isinstance(value, datetime):
+        return ""
+    seconds = max(0, int((_ui().clock() - value).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
+
+
 @pages.get("/")
 def board_page() -> ResponseReturnValue:
     """One page of recipients; the export has every registration the filters keep, streamed."""
@@ -134,6 +159,8 @@ def board_page() -> ResponseReturnValue:
         q=params.text("q"),
     )
     page = params.page()
+    order = params.choice("sort", tuple(ORDERS), default="waiting")
+    refresh = params.choice("refresh", ("0", "1"), default="1") == "1"
     now = ui.clock()
     if fmt := _format():
         records = with_ages(
@@ -142,10 +169,22 @@ def board_page() -> ResponseReturnValue:
         fields = (*STATUS_FIELDS, *AGE_FIELDS)  # those of `flinkswatch status --format json`
         return export_records(records, fields, fmt, "registrations", plain_already=True)
     found = ui.reads.board(query, now, page, RECIPIENTS_PER_PAGE)
-    shown = board(found, now, ui.reads.stuck_after, ui.reads.acknowledgements(), _outlooks())
-    return render_template(
-        "board.html", board=shown, query=query, args=args, per_page=RECIPIENTS_PER_PAGE
+    taken, stuck_after = ui.reads.acknowledgements(), ui.reads.stuck_after
+    attention = ui.reads.attention(query, now, order, ATTENTION_SHOWN)
+    html = render_template(
+        "board.html",
+        board=board(found, now, stuck_after, taken, _outlooks()),
+        attention=needs_attention(attention, now, stuck_after, taken),
+        sort=order,
+        polled=ui.reads.last_success_at(),
+        refresh=refresh,
+        query=query,
+        args=args,
+        per_page=RECIPIENTS_PER_PAGE,
     )
+    # The Refresh header reloads the page with no script (the CSP allows none); the page's
+    # first line says so and links to ?refresh=0, which stops it.
+    return html, {"Refresh": str(REFRESH_SECONDS)} if refresh else {}
 
 
 # path: a client_id may hold a slash (Flinks does not promise otherwise), sent as %2F; the id
@@ -247,4 +286,6 @@ def activity_page() -> ResponseReturnValue:
         name = params.choice("list", tuple(lists), default="events")
         rows, columns = lists[name]
         return export(rows, columns, fmt, name)
-    return render_template("activity.html", **{k: rows for k, (rows, _) in lists.items()})
+    shown = {k: rows for k, (rows, _) in lists.items()}
+    shown["polls"] = fold_quiet(reads.polls(POLLS_FOLDED))
+    return render_template("activity.html", **shown)

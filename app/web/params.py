@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import NoReturn
 from urllib.parse import quote, urlencode
 
-from flask import Response, abort, request
+from flask import Response, request
+from werkzeug.exceptions import BadRequest
 
 TEXT_LIMIT = 200  # characters of a filter, the search, any parameter's name or value
 MAX_PARAMETERS = 50  # the page's form has 8
@@ -22,7 +23,8 @@ def refuse(name: str, reason: str) -> NoReturn:
     """400, `name: reason` as one line of text (nothing is logged: it is the client's error);
     the name as sent, cut to 40 characters, anything unprintable in it shown as `?`."""
     label = "".join(c if c.isprintable() else "?" for c in name[:40]) or "query"
-    abort(Response(f"{label}: {reason}\n", 400, content_type="text/plain; charset=utf-8"))
+    text = Response(f"{label}: {reason}\n", 400, content_type="text/plain; charset=utf-8")
+    raise BadRequest(response=text)  # app/web/errors.py answers a browser in HTML
 
 
 def check_request() -> None:

@@ -13,9 +13,10 @@ from app.core.ack import Acknowledgement, holds
 from app.core.ages import status_fields
 from app.core.expect import Outlook, expectation_fields
 from app.core.text import iso_z
-from app.domain import Key
+from app.domain import KNOWN_STATUSES, Key
 
 if TYPE_CHECKING:
+    from app.db.attention import Attention
     from app.db.boardreads import BoardPage
 
 Row = dict[str, object]
@@ -88,6 +89,43 @@ def board(
         page=found.page,
         pages=max(1, -(-found.recipients // RECIPIENTS_PER_PAGE)),
     )
+
+
+@dataclass
+class NeedsAttention:
+    """The board's first section: registrations someone should look at, each a row with its
+    reasons (`stuck`, `unrecognised`), `waiting` (now - requested_on) and `taken` (who
+    acknowledged it, or None); `more`: how many past the rows shown."""
+
+    rows: list[Row]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.rows)
+
+
+def needs_attention(
+    found: Attention,
+    now: datetime,
+    stuck_after: Mapping[str, timedelta],
+    taken: Mapping[Key, Acknowledgement] | None = None,
+) -> NeedsAttention:
+    rows = []
+    for row in found.rows:
+        requested = row["requested_on"]
+        waiting = now - requested if isinstance(requested, datetime) else timedelta(0)
+        key = (str(row["client_id"]), int(str(row["provider_id"])))
+        rows.append(
+            {
+                **row,
+                "waiting": max(waiting, timedelta(0)),
+                "stuck": stuck_for(row, now, stuck_after),
+                "unrecognised": row["registration_status"] not in KNOWN_STATUSES,
+                "taken": _taken((taken or {}).get(key), row, now),
+            }
+        )
+    return NeedsAttention(rows, found.total)
 
 
 def _taken(ack: Acknowledgement | None, row: Row, now: datetime) -> str | None:
@@ -167,3 +205,20 @@ def weekly_moves(
         elif to_status == "ACTIVE":
             counts[week]["activations"] += 1
     return [{"week": start.date().isoformat(), **counts[start]} for start in starts]
+
+
+def fold_quiet(polls: Sequence[Row]) -> list[Row]:
+    """The polls (newest first) with each stretch of quiet ones (ok, no event, no error) as
+    one row: {"quiet": how many, "first": the oldest's start, "last": the newest's start}."""
+    shown: list[Row] = []
+    for poll in polls:
+        quiet = poll["outcome"] == "ok" and not poll["events"] and not poll["error"]
+        if not quiet:
+            shown.append(poll)
+        elif shown and "quiet" in shown[-1]:
+            stretch = shown[-1]
+            stretch["quiet"] = int(str(stretch["quiet"])) + 1
+            stretch["first"] = poll["started_at"]
+        else:
+            shown.append({"quiet": 1, "first": poll["started_at"], "last": poll["started_at"]})
+    return shown

@@ -51,6 +51,9 @@ def create_app(
         if ui.background:
             figures.start()  # ready before anyone asks, so no request waits for it
         app.register_blueprint(pages)
+        from app.web.errors import add_error_pages
+
+        add_error_pages(app)  # HTML for a browser, JSON when asked (replaces the probes')
         app.before_request(_guard(ui.access))
     app.after_request(_secure)
     return app

@@ -12,12 +12,14 @@ import os
 import shutil
 import urllib.request
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.db import engine as db
+from app.db.tables import registrations
 from app.db.webreads import WebReads
 from app.web.access import Access
 from app.web.health import Health, Metrics
@@ -39,9 +41,47 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    engine = db.make_engine(f"sqlite:///{tmp_path_factory.mktemp('web') / 'web.db'}")
+    yield from _serve(tmp_path_factory, crowded=False)
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The seed and 12 recipients over 10 more providers, many stuck, waiting for various
+    times: the board as an operations person sees it (issue 24)."""
+    yield from _serve(tmp_path_factory, crowded=True)
+
+
+def _crowd(engine: Any) -> None:
+    rows = []
+    for i in range(12):
+        for p in range(10):
+            status = ("PENDING_APPROVAL", "PENDING_ACTIVATION", "ACTIVE", "ON_HOLD")[(i + p) % 4]
+            waiting = timedelta(days=(i * 7 + p * 3) % 50 + 1, hours=i)
+            rows.append(
+                {
+                    "client_id": f"client-{i:02d}",
+                    "client_name": f"Recipient {i:02d} Holdings",
+                    "provider_id": 9000 + p,
+                    "provider_name": f"Caisse populaire {p}",
+                    "country": "CA",
+                    "registration_status": status,
+                    "requested_on": NOW - waiting,
+                    "first_seen_at": NOW - waiting,
+                    "status_since": NOW - waiting,
+                    "present": True,
+                    "missing_polls": 0,
+                }
+            )
+    with engine.begin() as conn:
+        conn.execute(registrations.insert(), rows)
+
+
+def _serve(factory: pytest.TempPathFactory, *, crowded: bool, fill: Any = seed) -> Iterator[str]:
+    engine = db.make_engine(f"sqlite:///{factory.mktemp('web') / 'web.db'}")
     db.migrate(engine)
-    seed(engine)
+    fill(engine)
+    if crowded:
+        _crowd(engine)
     health = Health(interval=60)
     ui = WebUI(WebReads(engine, STUCK_AFTER), Access(mode="none"), clock=lambda: NOW)
     server = serve("127.0.0.1", 0, health, Metrics(health), ui)
@@ -100,7 +140,22 @@ def test_each_page_loads(site: str, browser: Any, path: str, heading: str, shot:
     d.get(site + path)
     assert d.find_element(By.TAG_NAME, "h1").text == heading
     assert d.execute_script("return document.styleSheets.length") == 1
-    _shoot(d, shot)
+
+
+@pytest.mark.skipif(os.environ.get("FLINKSWATCH_SCREENSHOTS") != "1", reason="screenshots asked")
+def test_screenshots(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> None:
+    """The README's screenshots, from realistic data (tests/webshots.py)."""
+    from tests.webshots import realistic
+
+    for site in _serve(tmp_path_factory, crowded=False, fill=realistic):
+        browser.get(site + "/")
+        first = browser.find_element(By.CSS_SELECTOR, "table.attention-list tbody a")
+        timeline = first.get_attribute("href")
+        for url, shot in ((site + "/", "board"), (timeline, "timeline"),
+                          (site + "/providers", "providers"),
+                          (site + "/activity", "activity")):  # fmt: skip
+            browser.get(url)
+            _shoot(browser, shot)
 
 
 def test_filter_and_search_narrow_the_board(site: str, browser: Any) -> None:
@@ -116,7 +171,10 @@ def test_filter_and_search_narrow_the_board(site: str, browser: Any) -> None:
     d.find_element(By.CSS_SELECTOR, "form.filters button").click()
     WebDriverWait(d, 10).until(expected.url_contains("stuck=1"))
     cells = d.find_elements(By.CSS_SELECTOR, "table.board td.stuck a")
-    assert [c.text.splitlines()[0] for c in cells] == ["PENDING_APPROVAL"]
+    # The cell's word is short; its full word is the reader's (and the title's).
+    assert [c.text.splitlines()[0] for c in cells] == ["approval"]
+    word = cells[0].find_element(By.CSS_SELECTOR, ".vh").get_attribute("textContent")
+    assert word == "PENDING_APPROVAL"
     assert len(d.find_elements(By.CSS_SELECTOR, "table.board td a")) == 1
 
 
@@ -160,8 +218,76 @@ def test_csv_download_matches_the_board(site: str, browser: Any) -> None:
 AXE = Path(__file__).parents[1] / "vendor" / "axe.min.js"  # axe-core 4.14.1 (npm, MPL-2.0)
 
 
+SCREENS = [(1280, 900), (390, 844)]
+
+
+def _screen(driver: Any, width: int, height: int, scheme: str = "light") -> None:
+    metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    media = {"features": [{"name": "prefers-color-scheme", "value": scheme}]}
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", media)
+
+
+@pytest.fixture
+def screen(browser: Any) -> Iterator[Any]:
+    """The browser, put back to its own screen and colours after the test."""
+    yield browser
+    browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
+
+# Each visible cell holding a status on the first screen whose text overflows it (clipped).
+CLIPPED = """
+const cells = document.querySelectorAll(
+  'table.board td, ul.cells li, table.attention-list td, table th');
+return [...cells].filter(c => {
+  const box = c.getBoundingClientRect();
+  if (c.offsetParent === null || box.top >= innerHeight) return false;
+  // Cut by its scroll region's (or the window's) right edge, part of it showing.
+  const region = c.closest('.scroll');
+  const right = Math.min(innerWidth, region ? region.getBoundingClientRect().right : innerWidth);
+  const cut = box.left < right && box.right > right + 1;
+  return cut || c.scrollWidth > c.clientWidth;
+}).map(c => c.textContent.trim().slice(0, 40));
+"""
+
+
+@pytest.mark.parametrize(("width", "height"), SCREENS)
+@pytest.mark.parametrize("path", ["/", "/?provider=Caisse+populaire+3", "/activity", "/providers"])
+def test_no_page_scroll_nor_clipped_text(
+    crowded: str, screen: Any, width: int, height: int, path: str
+) -> None:
+    _screen(screen, width, height)
+    screen.get(crowded + path)
+    page = "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    scroll_width, client_width = screen.execute_script(page)
+    assert scroll_width <= client_width  # only a table's own region scrolls sideways
+    assert screen.execute_script(CLIPPED) == []
+
+
+@pytest.mark.parametrize(("width", "height"), SCREENS)
+def test_needs_attention_comes_first_longest_waiting_first(
+    crowded: str, screen: Any, width: int, height: int
+) -> None:
+    _screen(screen, width, height)
+    screen.get(crowded + "/")
+    rows = screen.find_elements(By.CSS_SELECTOR, "table.attention-list tbody tr")
+    waiting = [int(r.get_attribute("data-waiting")) for r in rows]
+    assert len(waiting) > 10
+    assert waiting == sorted(waiting, reverse=True)
+    first = rows[0].find_element(By.CSS_SELECTOR, "a")
+    assert first.location["y"] < height  # on the first screen
+    first.click()  # one click to its timeline
+    WebDriverWait(screen, 10).until(expected.url_contains("/r/"))
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("path", ["/", "/r/alpha/2000", "/providers", "/activity"])
-def test_no_serious_accessibility_violation(site: str, browser: Any, path: str) -> None:
+def test_no_serious_accessibility_violation(
+    crowded: str, screen: Any, path: str, scheme: str
+) -> None:
+    browser, site = screen, crowded
+    _screen(browser, 1280, 900, scheme)
     browser.get(site + path)
     browser.execute_script(AXE.read_text(encoding="utf-8"))  # WebDriver's, not the page's
     result = browser.execute_async_script(

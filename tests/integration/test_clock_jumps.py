@@ -60,7 +60,7 @@ def test_a_clock_set_back_keeps_the_order_and_no_duration_is_negative(engine: sa
     clock.now = T0 + timedelta(days=1)  # the clock comes back
     web = _web(engine, clock)
     board = web.get("/").get_data(as_text=True)
-    assert re.search(r"PENDING_ACTIVATION<br><small>0 d", board), board
+    assert re.search(r"PENDING_ACTIVATION</span><br><small>0 d", board), board
     assert not re.search(r"-\d+ d", board)
 
     source.rows[0] = row("a", 1, "ACTIVE")

@@ -166,7 +166,7 @@ def test_providers_and_activity_pages(client: FlaskClient) -> None:
     assert "<svg" in providers
     assert "Desjardins" in providers
     table = client.get("/providers?format=json").get_json()
-    nbc = next(r for r in table if r["provider_name"] == "NBC" and r["status"] == "to ACTIVE")
+    nbc = next(r for r in table if r["provider_name"] == "NBC" and r["measure"] == "to ACTIVE")
     assert nbc["count"] == 1
     assert "censored" in nbc  # the still waiting count (SPEC 11)
     # the Kaplan-Meier step lines of the busiest providers, NBC's among them
