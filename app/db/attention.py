@@ -32,6 +32,8 @@ _COLUMNS = (
     "registration_status",
     "requested_on",
     "status_since",
+    "status_since_exact",
+    "present",
 )
 
 
