@@ -6,6 +6,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 Key = tuple[str, int]
 """A registration is identified by (client_id, provider_id); upstream has no registration id."""
@@ -90,6 +91,24 @@ class StoredRegistration:
     @property
     def key(self) -> Key:
         return self.registration.key
+
+    def event(self, kind: EventKind, now: datetime, **extra: Any) -> Event:
+        """An event about this registration as it stands (a reminder, an acknowledgement)."""
+        reg = self.registration
+        return Event(
+            event=kind,
+            client_id=reg.client_id,
+            client_name=reg.client_name,
+            provider_id=reg.provider_id,
+            provider_name=reg.provider_name,
+            country=reg.country,
+            from_status=reg.registration_status,
+            to_status=reg.registration_status,
+            requested_on=reg.requested_on,
+            observed_at=now,
+            previous_status_since=self.status_since,
+            **extra,
+        )
 
 
 @dataclass(frozen=True, slots=True)

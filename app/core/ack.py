@@ -88,19 +88,9 @@ def acknowledged(
     until: datetime | None = None,
 ) -> Event:
     """The `acknowledged` event of `by` taking `state` now (until == now: lifting it)."""
-    reg = state.registration
-    return Event(
-        event=EventKind.ACKNOWLEDGED,
-        client_id=reg.client_id,
-        client_name=reg.client_name,
-        provider_id=reg.provider_id,
-        provider_name=reg.provider_name,
-        country=reg.country,
-        from_status=reg.registration_status,
-        to_status=reg.registration_status,
-        requested_on=reg.requested_on,
-        observed_at=now,
-        previous_status_since=state.status_since,
+    return state.event(
+        EventKind.ACKNOWLEDGED,
+        now,
         by=_clip(by, MAX_BY) or "someone",
         note=_clip(note, MAX_NOTE),
         until=until,

@@ -70,19 +70,9 @@ def _late(
 
 
 def _event(state: StoredRegistration, now: datetime, reason: str | None) -> Event:
-    reg = state.registration
-    return Event(
-        event=EventKind.STUCK,
-        client_id=reg.client_id,
-        client_name=reg.client_name,
-        provider_id=reg.provider_id,
-        provider_name=reg.provider_name,
-        country=reg.country,
-        from_status=reg.registration_status,
-        to_status=reg.registration_status,
-        requested_on=reg.requested_on,
-        observed_at=now,
-        previous_status_since=state.status_since,
+    return state.event(
+        EventKind.STUCK,
+        now,
         previous_status_since_exact=state.status_since_exact,
         changes=(("late", "", reason),) if reason else (),
     )
