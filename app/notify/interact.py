@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from app.core.ack import SNOOZE as SNOOZE_FOR
 from app.core.ack import Acknowledgement, Outcome, Request, Taken
+from app.core.expect import Outlook
 from app.domain import Key, StoredRegistration
 from app.notify import buttons, slash
 from app.notify.phrases import mrkdwn
@@ -26,6 +27,7 @@ class InteractionStore(Protocol):
     def acknowledgements(self, keys: Collection[Key]) -> dict[Key, Acknowledgement]: ...
     def stuck(self, now: datetime, limit: int) -> tuple[list[StoredRegistration], int]: ...
     def search(self, text: str, limit: int) -> tuple[list[StoredRegistration], int]: ...
+    def outlooks(self, now: datetime) -> Mapping[int, Outlook]: ...
 
 
 Respond = Callable[[str, dict[str, Any]], None]  # POST a body to a response_url
@@ -61,7 +63,8 @@ class Interactions:
             title = f"Registrations matching {mrkdwn(text, 100)!r}"
         taken = self.store.acknowledgements([s.key for s in found])
         log.info("slack.command found=%d", total)
-        return slash.ephemeral(slash.listing(title, found, total, taken, now))
+        expected = self.store.outlooks(now) if found else {}
+        return slash.ephemeral(slash.listing(title, found, total, taken, now, expected))
 
     def _click(self, payload: Mapping[str, Any], action: Mapping[str, Any]) -> None:
         target = buttons.target(str(action.get("value") or ""))

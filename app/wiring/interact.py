@@ -31,7 +31,13 @@ def build_interactions(settings: Settings, app: App) -> Interactions | None:
         planner = lambda event: plan_deliveries([event], routes, alerted)  # noqa: E731
     timeout = min(settings.slack_timeout_seconds, 10)
     return Interactions(
-        store=SlackReads(app.engine, settings.stuck_after, planner),
+        store=SlackReads(
+            app.engine,
+            settings.stuck_after,
+            planner,
+            settings.late_after,
+            settings.expect_min_activations,
+        ),
         respond=lambda url, body: post_response(url, body, timeout),
         command=settings.slack_command,
     )

@@ -215,6 +215,7 @@ def test_slash_commands_answer_ephemerally(server: HttpServer, slack: FakeSlack)
     assert "Bank 1" in stuck
     assert "Bank 2" not in stuck
     assert "waiting" in stuck
+    assert "not enough history" in stuck  # too few activations for an expected date
     found = ask("BANK 2")["text"]  # case-insensitive, on the provider name
     assert "Bank 2" in found
     assert "`ACTIVE`" in found

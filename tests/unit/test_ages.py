@@ -14,6 +14,7 @@ from app.core.survival import Observation, kaplan_meier
 from app.db.boardreads import BoardPage
 from app.domain import Answer, EventKind
 from app.notify.render import console_lines
+from app.notify.slash import listing
 from app.web.charts import survival_curves
 from app.web.shape import board
 from tests.builders import NOW, event, registration, stored
@@ -185,3 +186,20 @@ def test_the_providers_chart_draws_each_curve_as_steps_from_the_top() -> None:
     assert line["points"] == "0.0,0.0 200.0,0.0 200.0,40.0 400.0,40.0 400.0,80.0 400.0,80.0"
     assert (line["count"], line["censored"]) == (2, 1)
     assert survival_curves([]) == []
+
+
+def test_the_slash_command_says_when_each_is_expected_late_or_unknown() -> None:
+    found = outlooks([_curve_stats(list(range(1, 11)))], 0.9, 5)  # provider 12, 1..10 days
+    fresh = stored(registration("a", 12, requested_on=NOW - timedelta(days=4)))
+    slow = stored(registration("b", 12, requested_on=NOW - timedelta(days=9, hours=1)))
+    other = stored(registration("c", 13, requested_on=NOW - timedelta(days=2)))
+    done = stored(registration("d", 12, "ACTIVE", requested_on=NOW - timedelta(days=3)))
+    text = listing("Found", [fresh, slow, other, done], 4, {}, NOW, found)
+    lines = text.splitlines()
+    assert lines[0] == "Found: 4"
+    assert lines[1].endswith("`PENDING_APPROVAL`, waiting 4 days, expected by 2026-03-05")
+    assert lines[2].endswith(
+        ", late: slower than 90% of NBC's activations (median 5 days, 10 observed)"
+    )
+    assert lines[3].endswith("`PENDING_APPROVAL`, waiting 2 days, not enough history")
+    assert lines[4].endswith("`ACTIVE`")  # no waiting, no expectation once ACTIVE
