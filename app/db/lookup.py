@@ -12,10 +12,11 @@ from sqlalchemy.engine import Engine
 from app.core.ack import Acknowledgement, Request, Taken
 from app.core.expect import Outlook, outlooks
 from app.db import acks
+from app.db.boardreads import stuck
 from app.db.engine import reading
 from app.db.reports import provider_figures
 from app.db.tables import registrations
-from app.domain import Key, StoredRegistration
+from app.domain import ACTIVE, Key, StoredRegistration
 
 Found = tuple[list[StoredRegistration], int]
 
@@ -45,16 +46,18 @@ class SlackReads:
     def acknowledgements(self, keys: Collection[Key]) -> dict[Key, Acknowledgement]:
         return acks.latest_of(self._engine, keys)
 
-    def stuck(self, now: datetime, limit: int) -> Found:
-        """Present registrations past their status's STUCK_AFTER, longest waiting first."""
+    def stuck(self, now: datetime, limit: int, late: Mapping[int, timedelta]) -> Found:
+        """Present registrations stuck (the day-one rule of the board and the reminders) or late
+        (`late`: provider_id -> the waiting past which it is), longest waiting first."""
         r = registrations.c
-        past = [
-            sa.and_(r.registration_status == status, r.status_since < now - after)
-            for status, after in sorted(self._stuck_after.items())
+        clauses = [stuck(now, self._stuck_after, self._engine.dialect.name)]
+        clauses += [
+            sa.and_(
+                r.provider_id == pid, r.registration_status != ACTIVE, r.requested_on < now - past
+            )
+            for pid, past in sorted(late.items())
         ]
-        if not past:
-            return [], 0
-        return self._found(sa.or_(*past), limit)
+        return self._found(sa.or_(*clauses), limit)
 
     def search(self, text: str, limit: int) -> Found:
         """Present registrations whose provider, recipient or client_id contains `text`,

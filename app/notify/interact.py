@@ -9,12 +9,12 @@ import logging
 import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from app.core.ack import SNOOZE as SNOOZE_FOR
 from app.core.ack import Acknowledgement, Outcome, Request, Taken
-from app.core.expect import Outlook
+from app.core.expect import Outlook, late_thresholds
 from app.domain import Key, StoredRegistration
 from app.notify import buttons, slash
 from app.notify.phrases import mrkdwn
@@ -25,7 +25,9 @@ log = logging.getLogger("app.slack")
 class InteractionStore(Protocol):
     def take(self, request: Request, now: datetime) -> Taken: ...
     def acknowledgements(self, keys: Collection[Key]) -> dict[Key, Acknowledgement]: ...
-    def stuck(self, now: datetime, limit: int) -> tuple[list[StoredRegistration], int]: ...
+    def stuck(
+        self, now: datetime, limit: int, late: Mapping[int, timedelta]
+    ) -> tuple[list[StoredRegistration], int]: ...
     def search(self, text: str, limit: int) -> tuple[list[StoredRegistration], int]: ...
     def outlooks(self, now: datetime) -> Mapping[int, Outlook]: ...
 
@@ -55,15 +57,16 @@ class Interactions:
         now = self.clock()
         if text.lower() in ("", "help"):
             return slash.ephemeral(slash.help_text(self.command))
+        expected = self.store.outlooks(now)  # SPEC 11: who is late, when each is expected
         if text.lower() == "stuck":
-            found, total = self.store.stuck(now, slash.MAX_LINES)
-            title = "Stuck now, longest waiting first"
+            late = late_thresholds(expected)
+            found, total = self.store.stuck(now, slash.MAX_LINES, late)
+            title = "Stuck or late now, longest waiting first"
         else:
             found, total = self.store.search(text[:100], slash.MAX_LINES)
             title = f"Registrations matching {mrkdwn(text, 100)!r}"
         taken = self.store.acknowledgements([s.key for s in found])
         log.info("slack.command found=%d", total)
-        expected = self.store.outlooks(now) if found else {}
         return slash.ephemeral(slash.listing(title, found, total, taken, now, expected))
 
     def _click(self, payload: Mapping[str, Any], action: Mapping[str, Any]) -> None:

@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -269,3 +269,18 @@ def test_check_names_the_endpoint_and_reaches_slack_with_the_app_token(
         check_interactivity(load_settings(**base, slack_app_token="xapp-wrong"))
     with pytest.raises(ConfigError, match="HTTP_PORT"):
         check_interactivity(load_settings(**{**base, "http_port": 0}, slack_signing_secret="s"))
+
+
+def test_stuck_lists_the_late_ones_too_and_counts_from_the_request(seeded: sa.Engine) -> None:
+    """`/flinkswatch stuck` is "stuck or late" (SPEC 11, 12): a/1 was requested on Oct 1 and
+    first seen in PENDING_APPROVAL on Nov 2, so its stay began at its request (exact)."""
+    day = timedelta(days=1)
+    quiet = SlackReads(seeded, {})  # no STUCK_AFTER: only lateness can list it
+    assert quiet.stuck(T0, 20, {}) == ([], 0)
+    found, total = quiet.stuck(T0, 20, {1: 31 * day})  # 32 days waited, late past 31
+    assert ([s.key for s in found], total) == ([("a", 1)], 1)
+    assert quiet.stuck(T0, 20, {1: 33 * day}) == ([], 0)  # not late yet
+    assert quiet.stuck(T0, 20, {2: day}) == ([], 0)  # b/2 is ACTIVE: never late
+    # STUCK_AFTER 30 days counts from the request, not from the first sighting on Nov 2.
+    found, total = SlackReads(seeded, {"PENDING_APPROVAL": 30 * day}).stuck(T0, 20, {})
+    assert ([s.key for s in found], total) == ([("a", 1)], 1)
