@@ -111,12 +111,31 @@ def stuck(
     return sa.or_(*found) if found else sa.false()
 
 
+def late(now: datetime, thresholds: Mapping[int, timedelta]) -> list[sa.ColumnElement[bool]]:
+    """Late (SPEC 11): not ACTIVE and waiting past its provider's threshold (provider_id ->
+    the LATE_AFTER quantile of its time to ACTIVE, app.core.expect.late_thresholds)."""
+    r = tables.registrations.c
+    return [
+        sa.and_(r.provider_id == pid, r.registration_status != "ACTIVE")
+        & (r.requested_on < now - past)
+        for pid, past in sorted(thresholds.items())
+    ]
+
+
 def needs_attention(
-    now: datetime, stuck_after: Mapping[str, timedelta], dialect: str
+    now: datetime,
+    stuck_after: Mapping[str, timedelta],
+    dialect: str,
+    late_after: Mapping[int, timedelta] | None = None,
 ) -> sa.ColumnElement[bool]:
-    """What the board's "needs attention" list holds: stuck, or in a status not documented."""
+    """What the board's "needs attention" list holds: stuck, late, or in a status not
+    documented."""
     status = tables.registrations.c.registration_status
-    return sa.or_(stuck(now, stuck_after, dialect), status.not_in(KNOWN_STATUSES))
+    return sa.or_(
+        stuck(now, stuck_after, dialect),
+        *late(now, late_after or {}),
+        status.not_in(KNOWN_STATUSES),
+    )
 
 
 def _search(q: str, dialect: str) -> sa.ColumnElement[bool]:

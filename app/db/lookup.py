@@ -12,11 +12,12 @@ from sqlalchemy.engine import Engine
 from app.core.ack import Acknowledgement, Request, Taken
 from app.core.expect import Outlook, outlooks
 from app.db import acks
+from app.db.boardreads import late as late_in
 from app.db.boardreads import stuck
 from app.db.engine import reading
 from app.db.reports import provider_figures
 from app.db.tables import registrations
-from app.domain import ACTIVE, Key, StoredRegistration
+from app.domain import Key, StoredRegistration
 
 Found = tuple[list[StoredRegistration], int]
 
@@ -49,14 +50,7 @@ class SlackReads:
     def stuck(self, now: datetime, limit: int, late: Mapping[int, timedelta]) -> Found:
         """Present registrations stuck (the day-one rule of the board and the reminders) or late
         (`late`: provider_id -> the waiting past which it is), longest waiting first."""
-        r = registrations.c
-        clauses = [stuck(now, self._stuck_after, self._engine.dialect.name)]
-        clauses += [
-            sa.and_(
-                r.provider_id == pid, r.registration_status != ACTIVE, r.requested_on < now - past
-            )
-            for pid, past in sorted(late.items())
-        ]
+        clauses = [stuck(now, self._stuck_after, self._engine.dialect.name), *late_in(now, late)]
         return self._found(sa.or_(*clauses), limit)
 
     def search(self, text: str, limit: int) -> Found:

@@ -52,11 +52,19 @@ class WebReads:
             matching(f, now, self.stuck_after, self._engine.dialect.name)
         )
 
-    def attention(self, f: BoardFilter, now: datetime, order: str, limit: int) -> Attention:
-        """The board's "needs attention" list under its filters (app/db/attention.py)."""
+    def attention(
+        self,
+        f: BoardFilter,
+        now: datetime,
+        order: str,
+        limit: int,
+        late: Mapping[int, timedelta] | None = None,
+    ) -> Attention:
+        """The board's "needs attention" list under its filters (app/db/attention.py); `late`:
+        provider_id -> the waiting past which its registrations are late."""
         dialect = self._engine.dialect.name
         where = [*matching(f, now, self.stuck_after, dialect)]
-        where.append(needs_attention(now, self.stuck_after, dialect))
+        where.append(needs_attention(now, self.stuck_after, dialect, late))
         return attention(self._engine, where, order, limit)
 
     def last_success_at(self) -> datetime | None:

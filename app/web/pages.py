@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
-from app.core.expect import Outlook, outlook_sentence, outlooks
+from app.core.expect import Outlook, late_thresholds, outlook_sentence, outlooks
 from app.core.text import without_bidi
 from app.db.attention import ORDERS
 from app.db.boardreads import BoardFilter
@@ -169,12 +169,13 @@ def board_page() -> ResponseReturnValue:
         fields = (*STATUS_FIELDS, *AGE_FIELDS)  # those of `flinkswatch status --format json`
         return export_records(records, fields, fmt, "registrations", plain_already=True)
     found = ui.reads.board(query, now, page, RECIPIENTS_PER_PAGE)
-    taken, stuck_after = ui.reads.acknowledgements(), ui.reads.stuck_after
-    attention = ui.reads.attention(query, now, order, ATTENTION_SHOWN)
+    taken, stuck_after, expected = ui.reads.acknowledgements(), ui.reads.stuck_after, _outlooks()
+    late = late_thresholds(expected)
+    attention = ui.reads.attention(query, now, order, ATTENTION_SHOWN, late)
     html = render_template(
         "board.html",
-        board=board(found, now, stuck_after, taken, _outlooks()),
-        attention=needs_attention(attention, now, stuck_after, taken),
+        board=board(found, now, stuck_after, taken, expected),
+        attention=needs_attention(attention, now, stuck_after, taken, expected),
         sort=order,
         polled=ui.reads.last_success_at(),
         refresh=refresh,

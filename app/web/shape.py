@@ -110,6 +110,7 @@ def needs_attention(
     now: datetime,
     stuck_after: Mapping[str, timedelta],
     taken: Mapping[Key, Acknowledgement] | None = None,
+    expected: Mapping[int, Outlook] | None = None,
 ) -> NeedsAttention:
     rows = []
     for row in found.rows:
@@ -123,6 +124,7 @@ def needs_attention(
                 "stuck": stuck_for(row, now, stuck_after),
                 "unrecognised": row["registration_status"] not in KNOWN_STATUSES,
                 "taken": _taken((taken or {}).get(key), row, now),
+                **expectation_fields(expected or {}, row, now),
             }
         )
     return NeedsAttention(rows, found.total)

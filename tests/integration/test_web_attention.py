@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from app.db import acks
+from app.db.boardreads import BoardFilter
 from app.db.tables import registrations
 from app.db.webreads import WebReads
 from app.web.access import Access
@@ -126,3 +127,14 @@ def test_the_status_filter_ignores_case(mixed: sa.Engine) -> None:
     assert upper
     assert lower == upper
     assert {row["registration_status"] for row in lower} == {"PENDING_APPROVAL"}
+
+
+def test_a_late_one_needs_attention_by_its_banks_threshold(engine: sa.Engine) -> None:
+    """Late (SPEC 11): waiting past its provider's LATE_AFTER quantile, though not stuck."""
+    _add(engine, [("late-1", 900, "PENDING_ACTIVATION", 20, 1), ("fine-1", 900, "ACTIVE", 30, 1)])
+    _add(engine, [("other-1", 901, "PENDING_ACTIVATION", 20, 1)])
+    reads = WebReads(engine, {})  # no STUCK_AFTER: only lateness can list them
+    listed = reads.attention(BoardFilter(), NOW, "waiting", 50, {900: 19 * D})
+    assert [row["client_id"] for row in listed.rows] == ["late-1"]  # never the ACTIVE one
+    assert reads.attention(BoardFilter(), NOW, "waiting", 50, {900: 21 * D}).rows == []
+    assert reads.attention(BoardFilter(), NOW, "waiting", 50).rows == []
