@@ -116,3 +116,15 @@ def _oracle_quantile(oracle: SurvfuncRight, q: float) -> float | None:
     if not any(abs(p - (1 - q)) < 1e-12 for p in oracle.surv_prob):
         assert (at_or_below[0] if at_or_below else None) == (None if math.isnan(strict) else strict)
     return at_or_below[0] if at_or_below else None
+
+
+def test_the_conventions_at_their_boundaries() -> None:
+    """ "Falls to 0.5 or below" (SPEC 11) at the instant it reaches 0.5 exactly; a start inside
+    a step; durations under a second; a conditional median once the curve is at 0 is now."""
+    day = 86400.0
+    curve = kaplan_meier([Observation(day, True), Observation(2 * day, True)])  # 0.5, then 0
+    assert curve.quantile(0.5) == day  # reached exactly at 1 day, not the next step
+    assert curve.first_below(0.5) == day  # "or below": a step onto the level itself
+    assert curve.first_below(0.5, day) == day  # a start at which it is already there
+    assert curve.conditional_median(3 * day) == 3 * day  # at 0 already: expected now
+    assert kaplan_meier([Observation(0.5, True)]).quantile(0.5) == 0.5  # under a second
