@@ -77,10 +77,14 @@ def fold(
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside: the fold and the estimates build hundreds of
-    thousands of objects that live until they end (none in a cycle), and the collector walking
-    them and the history again and again took half of the time (150,000 events). Pausing is
-    process-wide and harmless: whoever paused it first turns it back on."""
+    """No cyclic garbage collection inside. A poll cycle (reading, diffing and recording an
+    answer, app.watch.poll) and the history's fold and estimates build hundreds of thousands
+    of objects that live until they end, almost none in a reference cycle, and the collector
+    walked them again and again for nothing (0.4 s of a 100,000-row first sync, half of a
+    150,000-event fold: docs/performance.md); what does form a cycle waits for the next
+    collection (after a cycle of `run`: app.watch.memory.release_freed_memory). Pausing is
+    process-wide, for every thread: keep long waits (retries, pacing) out of it; whoever paused
+    it first turns it back on."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -110,6 +110,7 @@ def stored_from(m: Mapping[str, Any]) -> StoredRegistration:
         status_since=m["status_since"],
         missing_polls=m["missing_polls"],
         present=m["present"],
+        status_since_exact=m["status_since_exact"],
     )
 
 

@@ -15,7 +15,7 @@ from app.core.stuck import Candidate
 from app.db import acks
 from app.db.engine import reading
 from app.db.tables import registrations, stuck_reminders
-from app.domain import ACTIVE, Event, Registration, StoredRegistration
+from app.domain import ACTIVE, Event
 
 
 def candidates(
@@ -95,21 +95,5 @@ def record(conn: Connection, events: Sequence[Event]) -> None:
 
 def _candidate(row: sa.Row[tuple[object, ...]]) -> Candidate:
     m = row._mapping
-    reg = Registration(
-        client_id=m["client_id"],
-        client_name=m["client_name"],
-        provider_id=m["provider_id"],
-        provider_name=m["provider_name"],
-        country=m["country"],
-        registration_status=m["registration_status"],
-        requested_on=m["requested_on"],
-    )
-    stored = StoredRegistration(
-        reg,
-        first_seen_at=m["first_seen_at"],
-        status_since=m["status_since"],
-        missing_polls=m["missing_polls"],
-        present=m["present"],
-        status_since_exact=m["status_since_exact"],
-    )
+    stored = acks.stored_from(dict(m))
     return Candidate(stored, m["reminded_at"])

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.core.blind import DATABASE, BlindPolicy
 from app.core.diff import DiffResult, diff
+from app.core.lifetimes import collector_paused
 from app.core.quiet import QuietHours
 from app.core.routing import plan_deliveries
 from app.core.rowprints import Delta, Fetched, RowIndex
@@ -34,7 +35,6 @@ from app.logs import poll_id_var
 from app.notify.channel import Channel, DeliveryStore
 from app.notify.deliver import DeliveryReport, deliver_pending
 from app.notify.unrecorded import Unrecorded
-from app.watch.memory import collector_paused
 from app.watch.poll_logs import log_done, log_events, log_guard, log_notices
 from app.watch.poll_ports import CycleStore, Source
 from app.watch.recall import Previous, Recall

@@ -203,3 +203,15 @@ def test_the_slash_command_says_when_each_is_expected_late_or_unknown() -> None:
     )
     assert lines[3].endswith("`PENDING_APPROVAL`, waiting 2 days, not enough history")
     assert lines[4].endswith("`ACTIVE`")  # no waiting, no expectation once ACTIVE
+
+
+def test_a_registration_read_for_acks_and_reminders_keeps_its_exactness() -> None:
+    from app.db.acks import stored_from
+
+    row = {
+        "client_id": "a", "client_name": "A", "provider_id": 1, "provider_name": "B",
+        "country": "CA", "registration_status": "PENDING_ACTIVATION", "requested_on": NOW,
+        "first_seen_at": NOW, "status_since": NOW, "missing_polls": 0, "present": True,
+    }  # fmt: skip
+    assert stored_from(row | {"status_since_exact": False}).status_since_exact is False
+    assert stored_from(row | {"status_since_exact": True}).status_since_exact is True

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from app.core.lifetimes import collector_paused
 from app.watch import memory
 
 
@@ -85,13 +86,13 @@ def test_without_malloc_trim_it_only_collects(monkeypatch: pytest.MonkeyPatch) -
 
 def test_the_collector_is_paused_inside_and_resumed_after() -> None:
     assert gc.isenabled()
-    with memory.collector_paused():
+    with collector_paused():
         assert not gc.isenabled()
     assert gc.isenabled()
 
 
 def test_the_collector_resumes_after_an_error() -> None:
-    with pytest.raises(RuntimeError), memory.collector_paused():
+    with pytest.raises(RuntimeError), collector_paused():
         raise RuntimeError("boom")
     assert gc.isenabled()
 
@@ -99,7 +100,7 @@ def test_the_collector_resumes_after_an_error() -> None:
 def test_a_collector_paused_before_stays_paused() -> None:
     gc.disable()
     try:
-        with memory.collector_paused():
+        with collector_paused():
             assert not gc.isenabled()
         assert not gc.isenabled()
     finally:
