@@ -90,11 +90,33 @@ def _parser() -> argparse.ArgumentParser:
         "accept-removals", help="lift a mass-shrink hold: let the held removals happen"
     ).set_defaults(func=cmd_accept_removals)
     demo = sub.add_parser("demo", help="run against a simulated Flinks on a throwaway database")
-    demo.add_argument("--interval", type=int, default=5, help="seconds between polls (5)")
-    demo.add_argument("--cycles", type=int, default=None, help="stop after N polls")
+    demo.add_argument(
+        "--interval", type=_seconds, default=5, help="seconds between polls (5; at most 30 days)"
+    )
+    demo.add_argument("--cycles", type=_count, default=None, help="stop after N polls")
     demo.add_argument("--seed", type=int, default=None, help="seed of the simulated upstream")
     demo.set_defaults(func=cmd_demo)
     return parser
+
+
+def _bounded(text: str, high: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= high:
+        raise argparse.ArgumentTypeError(f"{value} is not between 1 and {high}")
+    return value
+
+
+def _seconds(text: str) -> int:
+    from app.config.settings import MAX_POLL_INTERVAL_SECONDS
+
+    return _bounded(text, MAX_POLL_INTERVAL_SECONDS)
+
+
+def _count(text: str) -> int:
+    return _bounded(text, 1_000_000)
 
 
 def _inspect_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

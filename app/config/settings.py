@@ -51,6 +51,8 @@ from app.config.views import settings_origin as settings_origin
 from app.domain import ALERTED_BY_DEFAULT
 from app.errors import ConfigError as ConfigError
 
+# The longest poll interval: 30 days (a longer one is a typo, and overflows the scheduler).
+MAX_POLL_INTERVAL_SECONDS = 30 * 24 * 3600
 DEFAULT_TOKEN_URL = "https://api.flinks.io/api/v1/token"
 
 
@@ -79,8 +81,8 @@ class Settings(ChannelViews, BaseSettings):
     # Issue 13: a larger listing is refused while it streams in (the cycle fails), not buffered.
     flinks_max_answer_mb: int = Field(default=64, ge=1, le=4096)
 
-    poll_interval_seconds: int = Field(default=300, ge=1)
-    removal_confirm_polls: int = Field(default=2, ge=1)
+    poll_interval_seconds: int = Field(default=300, ge=1, le=MAX_POLL_INTERVAL_SECONDS)
+    removal_confirm_polls: int = Field(default=2, ge=1, le=1000)
     # SPEC 2 mass-shrink guard: hold removals when an answer leaves out more than this percent.
     removal_hold_percent: int = Field(default=50, ge=1, le=100)
 
@@ -119,7 +121,7 @@ class Settings(ChannelViews, BaseSettings):
     webhook_secret: WebhookSecret = None
     webhook_timeout_seconds: float = Field(default=30, gt=0, le=600)
 
-    delivery_max_attempts: int = Field(default=10, ge=1)
+    delivery_max_attempts: int = Field(default=10, ge=1, le=1000)
     alert_events: AlertKinds = ALERTED_BY_DEFAULT
     routes_default: Lower[Literal["all", "unmatched"]] = "all"
 
@@ -135,10 +137,10 @@ class Settings(ChannelViews, BaseSettings):
     # SPEC 11: late past this quantile of the provider's time to ACTIVE (p90: 0.9); None: off.
     late_after: LateAfter = 0.9
     # SPEC 11: activations a provider needs under watch before its expectations are used.
-    expect_min_activations: int = Field(default=5, ge=1)
+    expect_min_activations: int = Field(default=5, ge=1, le=1_000_000)
 
     # SPEC 8: consecutive failed cycles before the watcher says it is blind, and its reminder.
-    blind_after_failures: int = Field(default=3, ge=1)
+    blind_after_failures: int = Field(default=3, ge=1, le=1000)
     blind_repeat: Duration = timedelta(hours=24)
 
     heartbeat_url: SecretHttpUrl = None

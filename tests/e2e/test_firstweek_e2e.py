@@ -97,3 +97,21 @@ def test_the_demo_serves_the_web_page_as_the_readme_says(tmp_path: Path) -> None
             demo.kill()
     assert demo.returncode == 0, err
     assert f"http.listening host=127.0.0.1 port={port} web_ui=on" in err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--interval", "99999999999999999999", "99999999999999999999 is not between 1 and 2592000"),
+        ("--interval", "0", "0 is not between 1 and 2592000"),
+        ("--cycles", "soon", "'soon' is not a whole number"),
+    ],
+)
+def test_a_demo_option_out_of_range_is_refused_before_anything_starts(
+    world: World, option: str, value: str, says: str
+) -> None:
+    result = world.run("demo", option, value)
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith(f"error: argument {option}: {says}")
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
