@@ -89,3 +89,16 @@ def test_the_report_is_of_its_now() -> None:
     report = build_report(rows, [], T0 + 10 * D, {PA: 7 * D})
     assert report.now == T0 + 10 * D
     assert [p.to_active for p in report.providers] == [Summary(1, 4 * D, 4 * D, 0)]
+
+
+def test_one_first_seen_active_tells_nothing_and_hides_none_of_the_others() -> None:
+    """Its time to ACTIVE is unknown: left out; the registrations after it are all counted."""
+    first_active = HistoryRow("baseline", "old", 5, "Bank 5", None, ACTIVE, T0, T0 - 90 * D)
+    rows = [first_active, added("a", 0 * D), moved("a", PA, ACTIVE, 3 * D), added("b", 1 * D)]
+    found = stats(rows, now=10 * D)
+    # a ACTIVE at 3 d while b waits: S(3 d) = 1/2, no 90th percentile yet
+    assert found.to_active == Summary(1, 3 * D, None, 1)
+    assert measured(found.in_status) == {
+        PA: Summary(1, 3 * D, None, 1),
+        ACTIVE: Summary(0, None, None, 1),  # a's; one first seen ACTIVE has no known start
+    }
