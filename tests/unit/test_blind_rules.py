@@ -237,3 +237,16 @@ def test_the_channel_notices_in_full() -> None:
         5,
         "email",
     )
+
+
+def test_no_reminder_at_the_instant_of_the_announcement_nor_before_its_repeat() -> None:
+    """The repeat window is [announced_at, announced_at + BLIND_REPEAT): a second failure
+    recorded at the same instant as the announcement repeats nothing; one a repeat later does."""
+    blind = WatcherNotice(0, NOW, 0, (), since=NOW - H)
+    state = BlindState(failures=3, since=NOW - H, announced=blind, announced_at=NOW)
+    for at in (NOW, NOW + 24 * H - timedelta(seconds=1)):
+        assert on_failure(state, POLICY, started_at=at, now=at, cause="c", error="e") is None
+    at = NOW + 24 * H
+    reminder = on_failure(state, POLICY, started_at=at, now=at, cause="c", error="e")
+    assert reminder is not None
+    assert reminder.repeat

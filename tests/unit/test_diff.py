@@ -330,3 +330,33 @@ def test_the_events_of_a_move_a_return_and_a_removal_in_full() -> None:
     ]
     removed = next(s for s in result.changed if s.key == (gone.client_id, gone.provider_id))
     assert (removed.missing_polls, removed.present) == (2, False)
+
+
+def test_an_inexact_stay_stays_inexact_until_it_moves_and_its_events_say_so() -> None:
+    """A stay whose start is unknown (first seen past PENDING_APPROVAL) keeps that through a
+    details change and a missed poll; its removal and its return say it of the stay they end;
+    a move starts an exact one."""
+    since = T0 - timedelta(days=1)
+    renamed = reg("dc-r", 1, "PENDING_ACTIVATION")
+    gone = reg("dc-g", 2, "PENDING_ACTIVATION")
+    back = reg("dc-b", 3, "PENDING_ACTIVATION")
+    moved = reg("dc-m", 4, "PENDING_ACTIVATION")
+    previous = state(
+        stored(renamed, status_since=since, exact=False),
+        stored(gone, status_since=since, missing_polls=1, exact=False),
+        stored(back, status_since=since, present=False, exact=False),
+        stored(moved, status_since=since, exact=False),
+    )
+    answer = Answer(
+        (replace(renamed, client_name="New"), back, replace(moved, registration_status="ACTIVE"))
+    )
+    result = diff(previous, answer, NOW, baseline=False, removal_confirm_polls=2)
+    exact = {s.key[1]: (s.status_since, s.status_since_exact) for s in result.changed}
+    assert exact == {1: (since, False), 2: (since, False), 3: (since, False), 4: (NOW, True)}
+    said = {(e.event, e.key[1]): e.previous_status_since_exact for e in result.events}
+    assert said == {
+        (EventKind.DETAILS_CHANGED, 1): True,  # a details change says nothing of a stay
+        (EventKind.REMOVED, 2): False,
+        (EventKind.REAPPEARED, 3): False,
+        (EventKind.STATUS_CHANGED, 4): False,
+    }

@@ -277,3 +277,51 @@ def test_the_digest_in_full_from_its_inputs() -> None:
     assert (content.medians, content.medians_total) == ((Median(5, "Bank 5", 1, D),), 1)
     assert (content.polls, content.failed_polls) == (9, 3)
     assert content.blind == (blind[1], blind[0])  # by when each began
+
+
+def test_medians_are_of_the_window_and_count_the_ones_still_waiting() -> None:
+    """Activations that ended more than MEDIAN_WINDOW (90 days) before the digest are left out;
+    a registration still waiting at the end counts as censored in its provider's estimate."""
+
+    def added(client: str, at: datetime) -> HistoryRow:
+        return HistoryRow("added", client, 5, "Bank 5", None, "PENDING_APPROVAL", at, at)
+
+    def activated(client: str, requested: datetime, days: int) -> HistoryRow:
+        at = requested + days * D
+        return HistoryRow(
+            "status_changed", client, 5, "Bank 5", "PENDING_APPROVAL", "ACTIVE", at, requested
+        )
+
+    old, recent, waiting = END - 200 * D, END - 20 * D, END - 30 * D
+    history = sorted(
+        [
+            added("old", old),
+            activated("old", old, 50),  # ACTIVE 150 days before the end
+            added("new", recent),
+            activated("new", recent, 4),
+            added("wait", waiting),
+        ],
+        key=lambda r: r.observed_at,
+    )
+    content = build_digest(_inputs(history=history), START, END, "UTC")
+    assert content.medians == (Median(5, "Bank 5", 1, 4 * D, censored=1),)
+
+
+def test_stored_json_keeps_an_inexact_stay_and_censored_counts_and_reads_older_rows() -> None:
+    """What the digests table holds reads back whole; a row written before `exact` and
+    `censored` existed reads as an exact stay and none censored."""
+    line = Line("dc-p", "Client p", 9, "Bank 9", "PENDING_ACTIVATION", END - D, 30 * D, False)
+    median = Median(9, "Bank 9", 4, 6 * D, censored=3)
+    content = replace(
+        build_digest(_inputs(), START, END, "UTC"),
+        pending=(line,),
+        pending_total=1,
+        medians=(median,),
+        medians_total=1,
+    )
+    assert from_json(to_json(content)) == content
+    raw = json.loads(to_json(content))
+    del raw["pending"][0]["exact"], raw["medians"][0]["censored"]
+    older = from_json(json.dumps(raw))
+    assert older.pending == (replace(line, exact=True),)
+    assert older.medians == (replace(median, censored=0),)

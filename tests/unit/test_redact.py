@@ -70,3 +70,48 @@ def test_a_secret_containing_another_is_replaced_whole() -> None:
 def test_credentials_by_their_shape(text: str, expected: str) -> None:
     assert redact_shapes(text) == expected
     assert Redactor()(text) == expected
+
+
+def test_the_spellings_of_a_secret_in_full() -> None:
+    """As written, percent-encoded (a space as %20 and as +, a slash encoded too), inside a
+    JSON string and inside a repr(); nothing else (no word of the repr of something else)."""
+    from app.core.redact import spellings
+
+    assert spellings('a b/"é\x01') == {
+        'a b/"é\x01',
+        "a%20b%2F%22%C3%A9%01",
+        "a+b%2F%22%C3%A9%01",
+        'a b/\\"\\u00e9\\u0001',
+        'a b/"é\\x01',
+    }
+
+
+@pytest.mark.parametrize(
+    ("secrets", "text", "expected"),
+    [
+        # eight characters: long enough to be found inside a word
+        (["abcdefgh"], "xabcdefghx", f"x{R}x"),
+        (["abcdefg"], "xabcdefgx abcdefg", f"xabcdefgx {R}"),
+        # a short value starting or ending with a sign is found next to a letter on that side
+        (["-ab"], "x-ab", f"x{R}"),
+        (["ab-"], "ab-x", f"{R}x"),
+        # one that is the start of another: the longer is replaced whole, not the start of it
+        (["ab-", "ab-cdefghij"], "ab-cdefghij and ab-", f"{R} and {R}"),
+        # no other word is taken for a spelling of a secret
+        (["s3cr3t-Value"], "log on to None", "log on to None"),
+    ],
+)
+def test_known_values_at_their_edges(secrets: list[str], text: str, expected: str) -> None:
+    assert Redactor(secrets)(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Basic " + base64.b64encode(b"abcd").decode(),  # base64 with no colon: not a user:pass
+        "Basic QUJDOkR==",  # not valid base64 (data after its padding), though lenient says A:B
+        "postgresql://flinks:@127.0.0.1/fw",  # an empty password: nothing to hide
+    ],
+)
+def test_shapes_that_are_not_credentials_are_left_as_written(text: str) -> None:
+    assert redact_shapes(text) == text

@@ -156,3 +156,34 @@ def test_explain_names_each_instance_with_its_target() -> None:
         ("slack:#nbc", "#nbc", True),
         ("slack:#us", "#us", False),
     ]
+
+
+def test_apprise_rules_keep_the_url_whole_with_its_colons() -> None:
+    """An Apprise destination is a URL holding ':' (scheme, user:password, port): the rule
+    splits at the ':' before the URL, not the last one; a URL compares as written (its path
+    and secret are case-sensitive), and a destination that is not a URL is refused without
+    quoting it (it may hold a secret)."""
+    text = "provider=NBC & country=CA: json://user:Pw@host:8080/Hook; client=dc-b:ntfy://t/Ops"
+    first, second = parse_routes(text, "apprise")
+    assert first.destination == "json://user:Pw@host:8080/Hook"
+    assert [(c.field, c.value) for c in first.conditions] == [
+        ("provider", "nbc"),
+        ("country", "ca"),
+    ]
+    assert (second.destination, second.conditions[0].value) == ("ntfy://t/Ops", "dc-b")
+    found = destinations("apprise", "ntfy://t/ops", (first, second), unmatched_only=False)
+    assert [d.target for d in found] == [
+        "ntfy://t/ops",
+        "json://user:Pw@host:8080/Hook",
+        "ntfy://t/Ops",
+    ]
+    with pytest.raises(ValueError, match=r"^rule 1: the destination is not an Apprise URL"):
+        parse_routes("country=CA: secret-token", "apprise")
+
+
+def test_a_slack_or_email_rule_splits_at_its_last_colon_even_before_a_url_shape() -> None:
+    [rule] = parse_routes("client=a:b://c", "slack")
+    assert ([(c.field, c.value) for c in rule.conditions], rule.destination) == (
+        [("client", "a:b")],
+        "//c",
+    )

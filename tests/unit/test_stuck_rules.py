@@ -138,3 +138,54 @@ def test_the_reminder_is_the_registration_as_stored_in_full() -> None:
         observed_at=NOW,
         previous_status_since=NOW - timedelta(days=15),
     )
+
+
+def _waiting(provider: int, status: str, waited: float, stay: float) -> StoredRegistration:
+    """Requested `waited` days ago, in `status` (exactly) for the last `stay` days."""
+    reg = registration(
+        provider_id=provider, registration_status=status, requested_on=NOW - timedelta(days=waited)
+    )
+    return StoredRegistration(reg, reg.requested_on, NOW - timedelta(days=stay))
+
+
+LATE = {7: (timedelta(days=20), "slower than 90% of Bank 7's activations")}
+
+
+def test_a_late_reminder_in_full_and_late_only_past_its_limit() -> None:
+    late = _waiting(7, "PENDING_ACTIVATION", 25, 2)
+    at_limit = _waiting(7, "PENDING_ACTIVATION", 20, 2)  # waiting exactly the limit: not late
+    [reminder] = reminders_due([Candidate(late), Candidate(at_limit)], NOW, LIMITS, REPEAT, LATE)
+    assert reminder == late.event(
+        EventKind.STUCK,
+        NOW,
+        changes=(("late", "", "slower than 90% of Bank 7's activations"),),
+    )
+
+
+def test_late_ones_longest_waiting_first_never_active_nor_removed() -> None:
+    candidates = [
+        Candidate(_waiting(7, "PENDING_APPROVAL", 22, 1)),
+        Candidate(_waiting(7, "PENDING_ACTIVATION", 30, 2)),
+        Candidate(_waiting(7, "ACTIVE", 90, 60)),
+        Candidate(replace(_waiting(7, "PENDING_ACTIVATION", 90, 3), present=False)),
+        Candidate(_waiting(7, "PENDING_APPROVAL", 26, 3)),
+    ]
+    due = reminders_due(candidates, NOW, LIMITS, REPEAT, LATE)
+    assert [e.requested_on for e in due] == [NOW - timedelta(days=d) for d in (30, 26, 22)]
+
+
+def test_a_stuck_one_at_a_provider_with_a_late_limit_is_not_called_late_before_it() -> None:
+    stuck = _waiting(7, "PENDING_APPROVAL", 10, 10)  # stuck (7 d), waiting under 20 d
+    [reminder] = reminders_due([Candidate(stuck)], NOW, LIMITS, REPEAT, LATE)
+    assert reminder.changes == ()
+
+
+def test_an_acknowledged_one_gets_no_reminder_while_its_acknowledgement_holds() -> None:
+    from app.core.ack import Acknowledgement
+
+    state = stored(1, "PENDING_APPROVAL", 10)
+    taken = Acknowledgement("ann", NOW - timedelta(days=1), until=NOW + timedelta(days=1))
+    assert reminders_due([Candidate(state, acknowledgement=taken)], NOW, LIMITS, REPEAT) == []
+    over = replace(taken, until=NOW)
+    [due] = reminders_due([Candidate(state, acknowledgement=over)], NOW, LIMITS, REPEAT)
+    assert due.provider_id == 1

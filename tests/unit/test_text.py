@@ -116,3 +116,16 @@ def test_retry_after_zero_and_a_date_read_against_the_clock() -> None:
     seconds = retry_after_seconds(in_an_hour)  # against the clock: no `now` given
     assert seconds is not None
     assert 3590 < seconds <= 3600
+
+
+def test_without_bidi_takes_out_every_bidirectional_control_and_copies_no_plain_text() -> None:
+    from markupsafe import Markup
+
+    from app.core.text import BIDI_CONTROLS, without_bidi
+
+    hostile = "Alpha\u202eLending" + "".join(sorted(BIDI_CONTROLS)) + "\u2069!"
+    assert without_bidi(hostile) == "AlphaLending!"
+    plain = "Alpha Lending \u200f é"  # a right-to-left *mark* is not a control: kept
+    assert without_bidi(plain) is plain  # nothing to take out: the text itself, not a copy
+    marked = without_bidi(Markup("<b>\u2066x\u2069</b>"))
+    assert (type(marked), marked) == (Markup, Markup("<b>x</b>"))
