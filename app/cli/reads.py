@@ -123,7 +123,7 @@ def _query(settings: Settings, args: argparse.Namespace, *, history: bool) -> in
     finally:
         engine.dispose()
     columns = output.HISTORY_COLUMNS if history else output.STATUS_COLUMNS
-    print(output.render(rows, columns, args.format))
+    output.write(rows, columns, args.format, sys.stdout)
     if known is not None and args.status not in known:
         # Maybe a status Flinks has not documented, maybe a typo: say which it cannot be.
         seen = f" (seen: {', '.join(sorted(known))})" if known else ""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -73,13 +74,36 @@ def current(engine: Engine, filters: Filters) -> list[dict[str, object]]:
         where.append(r.present.is_(True))
     if filters.status is not None:
         where.append(r.registration_status == filters.status)
+    sqlite = engine.dialect.name == "sqlite"
     stmt = (
-        sa.select(*(r[n] for n in STATUS_COLUMNS))
+        sa.select(*(_as_text(r[n]) if sqlite and n in _TIMES else r[n] for n in STATUS_COLUMNS))
         .where(*where)
         .order_by(r.client_name, r.provider_name, r.client_id, r.provider_id)
     )
     with reading(engine) as conn:
-        return [dict(row._mapping) for row in conn.execute(stmt)]
+        found = conn.execute(stmt)
+        if not sqlite:
+            return [dict(zip(STATUS_COLUMNS, row, strict=True)) for row in found]
+        return [_utc_times(row) for row in found]
+
+
+# SQLite keeps times as text in UTC ('YYYY-MM-DD HH:MM:SS[.ffffff]', tables.UTCDateTime,
+# sqlitebulk): read as text, they are parsed by datetime.fromisoformat (C) instead of a Python
+# result processor per value, a third of the read at 100,000 rows (`status`, issue 23).
+_TIMES = ("requested_on", "first_seen_at", "status_since")
+_TIME_AT = tuple(STATUS_COLUMNS.index(name) for name in _TIMES)
+
+
+def _as_text(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    return sa.type_coerce(column, sa.Text).label(column.name)
+
+
+def _utc_times(row: Sequence[object]) -> dict[str, object]:
+    record = list(row)
+    for i in _TIME_AT:  # NOT NULL columns
+        value = datetime.fromisoformat(str(record[i]))
+        record[i] = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return dict(zip(STATUS_COLUMNS, record, strict=True))
 
 
 def history(engine: Engine, filters: Filters) -> list[dict[str, object]]:
