@@ -49,9 +49,10 @@ _WHOLE_CELLS = frozenset({"last_error"})
 
 
 def _json_value(value: object) -> object:
-    """What json cannot write itself: a time, as ISO 8601 UTC."""
+    """What json cannot write itself: a time, as ISO 8601 UTC (iso_z's text; the rows' times
+    are UTC already, so most skip its conversion: half the time, 400,000 times in `status`)."""
     if isinstance(value, datetime):
-        return iso_z(value)
+        return value.isoformat()[:-6] + "Z" if value.tzinfo is UTC else iso_z(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 

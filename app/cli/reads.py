@@ -147,10 +147,10 @@ def _with_ages(
         settings.late_after,
         settings.expect_min_activations,
     )
-    return [
-        row | status_fields(row, now, settings.stuck_after) | expectation_fields(found, row, now)
-        for row in rows
-    ]
+    for row in rows:  # in place: 100,000 rows are not copied twice
+        row.update(status_fields(row, now, settings.stuck_after))
+        row.update(expectation_fields(found, row, now))
+    return rows
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:

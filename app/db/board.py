@@ -4,23 +4,25 @@ use, and the mark that says when the providers' figures must be folded again."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from app.core.ack import active
-from app.core.report import ProviderStats, Stuck, stuck_now
-from app.core.stuck import Candidate
-from app.db import queries, reminders
+from app.core.report import ProviderStats, stuck_now
+from app.db import acks, queries
+from app.db.boardreads import late as late_in
+from app.db.boardreads import stuck
 from app.db.engine import reading, translate_errors
 from app.db.outbox import EVENT_FIELDS, event_from_row
 from app.db.polls import PollReads
 from app.db.reports import provider_figures
-from app.db.tables import registration_events, slack_boards
-from app.domain import ACTIVE, EventKind, StoredRegistration
-from app.notify.board_render import BoardFacts, BoardRef
+from app.db.tables import registration_events, registrations, slack_boards
+from app.domain import Event, EventKind, StoredRegistration
+from app.notify.board_render import STUCK_SHOWN, BoardFacts, BoardRef
 
 _NOT_CHANGES = (EventKind.BASELINE.value, EventKind.STUCK.value, EventKind.ACKNOWLEDGED.value)
 _NOT_FOLDED = (EventKind.STUCK.value, EventKind.ACKNOWLEDGED.value)
@@ -77,58 +79,62 @@ class BoardTable(PollReads):
         stuck_after: Mapping[str, timedelta],
         late: Mapping[int, timedelta] | None = None,
     ) -> BoardFacts:
-        """Counts, the stuck and (`late`: provider_id -> the waiting past which it is late,
-        app.core.expect.late_thresholds) the late ones, the last change, the last poll."""
-        late = late or {}
+        """Counts; the first STUCK_SHOWN stuck ones (longest first) and, `late` (provider_id ->
+        the waiting past which it is late, app.core.expect.late_thresholds), the first late ones
+        not stuck (longest waiting first), with how many of each; the last change and poll.
+        Only the registrations shown are read: at 100,000 with most stuck, reading them all
+        took seconds, every cycle."""
         counts = queries.status_counts(self._engine)
-        found = reminders.candidates(self._engine, now, stuck_after, repeat=timedelta(0), late=late)
-        stuck = stuck_now((c.stored for c in found), now, stuck_after)
-        overdue = _late_only(found, stuck, now, late)
-        e = registration_events.c
-        stmt = (
-            sa.select(e.id, *(e[n] for n in EVENT_FIELDS), e.previous_status_since, e.details)
-            .where(e.event.not_in(_NOT_CHANGES))
-            .order_by(e.observed_at.desc(), e.id.desc())
-            .limit(1)
-        )
+        r = registrations.c
+        is_stuck = sa.and_(r.present.is_(True), stuck(now, stuck_after, self._engine.dialect.name))
+        is_late = sa.and_(r.present.is_(True), sa.or_(sa.false(), *late_in(now, late or {})))
+        since = sa.case((r.status_since_exact.is_(True), r.status_since), else_=r.requested_on)
         with reading(self._engine) as conn:
-            row = conn.execute(stmt).first()
-        change = event_from_row(row) if row is not None else None
-        taken = tuple(
-            (c.stored.key, c.acknowledgement.by)
-            for c in found
-            if c.acknowledgement is not None and active(c.acknowledgement, c.stored, now)
-        )
-        counted = tuple(sorted(counts.items()))
-        last = self.last_success_at()
-        return BoardFacts(counted, stuck, change, last, taken, late=overdue, now=now)
-
-
-def _late_only(
-    found: Sequence[Candidate],
-    stuck: Sequence[Stuck],
-    now: datetime,
-    late: Mapping[int, timedelta],
-) -> tuple[StoredRegistration, ...]:
-    """The late ones (waiting past their provider's limit, not ACTIVE) not already stuck,
-    longest waiting first (then by recipient and provider name)."""
-    listed = {s.state.key for s in stuck}
-    overdue = [
-        c.stored
-        for c in found
-        if c.stored.key not in listed
-        and c.stored.registration.registration_status != ACTIVE
-        and (limit := late.get(c.stored.registration.provider_id)) is not None
-        and now - c.stored.registration.requested_on > limit
-    ]
-    return tuple(
-        sorted(
-            overdue,
-            key=lambda s: (
-                s.registration.requested_on,
-                s.registration.client_name,
-                s.registration.provider_name,
-                s.key,
+            found, stuck_total = _first(conn, is_stuck, since)
+            overdue, late_total = _first(conn, sa.and_(is_late, sa.not_(is_stuck)), r.requested_on)
+            taken = acks.latest(conn, [s.key for s in (*found, *overdue)])
+            change = _last_change(conn)
+        return BoardFacts(
+            tuple(sorted(counts.items())),
+            stuck_now(found, now, stuck_after),
+            change,
+            self.last_success_at(),
+            tuple(
+                (s.key, ack.by)
+                for s in (*found, *overdue)
+                if (ack := taken.get(s.key)) is not None and active(ack, s, now)
             ),
+            late=overdue,
+            now=now,
+            stuck_total=stuck_total,
+            late_total=late_total,
         )
+
+
+def _first(
+    conn: Connection, where: sa.ColumnElement[bool], oldest: sa.ColumnElement[Any]
+) -> tuple[tuple[StoredRegistration, ...], int]:
+    """The first STUCK_SHOWN registrations matching `where`, `oldest` first (then by recipient
+    and provider name, as app.core.report.stuck_now), and how many match."""
+    r = registrations.c
+    stmt = (
+        sa.select(registrations)
+        .where(where)
+        .order_by(oldest, r.client_name, r.provider_name, r.client_id, r.provider_id)
+        .limit(STUCK_SHOWN)
     )
+    shown = tuple(acks.stored_from(dict(row._mapping)) for row in conn.execute(stmt))
+    total = conn.execute(sa.select(sa.func.count()).select_from(registrations).where(where))
+    return shown, int(total.scalar_one())
+
+
+def _last_change(conn: Connection) -> Event | None:
+    e = registration_events.c
+    stmt = (
+        sa.select(e.id, *(e[n] for n in EVENT_FIELDS), e.previous_status_since, e.details)
+        .where(e.event.not_in(_NOT_CHANGES))
+        .order_by(e.observed_at.desc(), e.id.desc())
+        .limit(1)
+    )
+    row = conn.execute(stmt).first()
+    return event_from_row(row) if row is not None else None

@@ -53,6 +53,17 @@ class BoardFacts:
     # folded once per new event by app.watch.boardwatch, not once per board.
     providers: tuple[ProviderStats, ...] = ()
     outlooks: Mapping[int, Outlook] = field(default_factory=dict)
+    # How many are stuck (late) in all, when `stuck` (`late`) holds only the first ones
+    stuck_total: int | None = None
+    late_total: int | None = None
+
+    @property
+    def stuck_count(self) -> int:
+        return len(self.stuck) if self.stuck_total is None else self.stuck_total
+
+    @property
+    def late_count(self) -> int:
+        return len(self.late) if self.late_total is None else self.late_total
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +75,8 @@ class Board:
 
 def render_board(facts: BoardFacts, zone: tzinfo) -> Board:
     present = sum(n for _status, n in facts.counts)
-    text = f"{TITLE}: {present} registrations, {len(facts.stuck)} stuck"
-    text += f", {len(facts.late)} more late" if facts.late else ""
+    text = f"{TITLE}: {present} registrations, {facts.stuck_count} stuck"
+    text += f", {facts.late_count} more late" if facts.late else ""
     taken = dict(facts.taken)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": TITLE}},
@@ -108,10 +119,10 @@ def _sections(lines: Sequence[str]) -> list[dict[str, Any]]:
 
 
 def _stuck(facts: BoardFacts, taken: dict[Key, str], zone: tzinfo) -> list[str]:
-    stuck = facts.stuck
+    stuck, total = facts.stuck, facts.stuck_count
     if not stuck:
         return ["*Stuck*: none"]
-    lines = [f"*Stuck* ({len(stuck)}, longest first)"]
+    lines = [f"*Stuck* ({total}, longest first)"]
     for item in stuck[:STUCK_SHOWN]:
         reg = item.state.registration
         lines.append(
@@ -121,16 +132,16 @@ def _stuck(facts: BoardFacts, taken: dict[Key, str], zone: tzinfo) -> list[str]:
             + _expected(facts, item.state, zone)
             + _taken(taken, item.state.key)
         )
-    if len(stuck) > STUCK_SHOWN:
-        lines.append(f"… and {len(stuck) - STUCK_SHOWN} more")
+    if total > STUCK_SHOWN:
+        lines.append(f"… and {total - STUCK_SHOWN} more")
     return lines
 
 
 def _late(facts: BoardFacts, taken: dict[Key, str]) -> list[str]:
     """Late (SPEC 11) and not stuck: waiting past the LATE_AFTER percentile of its provider's
     time to ACTIVE, which the line gives."""
-    late = facts.late
-    lines = [f"*Late, not stuck* ({len(late)}, longest waiting first)"]
+    late, total = facts.late, facts.late_count
+    lines = [f"*Late, not stuck* ({total}, longest waiting first)"]
     for state in late[:STUCK_SHOWN]:
         reg = state.registration
         outlook = facts.outlooks.get(reg.provider_id)
@@ -144,8 +155,8 @@ def _late(facts: BoardFacts, taken: dict[Key, str]) -> list[str]:
             + (f" (late after {duration_words(timedelta(seconds=limit))})" if limit else "")
             + _taken(taken, state.key)
         )
-    if len(late) > STUCK_SHOWN:
-        lines.append(f"… and {len(late) - STUCK_SHOWN} more")
+    if total > STUCK_SHOWN:
+        lines.append(f"… and {total - STUCK_SHOWN} more")
     return lines
 
 

@@ -78,7 +78,7 @@ def test_bench_prints_every_step_warm_and_cold_with_the_floor(tmp_path: Path) ->
     status = re.search(
         r"^`flinkswatch status --format json` of 200 registrations \(SQLite, a process per run;"
         r" [\d,]+ late, [\d,]+ with an expected date\): median ([\d.]+) s \(runs [\d., ]+\),"
-        r" peak RSS (\d+) MiB \(target < 3 s: not judged",
+        r" CPU [\d.]+ s, peak RSS (\d+) MiB \(target < 3 s: not judged",
         done.stdout,
         re.M,
     )

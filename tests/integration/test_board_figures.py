@@ -249,3 +249,37 @@ def test_the_curves_are_folded_once_per_new_event_not_per_board(seeded: sa.Engin
     clock.advance(seconds=REFRESH.total_seconds())  # the waits have grown: folded again
     watch(None)
     assert table.folds == 3
+
+
+def test_only_the_shown_ones_are_read_with_how_many_in_all(engine: sa.Engine) -> None:
+    def state(client: str, status: str, days: int, exact: bool = True) -> dict[str, Any]:
+        requested = NOW - days * D
+        return {
+            "client_id": client,
+            "client_name": f"Client {client}",
+            "provider_id": 5000,
+            "provider_name": "Desjardins",
+            "country": "CA",
+            "registration_status": status,
+            "requested_on": requested,
+            "first_seen_at": NOW - 2 * D,
+            "status_since": requested if exact else NOW - 2 * D,
+            "present": True,
+            "missing_polls": 0,
+            "status_since_exact": exact,
+        }
+
+    rows = [state(f"s{i:02d}", PA, 10 + (i * 7) % 20, exact=i % 3 != 0) for i in range(20)]
+    rows += [state(f"l{i:02d}", PACT, 3 + (i * 5) % 18) for i in range(18)]
+    rows.append(state("gone", PA, 90) | {"present": False})
+    with engine.begin() as conn:
+        conn.execute(registrations.insert(), rows)
+    facts = BoardTable(engine).board_facts(NOW, RULES, {5000: 2 * D})
+    assert (facts.stuck_count, facts.late_count) == (20, 18)
+    everything = load_report(engine, NOW, RULES).stuck  # every stuck one, longest first
+    assert len(everything) == 20
+    assert [s.state.key for s in facts.stuck] == [s.state.key for s in everything[:15]]
+    assert [s.registration.requested_on for s in facts.late] == sorted(
+        NOW - (3 + (i * 5) % 18) * D for i in range(18)
+    )[:15]
+    assert {s.key[0][0] for s in facts.late} == {"l"}  # the stuck ones are not listed again

@@ -102,9 +102,13 @@ def test_hostile_upstream_text_is_escaped() -> None:
         (stuck(1, provider_name=evil, client_name=evil, registration_status=evil),),
         builders.event(provider_name=evil, client_name=evil, to_status=evil),
         NOW,
+        late=(builders.stored(builders.registration(provider_name=evil, client_name=evil)),),
+        now=NOW,
+        providers=(replace(PROVIDERS[0], provider_name=evil),),
     )
     board = render_board(facts, ZONE)
     rendered = json.dumps(board.blocks, ensure_ascii=False) + board.text
+    assert rendered.count("&lt;!channel&gt;") >= 6  # stuck, late, figures: every name escaped
     assert "<!channel>" not in rendered
     assert "<https" not in rendered
     assert "&lt;!channel&gt; &amp; &lt;https://x.example|click&gt;" in rendered
