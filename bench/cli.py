@@ -26,6 +26,9 @@ from bench.report import Results, render_table, to_json, verdicts
 from bench.run import Figure, Options, measure
 from bench.startup import measure as measure_startup
 from bench.startup import render as render_startup
+from bench.status import StatusFigure
+from bench.status import measure as measure_status
+from bench.status import render as render_status
 from bench.urlwatch import executable
 from bench.urlwatch import measure as measure_urlwatch
 from bench.web import WebFigure, render_web
@@ -81,6 +84,11 @@ def _parser() -> argparse.ArgumentParser:
         "--no-estimates", action="store_true", help="skip the providers' Kaplan-Meier estimates"
     )
     parser.add_argument(
+        "--no-status",
+        action="store_true",
+        help="skip `status --format json` of every registration (at the largest size)",
+    )
+    parser.add_argument(
         "--json", type=Path, default=Path("bench-results.json"), help="(bench-results.json)"
     )
     return parser
@@ -131,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         most = max(args.sizes)
         figure = measure_estimates(most, min(300, most), most * 3 // 2, opts.repeat)
         print("\n" + render_estimates(figure))
+    if not args.no_status:
+        print("\n" + render_status(_status(max(args.sizes), opts.repeat)))
     print()
     print("\n".join(verdicts(results)))
     args.json.write_text(to_json(results, machine))
@@ -202,6 +212,15 @@ def _web(
         failed = f"web benchmark of {backend} at {rows} rows failed"
         figures += _in_fresh_process(failed, _web_figures, rows, backend, pg_url, tmp, repeat)
     return figures
+
+
+def _status(rows: int, repeat: int) -> StatusFigure:
+    """`status --format json` over a database the poller filled, in a fresh process (its own
+    scratch folder: the benchmark's is gone by now)."""
+    print(f"-- {rows} rows: sqlite, `status --format json`", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="flinkswatch-bench-status-") as tmp:
+        failed = f"status benchmark at {rows} rows failed"
+        return _in_fresh_process(failed, measure_status, Path(tmp), rows, repeat)
 
 
 def _in_child(

@@ -123,7 +123,7 @@ def _query(settings: Settings, args: argparse.Namespace, *, history: bool) -> in
     finally:
         engine.dispose()
     columns = output.HISTORY_COLUMNS if history else output.STATUS_COLUMNS
-    print(output.render(rows, columns, args.format))
+    output.write(rows, columns, args.format, sys.stdout)
     if known is not None and args.status not in known:
         # Maybe a status Flinks has not documented, maybe a typo: say which it cannot be.
         seen = f" (seen: {', '.join(sorted(known))})" if known else ""
@@ -147,10 +147,10 @@ def _with_ages(
         settings.late_after,
         settings.expect_min_activations,
     )
-    return [
-        row | status_fields(row, now, settings.stuck_after) | expectation_fields(found, row, now)
-        for row in rows
-    ]
+    for row in rows:  # in place: 100,000 rows are not copied twice
+        row.update(status_fields(row, now, settings.stuck_after))
+        row.update(expectation_fields(found, row, now))
+    return rows
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -73,13 +74,42 @@ def current(engine: Engine, filters: Filters) -> list[dict[str, object]]:
         where.append(r.present.is_(True))
     if filters.status is not None:
         where.append(r.registration_status == filters.status)
+    sqlite = engine.dialect.name == "sqlite"
     stmt = (
-        sa.select(*(r[n] for n in STATUS_COLUMNS))
+        sa.select(*(_as_text(r[n]) if sqlite and n in _TIMES else r[n] for n in STATUS_COLUMNS))
         .where(*where)
         .order_by(r.client_name, r.provider_name, r.client_id, r.provider_id)
     )
     with reading(engine) as conn:
-        return [dict(row._mapping) for row in conn.execute(stmt)]
+        found = conn.execute(stmt)
+        if not sqlite:
+            return [dict(zip(STATUS_COLUMNS, row, strict=True)) for row in found]
+        return _utc_times(found)
+
+
+# SQLite keeps times as text in UTC ('YYYY-MM-DD HH:MM:SS.ffffff', tables.UTCDateTime and
+# sqlitebulk write no offset): read as that text plus '+00:00', each is one call of
+# datetime.fromisoformat (C), giving the UTC-aware time, instead of a Python result processor;
+# the read of 100,000 rows for `status` takes half the time (issue 23).
+_TIMES = ("requested_on", "first_seen_at", "status_since")
+
+
+def _as_text(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    return (sa.type_coerce(column, sa.Text) + sa.literal("+00:00", sa.Text)).label(column.name)
+
+
+def _utc_times(rows: Iterable[Sequence[Any]]) -> list[dict[str, object]]:
+    parse, (i, j, k) = datetime.fromisoformat, (STATUS_COLUMNS.index(n) for n in _TIMES)
+    return [
+        # the keywords replace the text in place: the keys keep STATUS_COLUMNS' order
+        dict(
+            zip(STATUS_COLUMNS, row, strict=True),
+            requested_on=parse(row[i]),
+            first_seen_at=parse(row[j]),
+            status_since=parse(row[k]),
+        )
+        for row in rows
+    ]
 
 
 def history(engine: Engine, filters: Filters) -> list[dict[str, object]]:

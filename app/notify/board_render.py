@@ -1,24 +1,32 @@
-"""PURE: the Slack board (SPEC 10) rendered from plain values: counts by status, what is stuck
-(longest first, capped), the last change and the last successful poll, in ALERT_TIMEZONE.
+"""PURE: the Slack board (SPEC 10, 11) rendered from plain values: counts by status, what is
+stuck (longest first) and what is late besides (longest waiting first), each with its expected
+date or "late", the busiest providers' Kaplan-Meier time to ACTIVE, the last change and the last
+successful poll, in ALERT_TIMEZONE.
 
-Upstream text is escaped (phrases.mrkdwn) and capped, and the stuck list stops at STUCK_SHOWN
-lines, so the message stays far inside Slack's limits (50 blocks, 3,000 per section). The
-digest covers everything but the last poll's time: a quiet cycle changes nothing to edit."""
+Upstream text is escaped (phrases.mrkdwn) and capped, each list stops at STUCK_SHOWN lines (the
+figures at FIGURES_SHOWN) and a list longer than a section's 3,000 characters goes on in the
+next, so the message stays far inside Slack's limits (50 blocks). The digest covers everything
+but the last poll's time: a quiet cycle changes nothing to edit."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from app.core.report import Stuck
-from app.domain import Event, EventKind, Key
+from app.core.ages import duration_words
+from app.core.expect import Outlook, expect
+from app.core.report import ProviderStats, Stuck
+from app.domain import ACTIVE, Event, EventKind, Key, StoredRegistration
 from app.notify.phrases import mrkdwn
 
-STUCK_SHOWN = 15
+STUCK_SHOWN = 15  # lines of the stuck list, and of the late one
+FIGURES_SHOWN = 10  # providers whose time to ACTIVE is shown, busiest first
 STATUSES_SHOWN = 25  # undocumented statuses could be many: the section stays < 3,000
+SECTION_LIMIT = 3000  # Slack's limit of a section's text
 TITLE = "Flinks registrations board"
 
 
@@ -39,6 +47,23 @@ class BoardFacts:
     last_change: Event | None
     last_poll: datetime | None  # when the latest successful poll finished
     taken: tuple[tuple[Key, str], ...] = ()  # who acknowledged which stuck one (SPEC 12)
+    late: tuple[StoredRegistration, ...] = ()  # late and not stuck, longest waiting first
+    now: datetime | None = None  # when read: what waiting and expectations are measured at
+    # The providers' Kaplan-Meier figures (app.core.report) and expectations (app.core.expect),
+    # folded once per new event by app.watch.boardwatch, not once per board.
+    providers: tuple[ProviderStats, ...] = ()
+    outlooks: Mapping[int, Outlook] = field(default_factory=dict)
+    # How many are stuck (late) in all, when `stuck` (`late`) holds only the first ones
+    stuck_total: int | None = None
+    late_total: int | None = None
+
+    @property
+    def stuck_count(self) -> int:
+        return len(self.stuck) if self.stuck_total is None else self.stuck_total
+
+    @property
+    def late_count(self) -> int:
+        return len(self.late) if self.late_total is None else self.late_total
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +75,15 @@ class Board:
 
 def render_board(facts: BoardFacts, zone: tzinfo) -> Board:
     present = sum(n for _status, n in facts.counts)
-    text = f"{TITLE}: {present} registrations, {len(facts.stuck)} stuck"
+    text = f"{TITLE}: {present} registrations, {facts.stuck_count} stuck"
+    text += f", {facts.late_count} more late" if facts.late else ""
+    taken = dict(facts.taken)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": TITLE}},
         _section(_counts(facts.counts, present)),
-        _section(_stuck(facts.stuck, dict(facts.taken))),
+        *_sections(_stuck(facts, taken, zone)),
+        *(_sections(_late(facts, taken)) if facts.late else []),
+        *(_sections(_figures(facts)) if facts.providers else []),
         _section(_change(facts.last_change, zone)),
     ]
     digest = hashlib.sha256(json.dumps([text, blocks], sort_keys=True).encode()).hexdigest()
@@ -78,21 +107,120 @@ def _counts(counts: tuple[tuple[str, int], ...], present: int) -> str:
     return "\n".join([f"*By status* ({present} registrations)", *lines])
 
 
-def _stuck(stuck: tuple[Stuck, ...], taken: dict[Key, str]) -> str:
+def _sections(lines: Sequence[str]) -> list[dict[str, Any]]:
+    """Lines (a heading first) in as few sections as Slack's 3,000 characters allow."""
+    chunks: list[str] = []
+    for line in lines:
+        if chunks and len(chunks[-1]) + 1 + len(line) <= SECTION_LIMIT:
+            chunks[-1] += "\n" + line
+        else:
+            chunks.append(line[:SECTION_LIMIT])
+    return [_section(chunk) for chunk in chunks]
+
+
+def _stuck(facts: BoardFacts, taken: dict[Key, str], zone: tzinfo) -> list[str]:
+    stuck, total = facts.stuck, facts.stuck_count
     if not stuck:
-        return "*Stuck*: none"
-    lines = [f"*Stuck* ({len(stuck)}, longest first)"]
+        return ["*Stuck*: none"]
+    lines = [f"*Stuck* ({total}, longest first)"]
     for item in stuck[:STUCK_SHOWN]:
         reg = item.state.registration
         lines.append(
-            f"• {mrkdwn(reg.provider_name, 50)} for {mrkdwn(reg.client_name, 50)}:"
+            f"• {_who(reg.provider_name, reg.client_name)}:"
             f" {mrkdwn(reg.registration_status, 40)} for {_stay(item)}"
             f" (allowed {_days(item.allowed.days)})"
-            + (f", taken by {mrkdwn(taken[item.state.key], 60)}" if item.state.key in taken else "")
+            + _expected(facts, item.state, zone)
+            + _taken(taken, item.state.key)
         )
-    if len(stuck) > STUCK_SHOWN:
-        lines.append(f"… and {len(stuck) - STUCK_SHOWN} more")
-    return "\n".join(lines)
+    if total > STUCK_SHOWN:
+        lines.append(f"… and {total - STUCK_SHOWN} more")
+    return lines
+
+
+def _late(facts: BoardFacts, taken: dict[Key, str]) -> list[str]:
+    """Late (SPEC 11) and not stuck: waiting past the LATE_AFTER percentile of its provider's
+    time to ACTIVE, which the line gives."""
+    late, total = facts.late, facts.late_count
+    lines = [f"*Late, not stuck* ({total}, longest waiting first)"]
+    for state in late[:STUCK_SHOWN]:
+        reg = state.registration
+        outlook = facts.outlooks.get(reg.provider_id)
+        limit = outlook.late_seconds if outlook is not None else None
+        waited = ""
+        if facts.now is not None:
+            waited = f", waiting {_days(max(timedelta(0), facts.now - reg.requested_on).days)}"
+        lines.append(
+            f"• {_who(reg.provider_name, reg.client_name)}:"
+            f" {mrkdwn(reg.registration_status, 40)}{waited}"
+            + (f" (late after {duration_words(timedelta(seconds=limit))})" if limit else "")
+            + _taken(taken, state.key)
+        )
+    if total > STUCK_SHOWN:
+        lines.append(f"… and {total - STUCK_SHOWN} more")
+    return lines
+
+
+def _expected(facts: BoardFacts, state: StoredRegistration, zone: tzinfo) -> str:
+    """ " · expected by 2026-12-08", " · late", " · not enough history" (SPEC 11), or nothing
+    where the providers' figures are not known."""
+    reg = state.registration
+    outlook = facts.outlooks.get(reg.provider_id)
+    if facts.now is None or outlook is None or reg.registration_status == ACTIVE:
+        return ""
+    seen = expect(outlook, reg.requested_on, reg.registration_status, facts.now)
+    if not seen.enough:
+        return " · not enough history"
+    if seen.late:
+        return " · late"
+    if seen.expected_active_by is None:
+        return ""
+    return f" · expected by {seen.expected_active_by.astimezone(zone):%Y-%m-%d}"
+
+
+def _figures(facts: BoardFacts) -> list[str]:
+    """The busiest providers' time to ACTIVE: the Kaplan-Meier estimate from the request,
+    counting those still waiting, as `report`, the digest and /providers give it."""
+    shown = sorted(
+        (p for p in facts.providers if p.registrations),
+        key=lambda p: (-p.registrations, p.provider_name.casefold(), p.provider_id),
+    )
+    if not shown:
+        return []
+    heading = "*Time to ACTIVE per provider*, from the request, counting those still waiting"
+    if len(shown) > FIGURES_SHOWN:
+        heading += f" (the {FIGURES_SHOWN} busiest of {len(shown)})"
+    lines = [heading]
+    for p in shown[:FIGURES_SHOWN]:
+        name = mrkdwn(p.provider_name, 50) or f"provider {p.provider_id}"
+        note = _history_note(facts.outlooks.get(p.provider_id))
+        lines.append(f"• {name}: {figure_words(p)}{note}")
+    if len(shown) > FIGURES_SHOWN:
+        lines.append(f"… and {len(shown) - FIGURES_SHOWN} more: `flinkswatch report` has them all")
+    return lines
+
+
+def figure_words(p: ProviderStats) -> str:
+    """ "median 12 days, p90 20 days, 40 observed, 5 still waiting" (p90 where the curve
+    reaches it; "fewer than half ACTIVE so far" where it never falls to a half)."""
+    s = p.to_active
+    if s.median is None:
+        said = "fewer than half ACTIVE so far"
+    else:
+        said = f"median {duration_words(s.median)}"
+        said += f", p90 {duration_words(s.p90)}" if s.p90 is not None else ""
+    return f"{said}, {s.count} observed, {s.censored} still waiting"
+
+
+def _history_note(outlook: Outlook | None) -> str:
+    return " (not enough history for expected dates)" if outlook and not outlook.enough else ""
+
+
+def _who(provider: str, client: str) -> str:
+    return f"{mrkdwn(provider, 50)} for {mrkdwn(client, 50)}"
+
+
+def _taken(taken: dict[Key, str], key: Key) -> str:
+    return f", taken by {mrkdwn(taken[key], 60)}" if key in taken else ""
 
 
 def _stay(item: Stuck) -> str:

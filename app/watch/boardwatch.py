@@ -1,17 +1,21 @@
 """The Slack board around a cycle (SPEC 10), for app.watch.poll: after a successful cycle's delivery
 in the leader, each board is rendered (app.notify.board_render) and, when its content changed,
 edited in place (chat.update), or posted and pinned when there is none yet or it was deleted.
+The providers' figures it shows are folded once per new event (Figures), not once per cycle.
 Best effort: a failure is logged and retried next cycle, never failing the cycle."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
 from app.core.blind import ChannelTry
+from app.core.expect import Outlook, late_thresholds, outlooks
+from app.core.report import ProviderStats
 from app.core.text import one_line
 from app.delivery import DeliveryFailure
 from app.notify.board_render import Board, BoardFacts, BoardRef, render_board
@@ -29,7 +33,24 @@ class BoardStore(Protocol):
 
     def board_ref(self, destination: str) -> BoardRef | None: ...
     def save_board(self, destination: str, ref: BoardRef, now: datetime) -> None: ...
-    def board_facts(self, now: datetime, stuck_after: Mapping[str, timedelta]) -> BoardFacts: ...
+    def board_facts(
+        self,
+        now: datetime,
+        stuck_after: Mapping[str, timedelta],
+        late: Mapping[int, timedelta] | None = None,
+    ) -> BoardFacts: ...
+    def figures_mark(self) -> int: ...
+    def provider_stats(self, now: datetime) -> tuple[ProviderStats, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """The providers' figures of one fold of the history, and what they were folded at."""
+
+    mark: int  # the newest event they include (BoardStore.figures_mark)
+    at: datetime
+    providers: tuple[ProviderStats, ...]
+    outlooks: dict[int, Outlook]
 
 
 class BoardPoster(Protocol):
@@ -54,18 +75,41 @@ class BoardWatch:
     zone: tzinfo
     clock: Callable[[], datetime]
     sleep: Callable[[float], None]
+    late_after: float | None = None  # LATE_AFTER as a quantile; None: nothing is late
+    min_activations: int = 5  # EXPECT_MIN_ACTIVATIONS
     _not_before: dict[str, datetime] = field(default_factory=dict, init=False)
     _pin_refused: bool = field(default=False, init=False)  # logged once per process
+    _figures: Figures | None = field(default=None, init=False)
 
     def __call__(self, report: DeliveryReport | None) -> None:
         """Refresh every board after a cycle's delivery; never raises."""
         try:
-            board = render_board(self.store.board_facts(self.clock(), self.stuck_after), self.zone)
+            now = self.clock()
+            figures = self.figures(now)
+            limits = late_thresholds(figures.outlooks)
+            facts = self.store.board_facts(now, self.stuck_after, limits)
+            facts = replace(facts, providers=figures.providers, outlooks=figures.outlooks)
+            board = render_board(facts, self.zone)
         except Exception as exc:  # noqa: BLE001 - e.g. database down: retried next cycle
             log.error("board.skipped error=%r", one_line(exc))
             return
         for poster in self.posters:
             self._refresh(poster, board, report)
+
+    def figures(self, now: datetime) -> Figures:
+        """The providers' Kaplan-Meier figures and expectations (SPEC 11), folded again only
+        when an event they depend on was recorded since (the board is rendered every cycle;
+        folding the history takes seconds at 100,000 registrations), or after REFRESH, as the
+        waits of those still waiting grow."""
+        mark, held = self.store.figures_mark(), self._figures
+        if held is not None and held.mark == mark and held.at <= now < held.at + REFRESH:
+            return held
+        started = time.monotonic()
+        providers = self.store.provider_stats(now)
+        found = outlooks(providers, self.late_after, self.min_activations)
+        self._figures = Figures(mark, now, providers, found)
+        log.info("board.figures mark=%d seconds=%.2f", mark, time.monotonic() - started)
+        return self._figures
 
     def _refresh(self, poster: BoardPoster, board: Board, report: DeliveryReport | None) -> None:
         now = self.clock()

@@ -224,7 +224,16 @@ def build_board(settings: Settings, app: App) -> BoardWatch:
 
     bots = [c for c in app.poller.channels if isinstance(c, SlackBotChannel) and c.filter.catch_all]
     p, table = app.poller, BoardTable(app.engine, fence=app.leader.fence)
-    return BoardWatch(table, bots, settings.stuck_after, settings.alert_timezone, p.clock, p.sleep)
+    return BoardWatch(
+        table,
+        bots,
+        settings.stuck_after,
+        settings.alert_timezone,
+        p.clock,
+        p.sleep,
+        late_after=settings.late_after,
+        min_activations=settings.expect_min_activations,
+    )
 
 
 def build_heartbeat(settings: Settings) -> Heartbeat | None:

@@ -74,6 +74,17 @@ def test_bench_prints_every_step_warm_and_cold_with_the_floor(tmp_path: Path) ->
         done.stdout,
         re.M,
     )
+    # `status --format json` of every registration (issue 23), a real process per run
+    status = re.search(
+        r"^`flinkswatch status --format json` of 200 registrations \(SQLite, a process per run;"
+        r" [\d,]+ late, [\d,]+ with an expected date\): median ([\d.]+) s \(runs [\d., ]+\),"
+        r" CPU [\d.]+ s, peak RSS (\d+) MiB \(target < 3 s: not judged",
+        done.stdout,
+        re.M,
+    )
+    assert status is not None, done.stdout
+    assert float(status.group(1)) > 0
+    assert int(status.group(2)) > 0
     assert "PostgreSQL" not in done.stdout  # not asked for, so not skipped either
     assert "urlwatch" not in done.stdout  # --no-urlwatch: not timed, not noted
     figures = json.loads((tmp_path / "bench-results.json").read_text())

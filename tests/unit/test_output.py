@@ -7,7 +7,7 @@ import io
 import json
 from datetime import UTC, datetime
 
-from app.cli.output import HISTORY_COLUMNS, render
+from app.cli.output import HISTORY_COLUMNS, render, write
 
 ROW: dict[str, object] = {
     "client_id": "dc-a",
@@ -76,3 +76,38 @@ def test_deliveries_table_shows_the_whole_last_error_at_the_end() -> None:
     assert header.split()[-1] == "LAST_ERROR"
     assert line.endswith(error)  # readable in full, and the other columns stay aligned before it
     assert "NBC " * 30 not in line  # other cells keep their cap
+
+
+def test_json_is_one_object_a_line_and_write_streams_the_same_text() -> None:
+    ack = {"by": "Ana", "note": None, "at": datetime(2026, 11, 3, tzinfo=UTC), "until": None}
+    rows = [ROW, {**ROW, "client_id": "dc-b", "acknowledged": ack}]
+    text = render(rows, HISTORY_COLUMNS, "json")
+    lines = text.splitlines()
+    assert (lines[0], lines[-1]) == ("[", "]")
+    assert [json.loads(line.rstrip(","))["client_id"] for line in lines[1:-1]] == ["dc-a", "dc-b"]
+    assert json.loads(text)[1]["acknowledged"]["at"] == "2026-11-03T00:00:00Z"  # nested times
+    out = io.StringIO()
+    write(rows, HISTORY_COLUMNS, "json", out)
+    assert out.getvalue() == text + "\n"
+    out = io.StringIO()
+    write(rows, HISTORY_COLUMNS, "csv", out)
+    assert out.getvalue() == render(rows, HISTORY_COLUMNS, "csv") + "\n"
+
+
+def test_json_times_are_iso_z_whatever_their_zone() -> None:
+    from datetime import timedelta, timezone
+
+    from app.core.text import iso_z
+
+    times = [
+        datetime(2026, 11, 2, 9, 30, tzinfo=UTC),
+        datetime(2026, 11, 2, 9, 30, 0, 5, tzinfo=UTC),
+        datetime(2026, 11, 2, 14, 30, tzinfo=timezone(timedelta(hours=5))),
+    ]
+    (obj,) = json.loads(render([{"t": times}], ["t"], "json"))
+    assert obj["t"] == [iso_z(t) for t in times]
+    assert obj["t"] == [
+        "2026-11-02T09:30:00Z",
+        "2026-11-02T09:30:00.000005Z",
+        "2026-11-02T09:30:00Z",
+    ]
