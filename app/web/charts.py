@@ -8,9 +8,6 @@ from collections.abc import Sequence
 from app.core.report import ProviderStats
 
 Row = dict[str, object]
-BAR_WIDTH = 400  # px of the longest bar
-WEEK_WIDTH = 20
-CHART_HEIGHT = 120
 
 
 def _seconds(value: object) -> int | None:
@@ -42,44 +39,26 @@ def provider_rows(providers: Sequence[ProviderStats]) -> list[Row]:
 
 
 def to_active_bars(providers: Sequence[ProviderStats], most: int) -> list[Row]:
-    """Median and p90 of time to ACTIVE as bar widths (px), longest p90 = 400, of the `most`
-    providers with the most activations measured, in the order given."""
-    measured = [p for p in providers if p.to_active.p90 is not None]
+    """Median and p90 of time to ACTIVE as bar widths in % of the chart's width (the longest
+    p90, or median where no p90 is known yet, is 100), of the `most` providers with the most
+    activations measured, in the order given: a provider appears once its median is known."""
+    measured = [p for p in providers if p.to_active.median is not None]
     if len(measured) > most:
         kept = {p.provider_id for p in sorted(measured, key=lambda p: -p.to_active.count)[:most]}
         measured = [p for p in measured if p.provider_id in kept]
-    longest = max((_seconds(p.to_active.p90) or 0 for p in measured), default=0) or 1
+    ends = (_seconds(p.to_active.p90) or _seconds(p.to_active.median) or 0 for p in measured)
+    longest = max(ends, default=0) or 1
     return [
         {
             "name": p.provider_name,
             "count": p.to_active.count,
             "median": p.to_active.median,
             "p90": p.to_active.p90,
-            "median_px": round((_seconds(p.to_active.median) or 0) / longest * BAR_WIDTH, 1),
-            "p90_px": round((_seconds(p.to_active.p90) or 0) / longest * BAR_WIDTH, 1),
+            "median_pct": round((_seconds(p.to_active.median) or 0) / longest * 100, 2),
+            "p90_pct": round((_seconds(p.to_active.p90) or 0) / longest * 100, 2),
         }
         for p in measured
     ]
-
-
-def weekly_chart(weeks: Sequence[Row]) -> list[Row]:
-    """Two bars a week (approvals, activations), heights scaled to the busiest week."""
-    peak = max(
-        (max(int(str(w["approvals"])), int(str(w["activations"]))) for w in weeks), default=0
-    )
-    scale = CHART_HEIGHT / (peak or 1)
-    out = []
-    for i, week in enumerate(weeks):
-        approvals, activations = int(str(week["approvals"])), int(str(week["activations"]))
-        out.append(
-            {
-                **week,
-                "x": i * WEEK_WIDTH,
-                "approvals_h": round(approvals * scale, 1),
-                "activations_h": round(activations * scale, 1),
-            }
-        )
-    return out
 
 
 CURVES = 5  # providers drawn in the chart of S(t), the busiest

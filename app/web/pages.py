@@ -28,6 +28,7 @@ from app.web.shape import (
     with_ages,
 )
 from app.web.ui import WebUI
+from app.web.weekly import weekly_chart
 
 pages = Blueprint("pages", __name__, template_folder="templates")
 pages.before_request(params.check_request)
@@ -265,7 +266,7 @@ def providers_page() -> ResponseReturnValue:
         providers=every[start : start + PROVIDERS_PER_PAGE],
         bars=charts.to_active_bars(every, BARS),
         curves=charts.survival_curves(every),
-        weekly=charts.weekly_chart(figures.weeks),
+        weekly=weekly_chart(figures.weeks),
         page=page,
         pages=pages_count,
         args=request.args,

@@ -51,6 +51,15 @@ def crowded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield from _serve(tmp_path_factory, crowded=True)
 
 
+@pytest.fixture(scope="module")
+def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The README's data (tests/webshots.py): 20 recipients over 12 providers, six months of
+    requests, some stuck, late, acknowledged: /providers with every chart drawn."""
+    from tests.webshots import realistic
+
+    yield from _serve(tmp_path_factory, crowded=False, fill=realistic)
+
+
 def _crowd(engine: Any) -> None:
     rows = []
     for i in range(12):
@@ -289,15 +298,96 @@ def test_no_serious_accessibility_violation(
     browser, site = screen, crowded
     _screen(browser, 1280, 900, scheme)
     browser.get(site + path)
+    assert _serious(browser) == []
+
+
+def _serious(browser: Any) -> list[Any]:
+    """axe's serious and critical violations on the page loaded (id, impact, 3 targets)."""
     browser.execute_script(AXE.read_text(encoding="utf-8"))  # WebDriver's, not the page's
     result = browser.execute_async_script(
         "const done = arguments[arguments.length - 1];"
         "axe.run(document).then(r => done(r.violations), e => done(String(e)));"
     )
     assert isinstance(result, list), result
-    serious = [
+    return [
         (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
         for v in result
         if v["impact"] in ("serious", "critical")
     ]
-    assert serious == []
+
+
+@pytest.mark.parametrize(("width", "height"), SCREENS)
+@pytest.mark.parametrize("path", ["/providers", "/activity", "/"])
+def test_realistic_pages_fit_without_page_scroll_nor_clipped_text(
+    real: str, screen: Any, width: int, height: int, path: str
+) -> None:
+    _screen(screen, width, height)
+    screen.get(real + path)
+    page = "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    scroll_width, client_width = screen.execute_script(page)
+    assert scroll_width <= client_width
+    assert screen.execute_script(CLIPPED) == []
+
+
+# Each chart drawn to the width: its box, its texts' rendered height (a chart scaled down to
+# fit shrinks them), the texts outside its box and the pairs of texts that overlap.
+CHARTS = """
+const main = document.querySelector('main').getBoundingClientRect();
+return [...document.querySelectorAll('svg.fluid')].map(svg => {
+  const box = svg.getBoundingClientRect();
+  const texts = [...svg.querySelectorAll('text')].map(t => [t, t.getBoundingClientRect()]);
+  const overlapping = [];
+  texts.forEach(([a, p], i) => texts.slice(i + 1).forEach(([b, q]) => {
+    if (p.left < q.right && q.left < p.right && p.top < q.bottom && q.top < p.bottom)
+      overlapping.push([a.textContent, b.textContent]);
+  }));
+  return {
+    chart: svg.getAttribute('class'), left: box.left, right: box.right, main: main.right,
+    smallest: Math.min(...texts.map(([, r]) => r.height)),
+    outside: texts.filter(([, r]) => r.left < box.left - 1 || r.right > box.right + 1)
+      .map(([t]) => t.textContent),
+    overlapping, ticks: svg.querySelectorAll('text.tick').length,
+  };
+});
+"""
+
+
+@pytest.mark.parametrize(("width", "height"), SCREENS)
+def test_providers_charts_fit_the_screen_with_readable_axis_values(
+    real: str, screen: Any, width: int, height: int
+) -> None:
+    _screen(screen, width, height)
+    screen.get(real + "/providers")
+    charts = {c["chart"]: c for c in screen.execute_script(CHARTS)}
+    assert set(charts) == {"bars fluid", "weekly fluid"}
+    for chart in charts.values():
+        assert chart["left"] >= 0
+        assert chart["right"] <= chart["main"] <= width
+        assert chart["smallest"] >= 11, chart  # 11-12 px text, not scaled down to fit
+        assert chart["outside"] == []
+        assert chart["overlapping"] == []
+    # The weekly chart's counts (0 and round values) and its weeks are on its axes.
+    ticks = screen.find_elements(By.CSS_SELECTOR, "svg.weekly text.tick")
+    values = [t.text for t in ticks if t.get_attribute("text-anchor") == "end"]
+    assert values[0] == "0"
+    assert len(values) >= 3
+    assert values[-1] == "5 Oct"  # the latest week, at the right edge
+    assert charts["weekly fluid"]["ticks"] >= 3 + 6
+    # Its summary is what a screen reader says of it.
+    desc = screen.find_element(By.ID, "weekly-desc").get_attribute("textContent")
+    assert desc.startswith("26 weeks, each from a Monday: ")
+    # The table's five columns all show, on a phone too.
+    headers = screen.find_elements(By.CSS_SELECTOR, "table.providers thead th")
+    assert [h.text for h in headers] == ["Measure", "Count", "Still going", "Median", "p90"]
+    assert all(h.rect["x"] + h.rect["width"] <= width for h in headers)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize(("width", "height"), SCREENS)
+@pytest.mark.parametrize("path", ["/providers", "/activity"])
+def test_realistic_pages_have_no_serious_accessibility_violation(
+    real: str, screen: Any, path: str, width: int, height: int, scheme: str
+) -> None:
+    _screen(screen, width, height, scheme)
+    screen.get(real + path)
+    assert _serious(screen) == []
