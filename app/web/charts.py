@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.core.report import ProviderStats
+from app.web.weekly import round_steps
 
 Row = dict[str, object]
 
@@ -62,16 +63,32 @@ def to_active_bars(providers: Sequence[ProviderStats], most: int) -> list[Row]:
 
 
 CURVES = 5  # providers drawn in the chart of S(t), the busiest
-CURVE_WIDTH, CURVE_HEIGHT = 400, 120
+CURVE_WIDTH, CURVE_HEIGHT = 400, 120  # the lines' own units, stretched to the chart's width
+DAY = 86400.0
+
+
+def _chosen(providers: Sequence[ProviderStats], most: int) -> list[ProviderStats]:
+    measured = [p for p in providers if p.curve.events]
+    busiest = sorted(measured, key=lambda p: (-(p.curve.events + p.curve.censored), p.provider_id))
+    return busiest[:most]
+
+
+def curve_days(providers: Sequence[ProviderStats], most: int = CURVES) -> list[Row]:
+    """The time axis of survival_curves' chart: round numbers of days up to its end (the
+    longest last activation drawn), each at its % of the axis."""
+    chosen = _chosen(providers, most)
+    longest = max((p.curve.times[-1] for p in chosen), default=0.0)
+    if longest <= 0:
+        return []
+    steps = [d for d in round_steps(-(-int(longest) // int(DAY))) if d * DAY <= longest]
+    return [{"label": f"{d} d", "pct": round(d * DAY / longest * 100, 2)} for d in steps]
 
 
 def survival_curves(providers: Sequence[ProviderStats], most: int = CURVES) -> list[Row]:
     """The Kaplan-Meier step line S(t) of time to ACTIVE of the `most` providers with the most
     registrations measured (activations and still waiting), as SVG polyline points: x from 0
     to the longest last activation among them (CURVE_WIDTH px), y from S = 1 (top) to 0."""
-    measured = [p for p in providers if p.curve.events]
-    busiest = sorted(measured, key=lambda p: (-(p.curve.events + p.curve.censored), p.provider_id))
-    chosen = busiest[:most]
+    chosen = _chosen(providers, most)
     longest = max((p.curve.times[-1] for p in chosen), default=0.0) or 1.0
     lines = []
     for index, p in enumerate(chosen):

@@ -169,10 +169,10 @@ def board_page() -> ResponseReturnValue:
         )
         fields = (*STATUS_FIELDS, *AGE_FIELDS)  # those of `flinkswatch status --format json`
         return export_records(records, fields, fmt, "registrations", plain_already=True)
-    found = ui.reads.board(query, now, page, RECIPIENTS_PER_PAGE)
     taken, stuck_after, expected = ui.reads.acknowledgements(), ui.reads.stuck_after, _outlooks()
     late = late_thresholds(expected)
-    attention = ui.reads.attention(query, now, order, ATTENTION_SHOWN, late)
+    found = ui.reads.board(query, now, page, RECIPIENTS_PER_PAGE, late)
+    attention = ui.reads.attention(query, now, order, ATTENTION_SHOWN, late, found.flagged)
     html = render_template(
         "board.html",
         board=board(found, now, stuck_after, taken, expected),
@@ -266,6 +266,7 @@ def providers_page() -> ResponseReturnValue:
         providers=every[start : start + PROVIDERS_PER_PAGE],
         bars=charts.to_active_bars(every, BARS),
         curves=charts.survival_curves(every),
+        curve_days=charts.curve_days(every),
         weekly=weekly_chart(figures.weeks),
         page=page,
         pages=pages_count,

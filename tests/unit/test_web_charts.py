@@ -9,7 +9,8 @@ from datetime import date, timedelta
 import pytest
 
 from app.core.report import ProviderStats, Summary
-from app.web.charts import to_active_bars
+from app.core.survival import Curve
+from app.web.charts import curve_days, to_active_bars
 from app.web.weekly import HEIGHT, LEFT, TOP, count_label, round_steps, weekly_chart
 
 D = timedelta(days=1)
@@ -104,3 +105,14 @@ def test_bars_are_in_percent_of_the_longest_and_a_provider_shows_once_its_median
 def test_bars_keep_the_providers_with_the_most_activations() -> None:
     bars = to_active_bars([_stats(1, 4, 10, count=3), _stats(2, 8, 9, count=30)], most=1)
     assert [b["name"] for b in bars] == ["Bank 2"]
+
+
+def test_the_waiting_chart_marks_round_days_up_to_its_end() -> None:
+    curve = Curve(times=(2 * 86400.0, 47.5 * 86400), survival=(0.5, 0.0), events=2, censored=0)
+    stats = ProviderStats(1, "Bank 1", 2, Summary(2, 2 * D, 47 * D), {}, curve)
+    assert curve_days([stats]) == [
+        {"label": "0 d", "pct": 0.0},
+        {"label": "20 d", "pct": round(20 / 47.5 * 100, 2)},
+        {"label": "40 d", "pct": round(40 / 47.5 * 100, 2)},
+    ]
+    assert curve_days([]) == []
