@@ -44,11 +44,17 @@ class Attention:
 
 
 def attention(
-    engine: Engine, where: list[sa.ColumnElement[bool]], order: str, limit: int
+    engine: Engine,
+    where: list[sa.ColumnElement[bool]],
+    order: str,
+    limit: int,
+    total: int | None = None,
 ) -> Attention:
-    """The first `limit` registrations matching `where`, in ORDERS[order], and their count.
-    Each is a scan of the present registrations at worst and a top-`limit` sort, never a
-    sort of all of them."""
+    """The first `limit` registrations matching `where`, in ORDERS[order], and their count
+    (`total` when the caller counted them already, in a scan it made anyway). Each is a scan
+    of the present registrations at worst and a top-`limit` sort, never a sort of all."""
+    if total == 0:  # none, as counted: no scan for an empty list (the usual board)
+        return Attention([], 0)
     stmt = (
         sa.select(*(_r[name] for name in _COLUMNS))
         .where(*where)
@@ -59,5 +65,7 @@ def attention(
         rows = [dict(row._mapping) for row in conn.execute(stmt)]
         if len(rows) < limit:
             return Attention(rows, len(rows))
+        if total is not None:  # counted in another read: a poll in between may have moved one
+            return Attention(rows, max(total, len(rows)))
         count = sa.select(sa.func.count()).select_from(tables.registrations).where(*where)
         return Attention(rows, int(conn.execute(count).scalar_one()))

@@ -40,10 +40,20 @@ class WebReads:
         """The rows of `flinkswatch status`."""
         return queries.current(self._engine, filters)
 
-    def board(self, f: BoardFilter, now: datetime, page: int, per_page: int) -> BoardPage:
-        """One page of the board; see BoardReads.page."""
-        where = matching(f, now, self.stuck_after, self._engine.dialect.name)
-        return BoardReads(self._engine).page(where, page, per_page)
+    def board(
+        self,
+        f: BoardFilter,
+        now: datetime,
+        page: int,
+        per_page: int,
+        late: Mapping[int, timedelta] | None = None,
+    ) -> BoardPage:
+        """One page of the board, and how many of its registrations need attention (`late`:
+        as attention() takes it); see BoardReads.page."""
+        dialect = self._engine.dialect.name
+        where = matching(f, now, self.stuck_after, dialect)
+        flagged = needs_attention(now, self.stuck_after, dialect, late)
+        return BoardReads(self._engine).page(where, page, per_page, flagged)
 
     def board_export(self, f: BoardFilter, now: datetime) -> Iterator[Sequence[object]]:
         """Every registration the board's filters keep, as records of STATUS_COLUMNS,
@@ -59,13 +69,15 @@ class WebReads:
         order: str,
         limit: int,
         late: Mapping[int, timedelta] | None = None,
+        total: int | None = None,
     ) -> Attention:
         """The board's "needs attention" list under its filters (app/db/attention.py); `late`:
-        provider_id -> the waiting past which its registrations are late."""
+        provider_id -> the waiting past which its registrations are late; `total`: their
+        count when already known (board()'s `flagged`), which saves a scan."""
         dialect = self._engine.dialect.name
         where = [*matching(f, now, self.stuck_after, dialect)]
         where.append(needs_attention(now, self.stuck_after, dialect, late))
-        return attention(self._engine, where, order, limit)
+        return attention(self._engine, where, order, limit, total)
 
     def last_success_at(self) -> datetime | None:
         """When the latest ok or degraded poll finished (the board's "polled 40 s ago")."""

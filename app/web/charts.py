@@ -6,11 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.core.report import ProviderStats
+from app.web.weekly import round_steps
 
 Row = dict[str, object]
-BAR_WIDTH = 400  # px of the longest bar
-WEEK_WIDTH = 20
-CHART_HEIGHT = 120
 
 
 def _seconds(value: object) -> int | None:
@@ -42,57 +40,55 @@ def provider_rows(providers: Sequence[ProviderStats]) -> list[Row]:
 
 
 def to_active_bars(providers: Sequence[ProviderStats], most: int) -> list[Row]:
-    """Median and p90 of time to ACTIVE as bar widths (px), longest p90 = 400, of the `most`
-    providers with the most activations measured, in the order given."""
-    measured = [p for p in providers if p.to_active.p90 is not None]
+    """Median and p90 of time to ACTIVE as bar widths in % of the chart's width (the longest
+    p90, or median where no p90 is known yet, is 100), of the `most` providers with the most
+    activations measured, in the order given: a provider appears once its median is known."""
+    measured = [p for p in providers if p.to_active.median is not None]
     if len(measured) > most:
         kept = {p.provider_id for p in sorted(measured, key=lambda p: -p.to_active.count)[:most]}
         measured = [p for p in measured if p.provider_id in kept]
-    longest = max((_seconds(p.to_active.p90) or 0 for p in measured), default=0) or 1
+    ends = (_seconds(p.to_active.p90) or _seconds(p.to_active.median) or 0 for p in measured)
+    longest = max(ends, default=0) or 1
     return [
         {
             "name": p.provider_name,
             "count": p.to_active.count,
             "median": p.to_active.median,
             "p90": p.to_active.p90,
-            "median_px": round((_seconds(p.to_active.median) or 0) / longest * BAR_WIDTH, 1),
-            "p90_px": round((_seconds(p.to_active.p90) or 0) / longest * BAR_WIDTH, 1),
+            "median_pct": round((_seconds(p.to_active.median) or 0) / longest * 100, 2),
+            "p90_pct": round((_seconds(p.to_active.p90) or 0) / longest * 100, 2),
         }
         for p in measured
     ]
 
 
-def weekly_chart(weeks: Sequence[Row]) -> list[Row]:
-    """Two bars a week (approvals, activations), heights scaled to the busiest week."""
-    peak = max(
-        (max(int(str(w["approvals"])), int(str(w["activations"]))) for w in weeks), default=0
-    )
-    scale = CHART_HEIGHT / (peak or 1)
-    out = []
-    for i, week in enumerate(weeks):
-        approvals, activations = int(str(week["approvals"])), int(str(week["activations"]))
-        out.append(
-            {
-                **week,
-                "x": i * WEEK_WIDTH,
-                "approvals_h": round(approvals * scale, 1),
-                "activations_h": round(activations * scale, 1),
-            }
-        )
-    return out
-
-
 CURVES = 5  # providers drawn in the chart of S(t), the busiest
-CURVE_WIDTH, CURVE_HEIGHT = 400, 120
+CURVE_WIDTH, CURVE_HEIGHT = 400, 120  # the lines' own units, stretched to the chart's width
+DAY = 86400.0
+
+
+def _chosen(providers: Sequence[ProviderStats], most: int) -> list[ProviderStats]:
+    measured = [p for p in providers if p.curve.events]
+    busiest = sorted(measured, key=lambda p: (-(p.curve.events + p.curve.censored), p.provider_id))
+    return busiest[:most]
+
+
+def curve_days(providers: Sequence[ProviderStats], most: int = CURVES) -> list[Row]:
+    """The time axis of survival_curves' chart: round numbers of days up to its end (the
+    longest last activation drawn), each at its % of the axis."""
+    chosen = _chosen(providers, most)
+    longest = max((p.curve.times[-1] for p in chosen), default=0.0)
+    if longest <= 0:
+        return []
+    steps = [d for d in round_steps(-(-int(longest) // int(DAY))) if d * DAY <= longest]
+    return [{"label": f"{d} d", "pct": round(d * DAY / longest * 100, 2)} for d in steps]
 
 
 def survival_curves(providers: Sequence[ProviderStats], most: int = CURVES) -> list[Row]:
     """The Kaplan-Meier step line S(t) of time to ACTIVE of the `most` providers with the most
     registrations measured (activations and still waiting), as SVG polyline points: x from 0
     to the longest last activation among them (CURVE_WIDTH px), y from S = 1 (top) to 0."""
-    measured = [p for p in providers if p.curve.events]
-    busiest = sorted(measured, key=lambda p: (-(p.curve.events + p.curve.censored), p.provider_id))
-    chosen = busiest[:most]
+    chosen = _chosen(providers, most)
     longest = max((p.curve.times[-1] for p in chosen), default=0.0) or 1.0
     lines = []
     for index, p in enumerate(chosen):

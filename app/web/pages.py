@@ -28,6 +28,7 @@ from app.web.shape import (
     with_ages,
 )
 from app.web.ui import WebUI
+from app.web.weekly import weekly_chart
 
 pages = Blueprint("pages", __name__, template_folder="templates")
 pages.before_request(params.check_request)
@@ -168,10 +169,10 @@ def board_page() -> ResponseReturnValue:
         )
         fields = (*STATUS_FIELDS, *AGE_FIELDS)  # those of `flinkswatch status --format json`
         return export_records(records, fields, fmt, "registrations", plain_already=True)
-    found = ui.reads.board(query, now, page, RECIPIENTS_PER_PAGE)
     taken, stuck_after, expected = ui.reads.acknowledgements(), ui.reads.stuck_after, _outlooks()
     late = late_thresholds(expected)
-    attention = ui.reads.attention(query, now, order, ATTENTION_SHOWN, late)
+    found = ui.reads.board(query, now, page, RECIPIENTS_PER_PAGE, late)
+    attention = ui.reads.attention(query, now, order, ATTENTION_SHOWN, late, found.flagged)
     html = render_template(
         "board.html",
         board=board(found, now, stuck_after, taken, expected),
@@ -265,7 +266,8 @@ def providers_page() -> ResponseReturnValue:
         providers=every[start : start + PROVIDERS_PER_PAGE],
         bars=charts.to_active_bars(every, BARS),
         curves=charts.survival_curves(every),
-        weekly=charts.weekly_chart(figures.weeks),
+        curve_days=charts.curve_days(every),
+        weekly=weekly_chart(figures.weeks),
         page=page,
         pages=pages_count,
         args=request.args,

@@ -138,3 +138,24 @@ def test_a_late_one_needs_attention_by_its_banks_threshold(engine: sa.Engine) ->
     assert [row["client_id"] for row in listed.rows] == ["late-1"]  # never the ACTIVE one
     assert reads.attention(BoardFilter(), NOW, "waiting", 50, {900: 21 * D}).rows == []
     assert reads.attention(BoardFilter(), NOW, "waiting", 50).rows == []
+
+
+def test_the_boards_scan_counts_what_needs_attention(engine: sa.Engine) -> None:
+    """The board's counts by status also count its needs-attention rows (one scan less at
+    100,000 rows): the same number the list counts by itself, late ones included, under
+    the filters; none counted, the list is not read."""
+    late = [(f"late-{i}", 900, "PENDING_ACTIVATION", 20, 1) for i in range(4)]
+    stuck = [(f"stuck-{i}", 901, "PENDING_APPROVAL", 30, 30) for i in range(3)]
+    _add(engine, [*late, *stuck, ("fine-1", 900, "ACTIVE", 30, 1)])
+    reads, thresholds = WebReads(engine, STUCK_AFTER), {900: 19 * D}
+    for query in (BoardFilter(), BoardFilter(provider="bank 900"), BoardFilter(q="nobody")):
+        board = reads.board(query, NOW, 1, 25, thresholds)
+        alone = reads.attention(query, NOW, "waiting", 2, thresholds)
+        assert board.flagged == alone.total
+        told = reads.attention(query, NOW, "waiting", 2, thresholds, board.flagged)
+        assert (told.rows, told.total) == (alone.rows, alone.total)
+    everything = reads.board(BoardFilter(), NOW, 1, 25, thresholds).flagged
+    assert everything is not None
+    assert everything >= 7
+    assert reads.board(BoardFilter(provider="bank 900"), NOW, 1, 25, thresholds).flagged == 4
+    assert reads.attention(BoardFilter(), NOW, "waiting", 2, thresholds, 0).rows == []

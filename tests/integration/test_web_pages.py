@@ -172,6 +172,10 @@ def test_providers_and_activity_pages(client: FlaskClient) -> None:
     # the Kaplan-Meier step lines of the busiest providers, NBC's among them
     assert '<polyline points="0.0,0.0 ' in providers
     assert "NBC: 1 activated" in providers
+    # The weekly chart's counts and weeks on its axes, and what it shows in words (issue 24).
+    assert '<text x="8.0%" y="132.0" class="tick" text-anchor="end">0</text>' in providers
+    assert 'class="tick" text-anchor="end">5 Oct</text>' in providers  # the latest week
+    assert '<desc id="weekly-desc">26 weeks, each from a Monday: ' in providers
     activity = client.get("/activity").get_data(as_text=True)
     assert "watcher_blind" in activity
     assert "SMTP 451" in activity
