@@ -150,30 +150,32 @@ def _close(found: Lifetimes, lives: Iterable[_Life], now: float, since: float | 
         _stay(found, life, ended, False, since)
         if life.entry is None:
             continue  # first seen ACTIVE: its time to ACTIVE is unknown
-        activated = life.activated
+        start, activated = life.requested, life.activated
         end = ended if activated is None else activated
-        _observe(to_active, life.requested, life.entry, end, activated is not None, since)
+        entry = _entered(start, life.entry, end, since)
+        if entry is not None:
+            to_active.add(end - start, activated is not None, entry - start)
 
 
 def _stay(found: Lifetimes, life: _Life, end: float, event: bool, since: float | None) -> None:
-    if life.stay_start is None:
+    start = life.stay_start
+    if start is None:
         return  # began before the watcher looked: its length is unknown
-    sample = found.in_status.get(life.status)
-    if sample is None:
-        sample = found.in_status[life.status] = Sample()
-    _observe(sample, life.stay_start, life.stay_entry, end, event, since)
-
-
-def _observe(
-    sample: Sample, start: float, entry: float, end: float, event: bool, since: float | None
-) -> None:
-    """Seconds from `start`, into `sample`; nothing when it ended before the window began, or
-    when it started after it was first seen (a requested_on ahead of the clock: not a
-    0-second activation)."""
-    if start > entry:
+    entry = _entered(start, life.stay_entry, end, since)
+    if entry is None:
         return
-    if since is not None:
-        if end < since:
-            return
-        entry = max(entry, since)
+    sample = found.in_status.get(life.status)
+    if sample is None:  # a status is listed once it has an observation
+        sample = found.in_status[life.status] = Sample()
     sample.add(end - start, event, entry - start)
+
+
+def _entered(start: float, entry: float, end: float, since: float | None) -> float | None:
+    """When an observation from `start` to `end` came under watch; None when it is left out:
+    it ended before the window began, or it started after it was first seen (a requested_on
+    ahead of the clock: not a 0-second activation)."""
+    if start > entry:
+        return None
+    if since is None:
+        return entry
+    return None if end < since else max(entry, since)
