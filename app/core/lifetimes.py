@@ -17,21 +17,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from app.core.survival import Observation
-from app.domain import ACTIVE, PENDING_APPROVAL, EventKind, Key
+from app.core.survival import Sample
+from app.domain import ACTIVE, PENDING_APPROVAL, EventKind
 
 
-@dataclass(slots=True)
 class _Life:
-    """Times are POSIX seconds: float arithmetic, a fifth of the fold's time in datetimes."""
+    """One registration while the history is folded. Times are POSIX seconds: float arithmetic
+    (datetimes were a fifth of the fold's time); slots: 100,000 of them live until the end."""
 
-    requested: float
-    entry: float | None  # first sighting while not ACTIVE; None: first seen ACTIVE
-    status: str
-    stay_start: float | None  # None: the stay's start is not known
-    stay_entry: float
-    ended: float | None = None  # removed
-    activated: float | None = None
+    __slots__ = ("activated", "ended", "entry", "requested", "status", "stay_entry", "stay_start")
+
+    def __init__(self, status: str, requested_on: datetime, at: float) -> None:
+        """First seen at `at` in `status`: its stay since the request if PENDING_APPROVAL."""
+        self.requested = requested = requested_on.timestamp()
+        self.entry = None if status == ACTIVE else at  # None: first seen ACTIVE
+        self.status = status
+        known = status == PENDING_APPROVAL  # since the request; other stays: unknown (None)
+        self.stay_start = min(requested, at) if known else None
+        self.stay_entry = at
+        self.ended: float | None = None  # removed
+        self.activated: float | None = None
 
 
 @dataclass
@@ -39,8 +44,8 @@ class Lifetimes:
     """One provider's observations: to ACTIVE, and per status."""
 
     name: str
-    to_active: list[Observation] = field(default_factory=list)
-    in_status: dict[str, list[Observation]] = field(default_factory=dict)
+    to_active: Sample = field(default_factory=Sample)
+    in_status: dict[str, Sample] = field(default_factory=dict)
 
 
 class HistoryLike(Protocol):
@@ -98,41 +103,34 @@ def _fold(
     history: Iterable[HistoryLike], now: datetime, since: datetime | None
 ) -> dict[int, Lifetimes]:
     by_provider: dict[int, Lifetimes] = {}
-    lives: dict[Key, tuple[int, _Life]] = {}
-    seconds: dict[datetime, float] = {}  # observed_at are poll times: few distinct values
+    lives: dict[int, dict[str, _Life]] = {}  # provider_id -> client_id -> its life so far
     window = None if since is None else since.timestamp()
+    observed, at = None, 0.0  # oldest first: a poll's rows come together, one timestamp()
     for row in history:
-        pid, event = row.provider_id, str(row.event)
+        pid, event = row.provider_id, row.event
         found = by_provider.get(pid)
         if found is None:
             found = by_provider[pid] = Lifetimes(row.provider_name)
+            lives[pid] = {}
         found.name = row.provider_name  # the latest name wins
-        at = seconds.get(row.observed_at)
-        if at is None:
-            at = seconds[row.observed_at] = row.observed_at.timestamp()
+        if row.observed_at != observed:
+            observed = row.observed_at
+            at = observed.timestamp()
         if event in _FIRST:
-            life = _first(row.to_status or "", row.requested_on, at)
-            lives[row.client_id, pid] = (pid, life)
+            lives[pid][row.client_id] = _Life(row.to_status or "", row.requested_on, at)
             continue
-        known = lives.get((row.client_id, pid))
-        if known is None:
+        life = lives[pid].get(row.client_id)
+        if life is None:
             continue
-        life = known[1]
         if event == _REMOVED:
             life.ended = at
         elif event in _MOVES:
             life.ended = None
             _moved(found, life, row.to_status or "", at, window)
     end = now.timestamp()
-    for pid, life in lives.values():
-        _close(by_provider[pid], life, end, window)
+    for pid, open_lives in lives.items():
+        _close(by_provider[pid], open_lives.values(), end, window)
     return by_provider
-
-
-def _first(status: str, requested_on: datetime, at: float) -> _Life:
-    requested = requested_on.timestamp()
-    start = min(requested, at) if status == PENDING_APPROVAL else None
-    return _Life(requested, None if status == ACTIVE else at, status, start, at)
 
 
 def _moved(found: Lifetimes, life: _Life, to: str, at: float, since: float | None) -> None:
@@ -144,34 +142,40 @@ def _moved(found: Lifetimes, life: _Life, to: str, at: float, since: float | Non
         life.activated = at
 
 
-def _close(found: Lifetimes, life: _Life, now: float, since: float | None) -> None:
-    ended = now if life.ended is None else life.ended
-    _stay(found, life, ended, False, since)
-    if life.entry is None:
-        return  # first seen ACTIVE: its time to ACTIVE is unknown
-    end = life.activated if life.activated is not None else ended
-    observed = _observation(life.requested, life.entry, end, life.activated is not None, since)
-    if observed is not None:
-        found.to_active.append(observed)
+def _close(found: Lifetimes, lives: Iterable[_Life], now: float, since: float | None) -> None:
+    """The end of the history: what still waits is censored at `now` (or at its removal)."""
+    to_active = found.to_active
+    for life in lives:
+        ended = now if life.ended is None else life.ended
+        _stay(found, life, ended, False, since)
+        if life.entry is None:
+            continue  # first seen ACTIVE: its time to ACTIVE is unknown
+        start, activated = life.requested, life.activated
+        end = ended if activated is None else activated
+        entry = _entered(start, life.entry, end, since)
+        if entry is not None:
+            to_active.add(end - start, activated is not None, entry - start)
 
 
 def _stay(found: Lifetimes, life: _Life, end: float, event: bool, since: float | None) -> None:
-    if life.stay_start is None:
+    start = life.stay_start
+    if start is None:
         return  # began before the watcher looked: its length is unknown
-    observed = _observation(life.stay_start, life.stay_entry, end, event, since)
-    if observed is not None:
-        found.in_status.setdefault(life.status, []).append(observed)
+    entry = _entered(start, life.stay_entry, end, since)
+    if entry is None:
+        return
+    sample = found.in_status.get(life.status)
+    if sample is None:  # a status is listed once it has an observation
+        sample = found.in_status[life.status] = Sample()
+    sample.add(end - start, event, entry - start)
 
 
-def _observation(
-    start: float, entry: float, end: float, event: bool, since: float | None
-) -> Observation | None:
-    """Seconds from `start`; None when it ended before the window began, or when it started
-    after it was first seen (a requested_on ahead of the clock: not a 0-second activation)."""
+def _entered(start: float, entry: float, end: float, since: float | None) -> float | None:
+    """When an observation from `start` to `end` came under watch; None when it is left out:
+    it ended before the window began, or it started after it was first seen (a requested_on
+    ahead of the clock: not a 0-second activation)."""
     if start > entry:
         return None
-    if since is not None:
-        if end < since:
-            return None
-        entry = max(entry, since)
-    return Observation(end - start, event, entry - start)
+    if since is None:
+        return entry
+    return None if end < since else max(entry, since)

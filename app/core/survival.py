@@ -9,8 +9,12 @@ risk sets are not inflated by registrations nobody watched then. Times are secon
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import compress
+from operator import gt, neg
 from typing import NamedTuple
 
 
@@ -20,6 +24,30 @@ class Observation(NamedTuple):
     duration: float  # seconds from the start (requested_on) to the event or to censoring
     event: bool  # True: the event happened at `duration`; False: censored there
     entry: float = 0.0  # seconds from the start to when it came under watch
+
+
+class Sample:
+    """Observations kept as three columns of machine floats (app.core.lifetimes fills them):
+    17 bytes an observation instead of about 110 as Observation tuples, 250,000 in a fold of
+    100,000 registrations. Iterating gives Observation tuples."""
+
+    __slots__ = ("durations", "entries", "events")
+
+    def __init__(self) -> None:
+        self.durations = array("d")
+        self.events = array("b")  # 1: the event happened at the duration; 0: censored there
+        self.entries = array("d")
+
+    def add(self, duration: float, event: bool, entry: float) -> None:
+        self.durations.append(duration)
+        self.events.append(event)
+        self.entries.append(entry)
+
+    def __len__(self) -> int:
+        return len(self.durations)
+
+    def __iter__(self) -> Iterator[Observation]:
+        return map(Observation, self.durations, map(bool, self.events), self.entries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +69,11 @@ class Curve:
         there. S is non-increasing, so this is the first such step at or after `start`."""
         if self.at(start) <= level:
             return start
+        # -S is ascending: the first step at or below `level` by bisection, not a walk over the
+        # steps (conditional_median runs once per waiting registration in `status`).
         i = bisect.bisect_right(self.times, start)
-        for time, value in zip(self.times[i:], self.survival[i:], strict=True):
-            if value <= level:
-                return time
-        return None
+        j = bisect.bisect_left(self.survival, -level, lo=i, key=neg)
+        return self.times[j] if j < len(self.times) else None
 
     def quantile(self, q: float) -> float | None:
         """The q-quantile (0 < q < 1) of the time to the event: where S falls to 1 - q or
@@ -62,26 +90,37 @@ class Curve:
 EMPTY = Curve((), (), 0, 0)
 
 
-def kaplan_meier(observations: Iterable[Observation]) -> Curve:
+def kaplan_meier(observations: Iterable[Observation] | Sample) -> Curve:
     """The estimate from `observations`. One that ends before or when it entered was never at
     risk under watch and tells nothing: it is left out (counted neither as event nor censored).
     Ties: at one time, events are counted before censorings (those censored at t_j are still
     at risk at t_j), the usual convention."""
-    kept = [o for o in observations if o.duration > o.entry]
-    if not kept:
+    if isinstance(observations, Sample):
+        return _estimate(observations.durations, observations.events, observations.entries)
+    rows = list(observations)
+    return _estimate([o.duration for o in rows], [o.event for o in rows], [o.entry for o in rows])
+
+
+def _estimate(
+    durations: Sequence[float], events: Sequence[object], entries: Sequence[float]
+) -> Curve:
+    """kaplan_meier over columns: the per-observation work is done in C (map, sorted, Counter),
+    the Python loop runs once per distinct event time."""
+    if not all(map(gt, durations, entries)):
+        kept = list(map(gt, durations, entries))
+        durations = list(compress(durations, kept))
+        events = list(compress(events, kept))
+        entries = list(compress(entries, kept))
+    if not durations:
         return EMPTY
-    entries = sorted(o.entry for o in kept)
-    ends = sorted(o.duration for o in kept)  # every observation leaves the risk set at its end
-    deaths: dict[float, int] = {}
-    for o in kept:
-        if o.event:
-            deaths[o.duration] = deaths.get(o.duration, 0) + 1
-    times, survival, s = [], [], 1.0
-    for t in sorted(deaths):
+    entered = sorted(entries)
+    ends = sorted(durations)  # every observation leaves the risk set at its end
+    deaths = Counter(compress(durations, events))
+    times, survival, s = sorted(deaths), [], 1.0
+    for t in times:
         # at risk at t: entered before t, minus those that ended before t
-        at_risk = bisect.bisect_left(entries, t) - bisect.bisect_left(ends, t)
+        at_risk = bisect.bisect_left(entered, t) - bisect.bisect_left(ends, t)
         s *= 1.0 - deaths[t] / at_risk
-        times.append(t)
         survival.append(s)
-    events = sum(deaths.values())
-    return Curve(tuple(times), tuple(survival), events, len(kept) - events)
+    count = sum(deaths.values())
+    return Curve(tuple(times), tuple(survival), count, len(durations) - count)

@@ -13,11 +13,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from app.core.blind import BlindState, ChannelHealth
+from app.core.latelimits import LateLimits
 from app.core.report import ProviderStats
 from app.core.rowprints import RowIndex
 from app.core.stuck import Candidate
 from app.db import holds, notices, pgcopy, planned, reminders, reports, rowindex, sqlitebulk
 from app.db.engine import translate_errors
+from app.db.latelimits import keep_late_limits, read_late_limits
 from app.db.polls import PollInfo as PollInfo
 from app.db.polls import PollReads
 from app.db.state import read_some, read_state
@@ -133,6 +135,13 @@ class Store(PollReads):
     def provider_stats(self, now: datetime) -> tuple[ProviderStats, ...]:
         """The report's Kaplan-Meier figures per provider (late reminders read them)."""
         return reports.provider_figures(self._engine, now)
+
+    def kept_late_limits(self) -> LateLimits | None:
+        """The late limits as last folded, by this process or another (a cron `poll`)."""
+        return read_late_limits(self._engine)
+
+    def keep_late_limits(self, kept: LateLimits) -> None:
+        keep_late_limits(self._engine, kept)
 
     def record_reminders(self, poll_id: int, events: Sequence[Event], plan: DeliveryPlan) -> None:
         """The `stuck` events of a poll and their deliveries, in one transaction."""

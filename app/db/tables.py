@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -282,4 +283,17 @@ row_index = Table(
     Column("present", Integer, nullable=False),  # how many registrations it lists
     Column("entries", LargeBinary, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+late_limits = Table(
+    "late_limits",
+    metadata,
+    # At most one row (id 1): the late limits as last folded from the whole history
+    # (app.core.latelimits), so a cron `poll`, a process per cycle, folds at most hourly like
+    # the running service instead of on every cycle. A cache: deleting it costs one fold.
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("computed_at", UTCDateTime, nullable=False),
+    Column("late_after", Float, nullable=False),  # LATE_AFTER it was folded under
+    Column("min_activations", Integer, nullable=False),  # EXPECT_MIN_ACTIVATIONS likewise
+    Column("limits", Text, nullable=False),  # JSON: provider_id -> [seconds, reason]
 )

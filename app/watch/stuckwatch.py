@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from app.core.expect import late_thresholds, outlooks
+from app.core.latelimits import REFRESH, LateLimits, fold_limits, still_stands
 from app.core.report import ProviderStats
 from app.core.routing import Filter, plan_deliveries
 from app.core.stuck import Candidate, reminders_due
 from app.domain import DeliveryPlan, Event, EventKind
+from app.errors import DatabaseError
 
 log = logging.getLogger("app.poll")
 
@@ -29,6 +30,8 @@ class ReminderStore(Protocol):
         late: Mapping[int, timedelta] | None = None,
     ) -> list[Candidate]: ...
     def provider_stats(self, now: datetime) -> tuple[ProviderStats, ...]: ...
+    def kept_late_limits(self) -> LateLimits | None: ...
+    def keep_late_limits(self, kept: LateLimits) -> None: ...
     def record_reminders(
         self, poll_id: int, events: Sequence[Event], plan: DeliveryPlan
     ) -> None: ...
@@ -42,22 +45,35 @@ class StuckWatch:
     late_after: float | None = None  # LATE_AFTER as a quantile; None: no late reminders
     min_activations: int = 5  # EXPECT_MIN_ACTIVATIONS
     # The providers' curves move slowly and reminders come days apart: folding the whole
-    # history once an hour, not every cycle, keeps the cycle as quick as it was.
-    refresh: timedelta = timedelta(hours=1)
-    _late: dict[int, tuple[timedelta, str]] = field(default_factory=dict)
-    _late_at: datetime | None = None
+    # history once an hour, not every cycle, keeps the cycle as quick as it was. The fold is
+    # kept in the database too, so a cron `poll` (a process per cycle) reuses it the same way.
+    refresh: timedelta = REFRESH
+    _kept: LateLimits | None = None
 
     def late_limits(self, now: datetime) -> dict[int, tuple[timedelta, str]]:
-        """provider_id -> (the waiting past which it is late, why), refreshed hourly."""
+        """provider_id -> (the waiting past which it is late, why): in memory, else as kept in
+        the database, while they stand (app.core.latelimits); else folded and kept anew."""
         if self.late_after is None:
             return {}
-        if self._late_at is None or now - self._late_at >= self.refresh or now < self._late_at:
-            found = outlooks(self.store.provider_stats(now), self.late_after, self.min_activations)
-            self._late = {
-                pid: (limit, found[pid].reason) for pid, limit in late_thresholds(found).items()
-            }
-            self._late_at = now
-        return self._late
+        settings = (self.late_after, self.min_activations, self.refresh)
+        if self._kept is None or not still_stands(self._kept, now, *settings):
+            kept = self.store.kept_late_limits()
+            if kept is not None and still_stands(kept, now, *settings):
+                log.info("poll.late_limits source=kept computed_at=%s", kept.computed_at)
+            else:
+                kept = self._fold(now, self.late_after)
+            self._kept = kept
+        return dict(self._kept.limits)
+
+    def _fold(self, now: datetime, late_after: float) -> LateLimits:
+        stats = self.store.provider_stats(now)
+        kept = fold_limits(stats, late_after, self.min_activations, now)
+        try:
+            self.store.keep_late_limits(kept)
+        except DatabaseError as exc:  # a cache: the next process folds again
+            log.warning("poll.late_limits_not_kept error=%s", exc)
+        log.info("poll.late_limits source=folded providers=%d", len(kept.limits))
+        return kept
 
     def remind(
         self,

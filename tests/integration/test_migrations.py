@@ -27,6 +27,7 @@ APP_TABLES = {
     "digests",
     "slack_boards",
     "row_index",
+    "late_limits",
 }
 
 
@@ -97,8 +98,8 @@ def test_schema_is_current(engine: sa.Engine) -> None:
     assert not db.schema_is_current(engine)
 
 
-def test_head_revision_is_the_status_since_exact_one() -> None:
-    assert db.head_revision() == "0010"
+def test_head_revision_is_the_late_limits_one() -> None:
+    assert db.head_revision() == "0011"
 
 
 _REG = (

@@ -219,3 +219,16 @@ def test_the_report_counts_present_registrations_and_stuck_ones_in_full() -> Non
     nbc = report.providers[1]
     assert (nbc.to_active.count, nbc.to_active.median) == (0, None)
     assert report.stuck == (Stuck(waiting, 29 * D, 7 * D, now),)
+
+
+def test_a_status_whose_stays_all_ended_before_the_window_is_not_listed() -> None:
+    """With `since` (the digest's window), a PENDING_APPROVAL stay that ended before the window
+    began tells nothing: the status is absent, not listed with no observation; the
+    PENDING_ACTIVATION stay still going is there."""
+    history = [
+        row("baseline", "a", "PENDING_APPROVAL", T0),
+        move("a", "PENDING_APPROVAL", "PENDING_ACTIVATION", T0 + D, T0),
+    ]
+    [nbc] = provider_stats(history, [], T0 + 30 * D, since=T0 + 10 * D)
+    assert list(nbc.in_status) == ["PENDING_ACTIVATION"]
+    assert nbc.in_status["PENDING_ACTIVATION"].censored == 1
