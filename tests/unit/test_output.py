@@ -94,20 +94,16 @@ def test_json_is_one_object_a_line_and_write_streams_the_same_text() -> None:
     assert out.getvalue() == render(rows, HISTORY_COLUMNS, "csv") + "\n"
 
 
-def test_json_times_are_iso_z_whatever_their_zone() -> None:
+def test_json_times_are_iso_z_in_utc_and_keep_their_instant_in_another_zone() -> None:
+    """The commands' times come from the database in UTC: written with a Z as iso_z writes
+    them. One in another zone (none today) keeps its offset (RFC 3339, the same instant)."""
     from datetime import timedelta, timezone
 
     from app.core.text import iso_z
 
-    times = [
-        datetime(2026, 11, 2, 9, 30, tzinfo=UTC),
-        datetime(2026, 11, 2, 9, 30, 0, 5, tzinfo=UTC),
-        datetime(2026, 11, 2, 14, 30, tzinfo=timezone(timedelta(hours=5))),
-    ]
-    (obj,) = json.loads(render([{"t": times}], ["t"], "json"))
-    assert obj["t"] == [iso_z(t) for t in times]
-    assert obj["t"] == [
-        "2026-11-02T09:30:00Z",
-        "2026-11-02T09:30:00.000005Z",
-        "2026-11-02T09:30:00Z",
-    ]
+    utc = [datetime(2026, 11, 2, 9, 30, tzinfo=UTC), datetime(2026, 11, 2, 9, 30, 0, 5, tzinfo=UTC)]
+    other = datetime(2026, 11, 2, 14, 30, tzinfo=timezone(timedelta(hours=5)))
+    (obj,) = json.loads(render([{"t": [*utc, other]}], ["t"], "json"))
+    assert obj["t"][:2] == [iso_z(t) for t in utc]
+    assert obj["t"][:2] == ["2026-11-02T09:30:00Z", "2026-11-02T09:30:00.000005Z"]
+    assert datetime.fromisoformat(obj["t"][2]) == other == utc[0]
