@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.duration.survfunc import SurvfuncRight
 
-from app.core.survival import EMPTY, Observation, kaplan_meier
+from app.core.survival import EMPTY, Observation, Sample, kaplan_meier
 
 GOLDEN = [(3, True), (5, False), (6, True), (7, True), (8, False), (10, True), (12, True)]
 GOLDEN.append((12, False))
@@ -61,6 +61,27 @@ def test_conditional_median_halves_the_survival_at_the_waiting() -> None:
     # S(4) = 0.6: half of it, 0.3, is reached at 7.
     assert curve.conditional_median(4) == 7
     assert curve.conditional_median(0) == curve.quantile(0.5) == 5
+
+
+def test_a_sample_iterates_as_the_observations_added_and_estimates_alike() -> None:
+    """Sample (the fold's columns of floats) gives back each observation as added, the event a
+    bool, and its estimate is the estimate of those observations."""
+    sample = Sample()
+    for duration, event, entry in [(3.0, True, 0.0), (5.0, False, 1.0), (6.0, True, 2.5)]:
+        sample.add(duration, event, entry)
+    observations = list(sample)
+    assert observations == [
+        Observation(3.0, True, 0.0),
+        Observation(5.0, False, 1.0),
+        Observation(6.0, True, 2.5),
+    ]
+    assert [type(o) for o in observations] == [Observation] * 3
+    assert [type(o.event) for o in observations] == [bool] * 3
+    assert len(sample) == 3
+    assert kaplan_meier(iter(sample)) == kaplan_meier(sample) == kaplan_meier(observations)
+    curve = kaplan_meier(sample)
+    assert (curve.times, curve.events, curve.censored) == ((3.0, 6.0), 2, 1)
+    assert curve.at(5) == pytest.approx(2 / 3)  # 1 of 3 at risk at 3; the one left ends at 6
 
 
 _SAMPLE = st.lists(
