@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from app.db import tables
 from app.db.engine import reading
 from app.db.outbox import EVENT_FIELDS, load_details
-from app.db.utctext import sqlite_utc_text
+from app.db.utctext import parsed, utc_time
 from app.domain import Registration
 
 _REG_FIELDS = tuple(f.name for f in fields(Registration))
@@ -75,17 +75,15 @@ def current(engine: Engine, filters: Filters) -> list[dict[str, object]]:
         where.append(r.present.is_(True))
     if filters.status is not None:
         where.append(r.registration_status == filters.status)
-    sqlite = engine.dialect.name == "sqlite"
+    dialect = engine.dialect.name
     stmt = (
-        sa.select(
-            *(sqlite_utc_text(r[n]) if sqlite and n in _TIMES else r[n] for n in STATUS_COLUMNS)
-        )
+        sa.select(*(utc_time(r[n], dialect) if n in _TIMES else r[n] for n in STATUS_COLUMNS))
         .where(*where)
         .order_by(r.client_name, r.provider_name, r.client_id, r.provider_id)
     )
     with reading(engine) as conn:
         found = conn.execute(stmt)
-        if not sqlite:
+        if not parsed(dialect):
             return [dict(zip(STATUS_COLUMNS, row, strict=True)) for row in found]
         return _utc_times(found)
 
