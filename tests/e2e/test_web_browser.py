@@ -268,17 +268,23 @@ return [...cells].filter(c => {
 """
 
 
+def _assert_fits(screen: Any, width: int, height: int, url: str) -> None:
+    """At this size the page never scrolls sideways (only a table's own region may) and no
+    status word or heading is cut (CLIPPED)."""
+    _screen(screen, width, height)
+    screen.get(url)
+    page = "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    scroll_width, client_width = screen.execute_script(page)
+    assert scroll_width <= client_width
+    assert screen.execute_script(CLIPPED) == []
+
+
 @pytest.mark.parametrize(("width", "height"), SCREENS)
 @pytest.mark.parametrize("path", ["/", "/?provider=Caisse+populaire+3", "/activity", "/providers"])
 def test_no_page_scroll_nor_clipped_text(
     crowded: str, screen: Any, width: int, height: int, path: str
 ) -> None:
-    _screen(screen, width, height)
-    screen.get(crowded + path)
-    page = "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-    scroll_width, client_width = screen.execute_script(page)
-    assert scroll_width <= client_width  # only a table's own region scrolls sideways
-    assert screen.execute_script(CLIPPED) == []
+    _assert_fits(screen, width, height, crowded + path)
 
 
 @pytest.mark.parametrize(("width", "height"), SCREENS)
@@ -336,12 +342,7 @@ return [...document.querySelectorAll('main .st')]
 def test_realistic_pages_fit_without_page_scroll_nor_clipped_text(
     real: str, screen: Any, width: int, height: int, path: str
 ) -> None:
-    _screen(screen, width, height)
-    screen.get(real + path)
-    page = "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-    scroll_width, client_width = screen.execute_script(page)
-    assert scroll_width <= client_width
-    assert screen.execute_script(CLIPPED) == []
+    _assert_fits(screen, width, height, real + path)
     assert screen.execute_script(BROKEN) == []
 
 
